@@ -1,0 +1,136 @@
+"""MATLAB-exact bicubic ``imresize``, vectorised, for numpy images and batched torch tensors.
+
+Why not PIL or OpenCV? The paper's low-resolution inputs and pyramid targets are made by MATLAB's
+``imresize(img, 1/scale, 'bicubic')``. Other bicubic resizers differ in the kernel width when
+downscaling (antialiasing), the pixel-centre convention and the border rule, which alone costs
+0.07 dB at x2 on Set5 and up to 2 dB without antialiasing.
+
+MATLAB's rules, reproduced here:
+- cubic kernel with a = -0.5, support 4; when downscaling by ``s < 1`` (and antialiasing is on)
+  the kernel is stretched to ``s * cubic(s * x)`` with support ``4 / s``;
+- output size ``ceil(input * scale)``; output pixel ``x`` (1-based) samples input ``u = x / s + 0.5 (1 - 1 / s)``;
+- weights normalised to sum to one for every output pixel; indices outside the image mirrored
+  (symmetric padding: the edge pixel is repeated);
+- the dimension with the smaller scale is resized first, rows first when equal; everything in
+  float64 (numpy) without rounding in between.
+
+Each axis is one dense weight matrix, so a resize is two matrix products (``Wh @ X @ Ww.T``):
+fast, exact, and differentiable in torch.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+
+def cubic(x: np.ndarray, a: float = -0.5) -> np.ndarray:
+    """Keys' cubic convolution kernel with MATLAB's a = -0.5."""
+    ax = np.abs(x)
+    ax2, ax3 = ax**2, ax**3
+    near = ((a + 2) * ax3 - (a + 3) * ax2 + 1) * (ax <= 1)
+    far = (a * ax3 - 5 * a * ax2 + 8 * a * ax - 4 * a) * ((ax > 1) & (ax <= 2))
+    return near + far
+
+
+@lru_cache(maxsize=256)
+def _weight_matrix_cached(in_size: int, out_size: int, scale: float, antialias: bool) -> np.ndarray:
+    kernel_width = 4.0
+    if scale < 1 and antialias:
+        kernel = lambda x: scale * cubic(scale * x)  # noqa: E731 - one-line kernel closure
+        kernel_width /= scale
+    else:
+        kernel = cubic
+    x = np.arange(1, out_size + 1, dtype=np.float64)
+    u = x / scale + 0.5 * (1 - 1 / scale)
+    left = np.floor(u - kernel_width / 2)
+    taps = int(math.ceil(kernel_width)) + 2
+    indices = left[:, None] + np.arange(taps)[None, :]  # 1-based, may fall outside the image
+    weights = kernel(u[:, None] - indices)
+    weights /= weights.sum(axis=1, keepdims=True)
+    mirror = np.concatenate([np.arange(in_size), np.arange(in_size - 1, -1, -1)])
+    source = mirror[np.mod(indices.astype(np.int64) - 1, 2 * in_size)]
+    matrix = np.zeros((out_size, in_size))
+    np.add.at(matrix, (np.repeat(np.arange(out_size), taps), source.ravel()), weights.ravel())
+    matrix.setflags(write=False)
+    return matrix
+
+
+def weight_matrix(in_size: int, out_size: int, scale: float, antialias: bool = True) -> np.ndarray:
+    """The (out_size, in_size) matrix that resizes one axis as MATLAB's ``imresize`` does."""
+    if in_size < 1 or out_size < 1:
+        raise ValueError(f"cannot resize an axis of length {in_size} to {out_size}")
+    return _weight_matrix_cached(int(in_size), int(out_size), float(scale), bool(antialias))
+
+
+def _plan(
+    in_hw: tuple[int, int],
+    scale: float | tuple[float, float] | None,
+    output_shape: tuple[int, int] | None,
+) -> tuple[tuple[float, float], tuple[int, int]]:
+    """Per-axis scales and output size, following MATLAB: a given scale wins over the sizes."""
+    if (scale is None) == (output_shape is None):
+        raise ValueError("give exactly one of scale or output_shape")
+    if scale is not None:
+        scales = (float(scale), float(scale)) if np.isscalar(scale) else tuple(map(float, scale))
+        if min(scales) <= 0:
+            raise ValueError(f"scale must be positive, got {scale}")
+        out = tuple(int(math.ceil(n * s - 1e-9)) for n, s in zip(in_hw, scales))
+    else:
+        out = tuple(int(n) for n in output_shape)
+        if min(out) < 1:
+            raise ValueError(f"output_shape must be positive, got {output_shape}")
+        scales = tuple(o / n for o, n in zip(out, in_hw))
+    return scales, out  # type: ignore[return-value]
+
+
+def _axis_order(scales: tuple[float, float]) -> tuple[int, int]:
+    return (0, 1) if scales[0] <= scales[1] else (1, 0)
+
+
+def imresize(
+    image: np.ndarray,
+    scale: float | tuple[float, float] | None = None,
+    output_shape: tuple[int, int] | None = None,
+    antialias: bool = True,
+) -> np.ndarray:
+    """MATLAB ``imresize(image, scale, 'bicubic')`` for an (H, W) or (H, W, C) array.
+
+    Returns float64 and does not round or clip: MATLAB does neither for double input, and the
+    paper's pipeline stays in double until evaluation.
+    """
+    x = np.asarray(image, dtype=np.float64)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"imresize expects an (H, W) or (H, W, C) array, got shape {x.shape}")
+    scales, out = _plan(x.shape[:2], scale, output_shape)
+    for axis in _axis_order(scales):
+        w = weight_matrix(x.shape[axis], out[axis], scales[axis], antialias)
+        x = np.tensordot(w, x, axes=([1], [axis]))
+        x = np.moveaxis(x, 0, axis)
+    return x
+
+
+def imresize_torch(
+    images: torch.Tensor,
+    scale: float | tuple[float, float] | None = None,
+    output_shape: tuple[int, int] | None = None,
+    antialias: bool = True,
+) -> torch.Tensor:
+    """The same resize for a (..., H, W) tensor (e.g. a batch N x C x H x W), differentiable.
+
+    Computed in the tensor's dtype on its device; use float64 to match the numpy path to 1e-12.
+    """
+    if images.ndim < 2:
+        raise ValueError(f"imresize_torch expects a (..., H, W) tensor, got shape {tuple(images.shape)}")
+    if not images.is_floating_point():
+        raise TypeError(f"imresize_torch needs a floating-point tensor, got {images.dtype}")
+    scales, out = _plan(tuple(images.shape[-2:]), scale, output_shape)
+    x = images
+    for axis in _axis_order(scales):
+        n = x.shape[-2 + axis]
+        w = torch.from_numpy(weight_matrix(n, out[axis], scales[axis], antialias)).to(x.device, x.dtype)
+        x = w @ x if axis == 0 else x @ w.T
+    return x
