@@ -1,0 +1,50 @@
+# lapsrn-edu: one entry point for every command. `make help` lists them.
+#   make          set everything up, then run the course (the main job)
+#   make test     set everything up, then run the tests
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch is pinned exactly so that this machine takes its local CPU wheel; for a CUDA build run
+#   make setup TORCH_INDEX_URL=https://download.pytorch.org/whl/cu128   (pick yours on pytorch.org)
+TORCH_SPEC ?= torch==2.13.0
+TORCH_INDEX_URL ?=
+KERNEL_NAME ?= lapsrn-edu
+STAMP := $(VENV)/.lapsrn-edu-installed
+
+.DEFAULT_GOAL := course
+.PHONY: help setup course course-quick demo test test-fast lab bench clean
+
+help:  ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)" $(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL))
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL_NAME) --display-name "Python (lapsrn-edu)" > /dev/null
+	touch $@
+
+setup: $(STAMP)  ## create .venv, install the package (editable) and register the Jupyter kernel
+
+course: $(STAMP)  ## run the whole course (default mode) into build/; open build/index.html
+	$(BIN)/lapsrn-edu course --out build
+
+course-quick: $(STAMP)  ## run the course in quick mode (what CI runs)
+	$(BIN)/lapsrn-edu course --quick --out build
+
+demo: $(STAMP)  ## upscale the embedded sample images at x2/x4/x8 into build/demo.png
+	$(BIN)/lapsrn-edu demo --out build/demo.png
+
+test: $(STAMP)  ## run the whole test suite
+	$(BIN)/python -m pytest
+
+lab: $(STAMP)  ## open JupyterLab on the notebooks with the project's kernel
+	$(BIN)/jupyter lab notebooks
+
+bench: $(STAMP)  ## print the speed benchmarks
+	$(BIN)/python benchmarks/bench_core.py
+
+clean:  ## remove build outputs (keeps .venv and data)
+	rm -rf build .pytest_cache
