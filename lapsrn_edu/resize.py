@@ -131,6 +131,6 @@ def imresize_torch(
     x = images
     for axis in _axis_order(scales):
         n = x.shape[-2 + axis]
-        w = torch.from_numpy(weight_matrix(n, out[axis], scales[axis], antialias)).to(x.device, x.dtype)
+        w = torch.tensor(weight_matrix(n, out[axis], scales[axis], antialias), dtype=x.dtype, device=x.device)
         x = w @ x if axis == 0 else x @ w.T
     return x
