@@ -62,6 +62,11 @@ def _blur(image: np.ndarray, window: np.ndarray) -> np.ndarray:
 
 def ssim(reference: np.ndarray, estimate: np.ndarray) -> float:
     """MATLAB R2017a ``ssim(estimate, reference)`` for (H, W) images in [0, 1] (dynamic range 1)."""
+    return float(np.mean(ssim_map(reference, estimate)))
+
+
+def ssim_map(reference: np.ndarray, estimate: np.ndarray) -> np.ndarray:
+    """The local SSIM of every pixel, the image's size (replicate padding), whose mean is :func:`ssim`."""
     x = np.asarray(estimate, dtype=np.float64)
     y = np.asarray(reference, dtype=np.float64)
     if x.shape != y.shape or x.ndim != 2:
@@ -73,7 +78,7 @@ def ssim(reference: np.ndarray, estimate: np.ndarray) -> float:
     cov = _blur(x * y, w) - mu_x * mu_y
     num = (2 * mu_x * mu_y + SSIM_C1) * (2 * cov + SSIM_C2)
     den = (mu_x**2 + mu_y**2 + SSIM_C1) * (var_x + var_y + SSIM_C2)
-    return float(np.mean(num / den))
+    return num / den
 
 
 def to_y_for_scoring(image: np.ndarray, gray_as_rgb: bool = True) -> np.ndarray:

@@ -6,7 +6,6 @@ from torch import nn
 
 from lapsrn_edu.models import (
     LapSRN,
-    LapSRNConfig,
     MSLapSRN,
     MSLapSRNConfig,
     OneShotSR,
