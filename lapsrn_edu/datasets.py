@@ -166,3 +166,45 @@ def weights_path(file_name: str, root: str | Path | None = None) -> Path:
             f"run `lapsrn-edu download weights` or set {DATA_ROOT_ENV}"
         )
     return path
+
+
+SIXTEEN_BIT_SUFFIXES = (".png", ".tif", ".tiff")
+ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".bmp", ".webp")
+
+
+def bit_depth(path: str | Path) -> int:
+    """16 for a 16-bit gray image file (what Pillow decodes at full precision), else 8."""
+    from PIL import Image as PILImage
+
+    with PILImage.open(path) as im:
+        return 16 if im.mode.startswith("I;16") else 8
+
+
+def write_image(path: str | Path, image: Image, bit_depth: int = 8) -> int:
+    """Save ``image`` keeping its kind: gray stays gray, alpha is kept. Returns the bit depth written.
+
+    16 bits are written for a gray image without alpha in PNG or TIFF (what Pillow can encode);
+    anything else is written with 8 bits.
+    """
+    from PIL import Image as PILImage
+
+    path = Path(path)
+    if bit_depth not in (8, 16):
+        raise ValueError(f"{path}: bit depth must be 8 or 16, got {bit_depth}")
+    suffix = path.suffix.lower()
+    if image.alpha is not None and suffix not in ALPHA_SUFFIXES:
+        raise ValueError(f"{path}: this format cannot store the alpha channel; write a .png or .tif")
+    pixels = np.clip(image.pixels, 0.0, 1.0)
+    if bit_depth == 16 and pixels.ndim == 2 and image.alpha is None and suffix in SIXTEEN_BIT_SUFFIXES:
+        out = PILImage.fromarray(np.round(pixels * 65535.0).astype(np.uint16))
+        written = 16
+    else:
+        channels = pixels if image.alpha is None else np.dstack([pixels, np.clip(image.alpha, 0.0, 1.0)])
+        out = PILImage.fromarray(np.round(channels * 255.0).astype(np.uint8))
+        written = 8
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.save(path)
+    except (KeyError, ValueError) as exc:  # Pillow: unknown extension, or a mode the format lacks
+        raise ValueError(f"{path}: cannot write this image format ({exc})") from exc
+    return written

@@ -1,0 +1,278 @@
+"""The ``lapsrn-edu`` command line: evaluate, benchmark, upscale, info, download, demo.
+
+Every subcommand is one ``add_parser`` block in :func:`build_parser` plus one ``run_<name>``
+function that receives the parsed arguments and returns an exit code. Errors the user can fix
+(a missing or unreadable file, bad weights, an unknown name, an unsupported scale, missing data)
+are reported as one line on stderr with exit code 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__, zoo
+from .checkpoint import CheckpointError
+from .datasets import ImageReadError, bit_depth, read_image, write_image
+from .download import DownloadError
+from .official import WeightsError
+
+PROG = "lapsrn-edu"
+USER_ERRORS = (OSError, ImageReadError, WeightsError, CheckpointError, DownloadError, ValueError)
+
+
+def comma_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def comma_ints(text: str) -> list[int]:
+    try:
+        return [int(item) for item in comma_list(text)]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from exc
+
+
+def show_progress() -> bool:
+    """Progress bars only when a person watches (stderr is a terminal), not in logs or pipes."""
+    return sys.stderr.isatty()
+
+
+def note(message: str) -> None:
+    print(f"{PROG}: note: {message}", file=sys.stderr)
+
+
+def default_model(scale: int, root: str | None) -> str:
+    """The best model present for ``scale``: official-xS, else ours-xS, else bicubic."""
+    present = zoo.available(root)
+    for name in (f"official-x{scale}", f"ours-x{scale}"):
+        if name in present:
+            return name
+    note(f"no official-x{scale} or ours-x{scale} weights found; using bicubic (run `{PROG} download weights`)")
+    return "bicubic"
+
+
+# --- evaluate -------------------------------------------------------------------------------------
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate
+
+    result = evaluate(
+        args.model,
+        args.dataset,
+        args.scale,
+        root=args.data_root,
+        gray_as_rgb=not args.gray_as_gray,
+        device=args.device,
+        progress=show_progress(),
+    )
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    width = max([len("image"), *(len(s.name) for s in result.images)])
+    print(f"{result.model} x{result.scale} on {result.dataset}")
+    print(f"{'image':<{width}}  {'PSNR (dB)':>9}  {'SSIM':>7}")
+    for s in result.images:
+        print(f"{s.name:<{width}}  {s.psnr:>9.4f}  {s.ssim:>7.5f}")
+    print(f"{'mean':<{width}}  {result.psnr:>9.4f}  {result.ssim:>7.5f}")
+    print(f"super-resolution time: {result.seconds:.2f} s for {len(result.images)} images")
+    return 0
+
+
+# --- benchmark ------------------------------------------------------------------------------------
+
+
+def run_benchmark(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate, results_table
+    from .models import levels_for_scale
+    from .upscale import model_levels
+
+    for scale in args.scales:
+        levels_for_scale(scale)
+    results = []
+    for name in args.models:
+        model = zoo.load(name, args.data_root)
+        for scale in args.scales:
+            if model is not None:
+                try:
+                    model_levels(model, scale)
+                except ValueError:
+                    note(f"{name} cannot give x{scale}; skipped")
+                    continue
+            for dataset in args.datasets:
+                results.append(
+                    evaluate(model, dataset, scale, root=args.data_root, device=args.device,
+                             progress=show_progress(), model_name=name)
+                )
+    if not results:
+        raise ValueError("no model gives any of the requested scales")
+    print(results_table(results, "markdown"))
+    for path, fmt in ((args.csv, "csv"), (args.markdown, "markdown")):
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(results_table(results, fmt) + ("\n" if fmt == "markdown" else ""), encoding="utf-8")
+    return 0
+
+
+# --- upscale --------------------------------------------------------------------------------------
+
+
+def run_upscale(args: argparse.Namespace) -> int:
+    from .models import levels_for_scale
+    from .upscale import upscale_image
+
+    levels_for_scale(args.scale)
+    image = read_image(args.input)
+    depth = bit_depth(args.input)
+    name = args.model or default_model(args.scale, args.data_root)
+    sr = upscale_image(image, args.scale, zoo.load(name, args.data_root), tile=args.tile, device=args.device)
+    written = write_image(args.output, sr, bit_depth=depth)
+    if written != depth:
+        note(f"{args.output}: written with {written} bits; this format or image kind cannot keep {depth}")
+    h, w = sr.pixels.shape[:2]
+    print(f"{args.output}: {w}x{h}, x{args.scale} with {name}")
+    return 0
+
+
+# --- info -----------------------------------------------------------------------------------------
+
+
+def describe(name: str, root: str | None) -> dict:
+    """What a model is and what it costs: kind, scales, depth, parameters, FLOPs per output megapixel."""
+    from .flops import flops_per_megapixel
+    from .models import SCALES, LapSRN, MSLapSRN, count_parameters, levels_for_scale
+
+    model = zoo.load(name, root)
+    if model is None:
+        return {"model": name, "kind": "bicubic (MATLAB imresize, no network)", "scales": list(SCALES), "parameters": 0}
+    scales = [s for s in SCALES if s <= model.scale]
+    if isinstance(model, LapSRN):
+        c = model.config
+        kind = f"LapSRN ({c.upsampler} feature upsampler{'' if c.residual else ', no residual learning'})"
+        depth = f"{c.depth} convs per level"
+    elif isinstance(model, MSLapSRN):
+        c = model.config
+        kind = f"MS-LapSRN (D{c.depth}R{c.recursions}, {c.skip} skip, weights shared across levels)"
+        depth = f"{c.depth * c.recursions} convs per level ({c.recursions} recursions of a {c.depth}-conv block)"
+    else:  # the one-shot baseline has no intermediate levels
+        kind = f"{type(model).__name__} (one-shot upsampling, no pyramid)"
+        depth = f"{model.hparams['depth'] * levels_for_scale(model.scale)} convs, then one x{model.scale} upsampler"
+        scales = [model.scale]
+    return {
+        "model": name,
+        "kind": kind,
+        "scales": scales,
+        "depth": depth,
+        "parameters": count_parameters(model),
+        "gflops_per_output_megapixel": {str(s): round(flops_per_megapixel(model, s) / 1e9, 3) for s in scales},
+    }
+
+
+def run_info(args: argparse.Namespace) -> int:
+    info = describe(args.model, args.data_root)
+    if args.json:
+        print(json.dumps(info))
+        return 0
+    print(f"model:       {info['model']}")
+    print(f"kind:        {info['kind']}")
+    print(f"scales:      {', '.join(f'x{s}' for s in info['scales'])}")
+    if "depth" in info:
+        print(f"depth:       {info['depth']}")
+    print(f"parameters:  {info['parameters']:,}")
+    for scale, gflops in info.get("gflops_per_output_megapixel", {}).items():
+        print(f"x{scale}: {gflops:8.2f} GFLOPs per output megapixel (Y channel, 2 x multiply-adds)")
+    return 0
+
+
+# --- download -------------------------------------------------------------------------------------
+
+
+def run_download(args: argparse.Namespace) -> int:
+    from .download import download
+
+    for what in dict.fromkeys(args.what):
+        counts = download(what, root=args.data_root, mirror=args.mirror, progress=show_progress())
+        print(f"{what}: {counts['downloaded']} downloaded, {counts['skipped']} already present and verified")
+    return 0
+
+
+# --- demo -----------------------------------------------------------------------------------------
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from .plots import sample_comparison
+
+    sample_comparison(args.out, tuple(args.scales), root=args.data_root)
+    print(f"{args.out}: comparison figure written")
+    return 0
+
+
+# --- the parser -----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Learn, run and reproduce LapSRN (Lai et al., CVPR 2017).")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-root", metavar="DIR", help="data folder (default: $LAPSRN_EDU_DATA, else the repo's data/)")
+    device = argparse.ArgumentParser(add_help=False)
+    device.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest available)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    models = ", ".join(zoo.MODEL_NAMES)
+
+    p = sub.add_parser("evaluate", parents=[common, device], help="PSNR/SSIM of a model on a dataset (the paper's protocol)")
+    p.add_argument("--model", required=True, help=f"{models}, or a .pt/.mat file")
+    p.add_argument("--dataset", required=True, help="set5, set14, bsd100, t91, bsds200, embedded, or a folder of images")
+    p.add_argument("--scale", type=int, required=True, help="2, 4 or 8")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--gray-as-gray", action="store_true",
+                   help="score gray images as gray (default: as RGB, the paper's convention; ~0.1 dB less on Set14)")
+    p.set_defaults(run=run_evaluate)
+
+    p = sub.add_parser("benchmark", parents=[common, device], help="a table of PSNR/SSIM: models x datasets x scales")
+    p.add_argument("--models", type=comma_list, required=True, help="comma-separated model names or files")
+    p.add_argument("--datasets", type=comma_list, default=["set5", "set14", "bsd100"], help="comma-separated (default: set5,set14,bsd100)")
+    p.add_argument("--scales", type=comma_ints, default=[2, 4, 8], help="comma-separated (default: 2,4,8); a model skips scales it cannot give")
+    p.add_argument("--csv", metavar="FILE", help="also write the results as CSV")
+    p.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
+    p.set_defaults(run=run_benchmark)
+
+    p = sub.add_parser("upscale", parents=[common, device], help="super-resolve an image file")
+    p.add_argument("input", help="image file (gray, RGB, RGBA, 8 or 16 bits)")
+    p.add_argument("output", help="output file; the format follows the extension (.png keeps everything)")
+    p.add_argument("--scale", type=int, required=True, help="2, 4 or 8")
+    p.add_argument("--model", help=f"{models}, or a file (default: official-xS, else ours-xS, else bicubic)")
+    p.add_argument("--tile", type=int, help="process in tiles of N low-resolution pixels (bounds memory; same result)")
+    p.set_defaults(run=run_upscale)
+
+    p = sub.add_parser("info", parents=[common], help="what a model is: scales, depth, parameters, FLOPs")
+    p.add_argument("model", help=f"{models}, or a .pt/.mat file")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=run_info)
+
+    p = sub.add_parser("download", parents=[common], help="fetch weights and images from their pinned public sources, verified")
+    p.add_argument("what", nargs="+", choices=["weights", "set5", "set14", "bsd100", "train", "all"], help="one or more")
+    p.add_argument("--mirror", metavar="URL", help="base URL instead of raw.githubusercontent.com (or $LAPSRN_EDU_MIRROR)")
+    p.set_defaults(run=run_download)
+
+    p = sub.add_parser("demo", parents=[common], help="write a figure comparing bicubic and LapSRN on sample images")
+    p.add_argument("--out", default="build/demo.png", help="output image (default: build/demo.png)")
+    p.add_argument("--scales", type=comma_ints, default=[2, 4, 8], help="comma-separated (default: 2,4,8)")
+    p.set_defaults(run=run_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (2 for any error the user can fix)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except USER_ERRORS as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
