@@ -192,6 +192,16 @@ def test_a_server_that_ignores_range_gives_a_fresh_download(tree):
     assert (root / path).read_bytes() == body
 
 
+def test_a_complete_part_is_verified_and_installed(tree):
+    """The server answers 416 to a Range past the end: the .part already holds the whole file."""
+    server, manifest, root, sources = tree
+    path, _, body, _ = sources["weights"]
+    (root / path).parent.mkdir(parents=True)
+    (root / (path + ".part")).write_bytes(body)
+    assert run("weights", server, manifest, root) == {"downloaded": 1, "skipped": 0}
+    assert (root / path).read_bytes() == body and not (root / (path + ".part")).exists()
+
+
 def test_cli_reports_a_checksum_mismatch_in_one_line(tree, monkeypatch, capsys):
     server, manifest, root, sources = tree
     path, url, _, _ = sources["set5"]
