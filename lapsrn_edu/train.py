@@ -1,0 +1,586 @@
+"""Train LapSRN: named recipes, on-the-fly patches, exact resume, several processes, guard rails.
+
+``train(recipe("quick", scale=4))`` in Python, ``lapsrn-edu train --config quick --scale 4`` on the
+command line. A run writes to its ``out`` folder:
+
+- ``last.pt``: the checkpoint after the latest epoch (model, optimiser, iteration, config, history).
+  It is what a run reports: the models in ``data/models`` are last checkpoints.
+- ``best.pt``: the epoch with the best validation PSNR. Its ``selected_on`` entry says on what:
+  images held out from the training set (``holdout > 0``, a fair selection), or the monitor set
+  (a test set such as Set5: monitor-only, never a model to report).
+- ``history.json``: loss, learning rate, patches/s, time split and validation PSNR per epoch.
+
+Exact resume: patches are a function of (seed, sample index) and the learning rate a function of
+the iteration, so a checkpoint only needs the weights, the optimiser state and the iteration; a
+run stopped and resumed ends with the same weights as one run straight through.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from .checkpoint import CheckpointError, read_checkpoint, save_checkpoint
+from .datasets import EMBEDDED_IMAGES, Image, has_dataset, load_dataset
+from .device import resolve_device
+from .evaluate import evaluate
+from .losses import multiscale_loss
+from .models import LapSRN, LapSRNConfig
+from .patches import (
+    Augmentation,
+    BatchIndices,
+    PatchDataset,
+    check_patch_size,
+    load_luma_images,
+    make_batch,
+    read_item,
+    training_items,
+)
+
+EMBEDDED_VALIDATION = ("camera",)  # held out of the embedded training images, used to validate
+MODEL_FIELDS = ("scale", "depth", "channels", "upsampler")
+
+
+class TrainingDivergedError(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run depends on; every field can be overridden (``recipe(name, **kw)``,
+    ``--set key=value``).
+
+    Model: ``scale`` (2, 4, 8), ``depth`` convs per level, ``channels``, ``upsampler``.
+    Data: ``train_data`` ("auto" = "train" (T91 + BSDS200) when present, else "embedded"; a dataset
+    name, a folder, or "embedded" = the scikit-image images),
+    ``data_root``, ``patch_size`` (HR pixels), ``batch_size`` (global, split across processes),
+    ``scale_range``/``rotate``/``flip`` (augmentation), ``workers`` (DataLoader processes).
+    Loss: ``loss`` ("charbonnier", "l1", "l2") and ``reduction`` ("paper" = sum over pixels, mean
+    over the batch). Optimiser: ``optimizer`` ("sgd" or "adam"), ``lr``, ``momentum`` (SGD),
+    ``weight_decay``, ``bias_lr_mult`` (biases learn at lr x this), ``grad_clip`` (max gradient
+    norm, 0 = off). Schedule: ``epochs`` of ``iterations_per_epoch``; ``lr_schedule`` "step" (x
+    ``lr_gamma`` every ``lr_step_epochs``, not below ``lr_min``), "cosine" (to ``lr_min``) or
+    "constant". Validation every epoch: ``val_data`` ("auto" = Set5 when present, else an embedded
+    image; "none"; a dataset name or folder) is monitored; ``holdout`` training images are set
+    aside to select ``best.pt`` fairly. Run: ``seed``, ``device`` ("auto", "cpu", "cuda", "mps"),
+    ``amp`` ("auto" = bf16 autocast on CUDA, "bf16", "off"), ``threads`` (CPU threads, 0 = torch's
+    default), ``out`` (run folder), ``resume`` (a checkpoint to continue from).
+    """
+
+    recipe: str = "custom"
+    scale: int = 4
+    depth: int = 10
+    channels: int = 64
+    upsampler: str = "released"
+    train_data: str = "auto"
+    data_root: str | None = None
+    patch_size: int = 128
+    batch_size: int = 64
+    scale_range: tuple[float, float] = (0.5, 1.0)
+    rotate: bool = True
+    flip: bool = True
+    workers: int = 1
+    loss: str = "charbonnier"
+    reduction: str = "paper"
+    optimizer: str = "sgd"
+    lr: float = 1e-5
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    bias_lr_mult: float = 0.1
+    grad_clip: float = 0.0
+    epochs: int = 200
+    iterations_per_epoch: int = 1000
+    lr_schedule: str = "step"
+    lr_step_epochs: int = 50
+    lr_gamma: float = 0.5
+    lr_min: float = 1e-6
+    val_data: str = "auto"
+    holdout: int = 0
+    seed: int = 0
+    device: str = "auto"
+    amp: str = "auto"
+    threads: int = 0
+    out: str = "runs/train"
+    resume: str | None = None
+
+    def __post_init__(self) -> None:
+        LapSRNConfig(scale=self.scale, depth=self.depth, channels=self.channels, upsampler=self.upsampler)
+        check_patch_size(self.scale, self.patch_size)
+        Augmentation(tuple(self.scale_range), self.rotate, self.flip)
+        choices = {
+            "optimizer": ("sgd", "adam"),
+            "lr_schedule": ("step", "cosine", "constant"),
+            "amp": ("auto", "bf16", "off"),
+            "reduction": ("paper", "mean", "sum"),
+            "loss": ("charbonnier", "l1", "l2"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        for name in ("batch_size", "epochs", "iterations_per_epoch", "lr_step_epochs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.lr <= 0 or self.workers < 0 or self.holdout < 0 or self.threads < 0:
+            raise ValueError("lr must be positive; workers, holdout and threads must not be negative")
+
+    @property
+    def total_iterations(self) -> int:
+        return self.epochs * self.iterations_per_epoch
+
+    def model_config(self) -> LapSRNConfig:
+        return LapSRNConfig(scale=self.scale, depth=self.depth, channels=self.channels, upsampler=self.upsampler)
+
+
+def paper_recipe() -> TrainConfig:
+    """The paper's recipe (section 4 of PAPER.md): SGD with momentum 0.9 and weight decay 1e-4, lr
+    1e-5 halved every 50 epochs of 1,000 iterations (floor 1e-6, as in the released code), biases at
+    lr x0.1, 64 patches of 128 px per batch, Charbonnier summed over pixels and averaged over the
+    batch, depth 10 (the released x2/x4 models; pass ``depth=5`` for x8 as released). The sheet
+    gives no total length: 200 epochs here."""
+    return TrainConfig(recipe="paper")
+
+
+def quick_recipe() -> TrainConfig:
+    """A laptop recipe, tuned to reach a good x4 Set5 score in minutes on a 2-core CPU.
+
+    - depth 5 per level, 64 channels: about half the convolutions of the paper's model; on a CPU
+      the number of weight updates per minute matters more than capacity in the first hour.
+    - 64 px patches, batch 16: a 64 px patch is a 16 px LR input at x4, still larger than the
+      network's receptive field, and costs a quarter of a 128 px patch; small batches mean more
+      updates per minute.
+    - Adam, lr 1e-3, no weight decay, biases at the full lr: SGD at the paper's 1e-5 needs
+      hundreds of thousands of iterations; Adam's per-weight step sizes converge in thousands.
+    - cosine decay to 1e-5 over the run: the last epochs fine-tune at a small lr, which is worth
+      several tenths of a dB over a constant lr.
+    - epochs of 100 iterations: validation every minute or so gives the PSNR-versus-time curve.
+    """
+    return TrainConfig(
+        recipe="quick",
+        depth=5,
+        channels=64,
+        patch_size=64,
+        batch_size=16,
+        optimizer="adam",
+        lr=1e-3,
+        weight_decay=0.0,
+        bias_lr_mult=1.0,
+        epochs=30,
+        iterations_per_epoch=100,
+        lr_schedule="cosine",
+        lr_min=1e-5,
+    )
+
+
+RECIPES: dict[str, TrainConfig] = {"quick": quick_recipe(), "paper": paper_recipe()}
+
+
+def recipe(name: str, **overrides: Any) -> TrainConfig:
+    """A named recipe with fields overridden, e.g. ``recipe("quick", scale=2, epochs=10)``."""
+    if name not in RECIPES:
+        raise ValueError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)}")
+    return with_overrides(RECIPES[name], **overrides)
+
+
+def with_overrides(config: TrainConfig, **overrides: Any) -> TrainConfig:
+    """``config`` with some fields replaced; an unknown field name is a clear error."""
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"unknown training option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return replace(config, **overrides)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"key=value"`` -> (key, value converted to the field's type), for ``--set`` on the command line."""
+    key, sep, raw = text.partition("=")
+    key = key.strip().replace("-", "_")
+    hints = get_type_hints(TrainConfig)
+    if not sep or key not in hints:
+        raise ValueError(f"expected key=value with key one of {', '.join(sorted(hints))}, got {text!r}")
+    hint, raw = str(hints[key]), raw.strip()
+    try:
+        if "None" in hint and raw.lower() in ("none", ""):
+            return key, None
+        if hint.startswith("tuple"):
+            return key, tuple(float(v) for v in raw.split(","))
+        if "bool" in hint:
+            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(raw)
+            return key, raw.lower() in ("true", "1", "yes")
+        if "int" in hint:
+            return key, int(raw)
+        if "float" in hint:
+            return key, float(raw)
+    except ValueError:
+        raise ValueError(f"{key}: cannot read {raw!r} as {hint}") from None
+    return key, raw
+
+
+def learning_rate(config: TrainConfig, iteration: int) -> float:
+    """The base learning rate at an iteration (biases get ``bias_lr_mult`` times it)."""
+    if config.lr_schedule == "constant":
+        return config.lr
+    if config.lr_schedule == "cosine":
+        progress = min(iteration / config.total_iterations, 1.0)
+        return config.lr_min + (config.lr - config.lr_min) * 0.5 * (1 + math.cos(math.pi * progress))
+    epoch = iteration // config.iterations_per_epoch
+    return max(config.lr * config.lr_gamma ** (epoch // config.lr_step_epochs), min(config.lr_min, config.lr))
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """SGD or Adam with two parameter groups: weights (lr x1) and biases (lr x ``bias_lr_mult``)."""
+    named = list(model.named_parameters())
+    groups = [
+        {"params": [p for n, p in named if not n.endswith("bias")], "lr_mult": 1.0},
+        {"params": [p for n, p in named if n.endswith("bias")], "lr_mult": config.bias_lr_mult},
+    ]
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    return torch.optim.Adam(groups, lr=config.lr, weight_decay=config.weight_decay)
+
+
+@dataclass
+class EpochRecord:
+    """One epoch's numbers. Seconds are cumulative over the run (resumes included): ``train_seconds``
+    counts data loading and compute only, ``elapsed_seconds`` validation and checkpoints too."""
+
+    epoch: int
+    iteration: int
+    loss: float
+    lr: float
+    patches_per_second: float
+    data_seconds: float
+    compute_seconds: float
+    train_seconds: float
+    elapsed_seconds: float
+    val_psnr: float | None = None
+    holdout_psnr: float | None = None
+
+
+@dataclass
+class History:
+    """A run's record, saved as ``history.json`` in the run folder after every epoch."""
+
+    config: dict[str, Any]
+    val_dataset: str = ""
+    epochs: list[EpochRecord] = field(default_factory=list)
+    status: str = "running"
+
+    def save(self, path: str | Path) -> None:
+        import json
+
+        Path(path).write_text(json.dumps(asdict(self), indent=1))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> History:
+        return cls(data["config"], data.get("val_dataset", ""), [EpochRecord(**e) for e in data["epochs"]], data["status"])
+
+    @classmethod
+    def load(cls, path: str | Path) -> History:
+        import json
+
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+@dataclass(frozen=True)
+class Processes:
+    """Where this process sits in a ``torchrun`` job (rank 0 of 1 without one)."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    owns_group: bool = False
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def join_processes(device_type: str) -> Processes:
+    """Join the process group that ``torchrun``'s environment describes: nccl on CUDA, gloo otherwise."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return Processes()
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    owns = not dist.is_initialized()
+    if owns:
+        dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
+    return Processes(dist.get_rank(), dist.get_world_size(), local_rank, owns)
+
+
+def validation_images(config: TrainConfig) -> tuple[str, list[Image]]:
+    """The monitor set: ``val_data``, or for "auto" Set5 when present, else the embedded split."""
+    if config.val_data == "none":
+        return "", []
+    if config.val_data == "auto":
+        if has_dataset("set5", config.data_root):
+            return "set5", load_dataset("set5", config.data_root)
+        return "embedded:" + ",".join(EMBEDDED_VALIDATION), [read_item(i) for i in training_items("embedded") if i.name in EMBEDDED_VALIDATION]
+    return config.val_data, load_dataset(config.val_data, config.data_root)
+
+
+class Trainer:
+    """One training run. ``Trainer(config).run()`` is :func:`train`; ``trainer.model`` is the network."""
+
+    def __init__(self, config: TrainConfig, progress: bool = True) -> None:
+        self.config = config
+        device = resolve_device(config.device)
+        self.processes = join_processes(device.type)
+        if device.type == "cuda" and self.processes.world_size > 1:
+            device = torch.device("cuda", self.processes.local_rank)
+            torch.cuda.set_device(device)
+        self.device = device
+        self.progress = progress and self.processes.is_main
+        self.out = Path(config.out)
+        use_bf16 = config.amp == "bf16" or (config.amp == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported())
+        self.autocast = torch.autocast(device.type, dtype=torch.bfloat16) if use_bf16 else nullcontext()
+        self.channels_last = device.type == "cuda"
+
+        torch.manual_seed(config.seed)
+        self.model = LapSRN(config.model_config()).to(device)
+        if self.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.optimizer = make_optimizer(self.model, config)
+        self.iteration = 0
+        self.history = History(asdict(config))
+        self.best_psnr = -math.inf
+        if config.resume:
+            self._resume(config.resume)
+        self.network: nn.Module = self.model
+        if self.processes.world_size > 1:
+            ids = [device.index] if device.type == "cuda" else None
+            self.network = DistributedDataParallel(self.model, device_ids=ids)
+
+    def _resume(self, path: str) -> None:
+        state = read_checkpoint(path)
+        saved = state.get("config")
+        if not isinstance(saved, dict) or "optimizer" not in state or "iteration" not in state:
+            raise CheckpointError(f"{path}: not a training checkpoint (no config, optimiser state or iteration); cannot resume")
+        different = {k: (saved.get(k), getattr(self.config, k)) for k in MODEL_FIELDS if saved.get(k) != getattr(self.config, k)}
+        if different:
+            what = ", ".join(f"{k}={a!r} in the checkpoint but {b!r} now" for k, (a, b) in different.items())
+            raise CheckpointError(f"{path}: checkpoint does not match this configuration ({what})")
+        if saved.get("optimizer") != self.config.optimizer:
+            raise CheckpointError(f"{path}: optimiser {saved.get('optimizer')!r} in the checkpoint, {self.config.optimizer!r} now")
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise CheckpointError(f"{path}: weights or optimiser state do not fit this model ({exc})") from exc
+        self.iteration = int(state["iteration"])
+        history = History.from_dict(state["history"])
+        self.history = History(asdict(self.config), history.val_dataset, history.epochs)
+        self.best_psnr = float(state.get("best_psnr", -math.inf))
+        if self.iteration % self.config.iterations_per_epoch:
+            raise CheckpointError(f"{path}: iteration {self.iteration} is not at an epoch boundary of {self.config.iterations_per_epoch}")
+
+    def _data(self) -> tuple[DataLoader, list[Image]]:
+        """The patch loader from the current iteration on, and the held-out images."""
+        config = self.config
+        source = config.train_data
+        if source == "auto":
+            source = "train" if has_dataset("train", config.data_root) else "embedded"
+        items = training_items(source, config.data_root)
+        if source == "embedded":
+            items = [i for i in items if i.name not in EMBEDDED_VALIDATION]
+        if config.holdout >= len(items):
+            raise ValueError(f"holdout={config.holdout} leaves no training image out of {len(items)}")
+        order = np.random.default_rng(config.seed).permutation(len(items))
+        held = {int(i) for i in order[: config.holdout]}
+        heldout = [read_item(items[i]) for i in sorted(held)]
+        images = load_luma_images([item for i, item in enumerate(items) if i not in held])
+        augmentation = Augmentation(tuple(config.scale_range), config.rotate, config.flip)
+        dataset = PatchDataset(images, config.patch_size, augmentation, seed=config.seed)
+        sampler = BatchIndices(self.iteration, config.total_iterations, config.batch_size, self.processes.rank, self.processes.world_size)
+        loader = DataLoader(
+            dataset,
+            batch_sampler=sampler,
+            num_workers=config.workers,
+            pin_memory=self.device.type == "cuda",
+            prefetch_factor=4 if config.workers else None,
+        )
+        return loader, heldout
+
+    def _step(self, hr: torch.Tensor) -> torch.Tensor:
+        lr_image, targets = make_batch(hr.to(self.device, non_blocking=True), self.config.scale)
+        if self.channels_last:
+            lr_image = lr_image.contiguous(memory_format=torch.channels_last)
+        with self.autocast:
+            outputs = self.network(lr_image)
+        loss = multiscale_loss([o.float() for o in outputs], targets, self.config.loss, self.config.reduction)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.grad_clip > 0:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        self.optimizer.step()
+        loss = loss.detach()
+        if self.processes.world_size > 1:
+            dist.all_reduce(loss)
+            loss /= self.processes.world_size
+        return loss
+
+    def _set_lr(self) -> float:
+        base = learning_rate(self.config, self.iteration)
+        for group in self.optimizer.param_groups:
+            group["lr"] = base * group["lr_mult"]
+        return base
+
+    def _validate(self, images: list[Image]) -> float | None:
+        if not images:
+            return None
+        psnr = evaluate(self.model, images, self.config.scale, device=self.device, progress=False).psnr
+        self.model.train()
+        return psnr
+
+    def _save(self, name: str, **extra: Any) -> None:
+        save_checkpoint(
+            self.out / name,
+            self.model,
+            config=asdict(self.config),
+            optimizer=self.optimizer.state_dict(),
+            iteration=self.iteration,
+            history=asdict(self.history),
+            best_psnr=self.best_psnr,
+            **extra,
+        )
+
+    def _end_epoch(self, record: EpochRecord, monitor: list[Image], heldout: list[Image]) -> None:
+        """Validate, record, and write the checkpoints and history (rank 0 only)."""
+        record.val_psnr = self._validate(monitor)
+        record.holdout_psnr = self._validate(heldout)
+        self.history.epochs.append(record)
+        score, selected_on = (
+            (record.holdout_psnr, f"{len(heldout)} images held out of the training set")
+            if heldout
+            else (record.val_psnr, f"{self.history.val_dataset} (monitor only: never report this checkpoint)")
+        )
+        if score is not None and score > self.best_psnr:
+            self.best_psnr = score
+            self._save("best.pt", selected_on=selected_on)
+        self._save("last.pt")
+        self.history.save(self.out / "history.json")
+
+    def run(self) -> History:
+        """Train from the current iteration to the end; CPU threads are restored afterwards."""
+        threads = torch.get_num_threads()
+        if self.config.threads:
+            torch.set_num_threads(self.config.threads)
+        try:
+            return self._run()
+        finally:
+            torch.set_num_threads(threads)
+            if self.processes.owns_group:
+                dist.destroy_process_group()
+
+    def _run(self) -> History:
+        config, main = self.config, self.processes.is_main
+        loader, heldout = self._data()
+        val_name, monitor = validation_images(config) if main else ("", [])
+        self.history.val_dataset = val_name
+        if main:
+            self.out.mkdir(parents=True, exist_ok=True)
+        last = self.history.epochs[-1] if self.history.epochs else None
+        train_seconds = last.train_seconds if last else 0.0
+        elapsed_base = last.elapsed_seconds if last else 0.0
+        started = time.perf_counter()
+        bar = tqdm(total=config.total_iterations, initial=self.iteration, disable=not self.progress, desc=f"train x{config.scale}", dynamic_ncols=True)
+        self.model.train()
+        epoch_loss, data_s, compute_s = 0.0, 0.0, 0.0
+        tick = time.perf_counter()
+        for hr in loader:
+            fetched = time.perf_counter()
+            base_lr = self._set_lr()
+            loss = self._step(hr)
+            value = float(loss)
+            done = time.perf_counter()
+            data_s, compute_s = data_s + fetched - tick, compute_s + done - fetched
+            if not math.isfinite(value):
+                self._diverged(value, bar)
+            epoch_loss += value
+            self.iteration += 1
+            bar.update(1)
+            if self.iteration % config.iterations_per_epoch == 0:
+                epoch_seconds = data_s + compute_s
+                train_seconds += epoch_seconds
+                rate = config.iterations_per_epoch * config.batch_size / epoch_seconds
+                record = EpochRecord(
+                    epoch=self.iteration // config.iterations_per_epoch,
+                    iteration=self.iteration,
+                    loss=epoch_loss / config.iterations_per_epoch,
+                    lr=base_lr,
+                    patches_per_second=rate,
+                    data_seconds=data_s,
+                    compute_seconds=compute_s,
+                    train_seconds=train_seconds,
+                    elapsed_seconds=0.0,
+                )
+                if main:
+                    record.elapsed_seconds = elapsed_base + time.perf_counter() - started
+                    self._end_epoch(record, monitor, heldout)
+                    bar.set_postfix(loss=f"{record.loss:.4g}", lr=f"{base_lr:.2e}", pps=f"{rate:.0f}", psnr=_fmt(record.val_psnr))
+                epoch_loss, data_s, compute_s = 0.0, 0.0, 0.0
+            elif self.iteration % 10 == 0:
+                bar.set_postfix(loss=f"{value:.4g}", lr=f"{base_lr:.2e}", refresh=False)
+            tick = time.perf_counter()
+        bar.close()
+        self.history.status = "completed"
+        if main and self.history.epochs:
+            self.history.save(self.out / "history.json")
+        return self.history
+
+    def _diverged(self, value: float, bar: tqdm) -> None:
+        bar.close()
+        last = self.out / "last.pt"
+        kept = f"the last good checkpoint {last} is kept" if last.is_file() else "no checkpoint was written yet"
+        self.history.status = f"diverged: loss {value} at iteration {self.iteration + 1}"
+        if self.processes.is_main and self.out.is_dir():
+            self.history.save(self.out / "history.json")
+        raise TrainingDivergedError(
+            f"training stopped: the loss became {value} at iteration {self.iteration + 1}; {kept}. "
+            f"Lower the learning rate (lr={self.config.lr:g}) or set grad_clip, then resume from the last checkpoint."
+        )
+
+
+def _fmt(psnr: float | None) -> str:
+    return "-" if psnr is None else f"{psnr:.2f}"
+
+
+def train(config: TrainConfig, progress: bool = True) -> History:
+    """Run a training job (one process, or one rank of ``torchrun``) and return its history."""
+    return Trainer(config, progress).run()
+
+
+def config_from_checkpoint(path: str | Path, **overrides: Any) -> TrainConfig:
+    """The configuration a checkpoint was trained with, with overrides and ``resume`` set to it."""
+    saved = read_checkpoint(path).get("config")
+    if not isinstance(saved, dict):
+        raise CheckpointError(f"{path}: not a training checkpoint (no config inside)")
+    saved = {k: v for k, v in saved.items() if k in {f.name for f in fields(TrainConfig)}}
+    saved["scale_range"] = tuple(saved.get("scale_range", (0.5, 1.0)))
+    return with_overrides(TrainConfig(**saved), **{**overrides, "resume": str(path)})
+
+
+__all__ = [
+    "RECIPES",
+    "History",
+    "TrainConfig",
+    "Trainer",
+    "TrainingDivergedError",
+    "config_from_checkpoint",
+    "learning_rate",
+    "recipe",
+    "train",
+]

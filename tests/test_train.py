@@ -1,0 +1,188 @@
+"""The training loop on tiny configs: the loss falls, resume is exact, guard rails give clear errors."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image as PILImage
+
+from lapsrn_edu import train as training
+from lapsrn_edu.checkpoint import CheckpointError, load_model, read_checkpoint
+from lapsrn_edu.train import (
+    RECIPES,
+    History,
+    TrainConfig,
+    Trainer,
+    TrainingDivergedError,
+    config_from_checkpoint,
+    learning_rate,
+    parse_override,
+    recipe,
+    train,
+)
+
+
+@pytest.fixture(scope="module")
+def image_folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Small crops of a natural image (scikit-image's astronaut): a training and a validation folder."""
+    from skimage import data as skdata
+
+    base = tmp_path_factory.mktemp("images")
+    train_dir, val_dir = base / "train", base / "val"
+    train_dir.mkdir(), val_dir.mkdir()
+    astronaut = skdata.astronaut()
+    for k, (top, left) in enumerate([(0, 0), (100, 200), (200, 100), (300, 300)]):
+        PILImage.fromarray(astronaut[top : top + 48, left : left + 48]).save(train_dir / f"crop{k}.png")
+    PILImage.fromarray(astronaut[400:432, 50:82]).save(val_dir / "val.png")
+    return train_dir, val_dir
+
+
+def tiny(folders: tuple[Path, Path], out: Path, **overrides) -> TrainConfig:
+    train_dir, val_dir = folders
+    settings = dict(
+        train_data=str(train_dir),
+        val_data=str(val_dir),
+        depth=1,
+        channels=8,
+        patch_size=16,
+        batch_size=4,
+        epochs=2,
+        iterations_per_epoch=3,
+        workers=0,
+        device="cpu",
+        threads=1,  # two spinning OpenMP threads on a busy 2-core machine are 20x slower
+        out=str(out),
+    )
+    return recipe("quick", **{**settings, **overrides})
+
+
+def weights(path: Path) -> dict[str, torch.Tensor]:
+    return read_checkpoint(path)["model"]
+
+
+def test_recipes_follow_the_paper_and_take_overrides() -> None:
+    paper = RECIPES["paper"]
+    assert (paper.optimizer, paper.lr, paper.momentum, paper.weight_decay, paper.bias_lr_mult) == ("sgd", 1e-5, 0.9, 1e-4, 0.1)
+    assert (paper.patch_size, paper.batch_size, paper.iterations_per_epoch, paper.reduction) == (128, 64, 1000, "paper")
+    assert recipe("quick", scale=2, epochs=3).scale == 2
+    with pytest.raises(ValueError, match="unknown training option"):
+        recipe("quick", learning_rate=1)
+    with pytest.raises(ValueError, match="unknown recipe"):
+        recipe("fast")
+    with pytest.raises(ValueError, match="multiple of the scale"):
+        recipe("paper", scale=8, patch_size=100)
+
+
+def test_overrides_from_strings_take_the_field_types() -> None:
+    assert parse_override("lr=2e-4") == ("lr", 2e-4)
+    assert parse_override("batch-size=8") == ("batch_size", 8)
+    assert parse_override("flip=false") == ("flip", False)
+    assert parse_override("scale_range=0.6,1") == ("scale_range", (0.6, 1.0))
+    assert parse_override("resume=none") == ("resume", None)
+    with pytest.raises(ValueError, match="cannot read"):
+        parse_override("epochs=many")
+    with pytest.raises(ValueError, match="key=value"):
+        parse_override("colour=red")
+
+
+def test_paper_schedule_halves_every_50_epochs_down_to_the_floor() -> None:
+    paper = RECIPES["paper"]
+    assert learning_rate(paper, 0) == 1e-5
+    assert learning_rate(paper, 49_999) == 1e-5
+    assert learning_rate(paper, 50_000) == 5e-6
+    assert learning_rate(paper, 10**7) == 1e-6
+    quick = RECIPES["quick"]
+    assert learning_rate(quick, 0) == quick.lr
+    assert math.isclose(learning_rate(quick, quick.total_iterations), quick.lr_min)
+
+
+def test_training_lowers_the_loss_and_writes_history_and_checkpoints(image_folders, tmp_path: Path) -> None:
+    config = tiny(image_folders, tmp_path, epochs=4, iterations_per_epoch=10, batch_size=8, lr=3e-3)
+    history = train(config, progress=False)
+    losses = [e.loss for e in history.epochs]
+    assert len(losses) == 4 and losses[-1] < 0.8 * losses[0]
+    assert history.status == "completed"
+    assert all(e.val_psnr is not None and e.patches_per_second > 0 for e in history.epochs)
+    saved = History.load(tmp_path / "history.json")
+    assert saved.epochs[-1].loss == losses[-1] and saved.config["lr"] == 3e-3
+    last = read_checkpoint(tmp_path / "last.pt")
+    assert last["iteration"] == 40 and last["config"]["depth"] == 1 and last["version"]
+    assert "monitor only" in read_checkpoint(tmp_path / "best.pt")["selected_on"]
+    assert load_model(tmp_path / "last.pt").scale == 4
+
+
+def test_holdout_selects_best_on_training_images(image_folders, tmp_path: Path) -> None:
+    history = train(tiny(image_folders, tmp_path, holdout=1, epochs=1), progress=False)
+    assert history.epochs[0].holdout_psnr is not None
+    assert "held out of the training set" in read_checkpoint(tmp_path / "best.pt")["selected_on"]
+
+
+def test_a_stopped_and_resumed_run_ends_with_the_same_weights(image_folders, tmp_path: Path, monkeypatch) -> None:
+    straight = tiny(image_folders, tmp_path / "straight", epochs=4)
+    train(straight, progress=False)
+
+    end_epoch = Trainer._end_epoch
+
+    def stop_after_two(self, record, *args):
+        end_epoch(self, record, *args)
+        if record.epoch == 2:
+            raise KeyboardInterrupt
+
+    interrupted = tiny(image_folders, tmp_path / "resumed", epochs=4)
+    with monkeypatch.context() as patch:
+        patch.setattr(Trainer, "_end_epoch", stop_after_two)
+        with pytest.raises(KeyboardInterrupt):
+            train(interrupted, progress=False)
+    resumed = train(config_from_checkpoint(tmp_path / "resumed" / "last.pt"), progress=False)
+
+    a, b = weights(tmp_path / "straight" / "last.pt"), weights(tmp_path / "resumed" / "last.pt")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert [e.epoch for e in resumed.epochs] == [1, 2, 3, 4]
+
+
+def test_corrupt_or_mismatched_checkpoints_are_clear_errors(image_folders, tmp_path: Path) -> None:
+    train(tiny(image_folders, tmp_path / "run", epochs=1), progress=False)
+    last = tmp_path / "run" / "last.pt"
+    with pytest.raises(CheckpointError, match="depth=1 in the checkpoint but 2 now"):
+        Trainer(tiny(image_folders, tmp_path / "other", depth=2, resume=str(last)), progress=False)
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(last.read_bytes()[:200])
+    with pytest.raises(CheckpointError, match="corrupt"):
+        Trainer(tiny(image_folders, tmp_path / "other", resume=str(corrupt)), progress=False)
+
+
+def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(image_folders, tmp_path: Path, monkeypatch) -> None:
+    calls = []
+    real_loss = training.multiscale_loss
+
+    def poisoned(*args, **kwargs):
+        calls.append(1)
+        loss = real_loss(*args, **kwargs)
+        return loss * float("nan") if len(calls) == 5 else loss
+
+    monkeypatch.setattr(training, "multiscale_loss", poisoned)
+    with pytest.raises(TrainingDivergedError, match=r"became nan at iteration 5.*last good checkpoint"):
+        train(tiny(image_folders, tmp_path, epochs=3), progress=False)
+    assert read_checkpoint(tmp_path / "last.pt")["iteration"] == 3
+    assert History.load(tmp_path / "history.json").status.startswith("diverged")
+
+
+def test_bad_data_is_reported_clearly(image_folders, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError, match="no image files"):
+        train(tiny(image_folders, tmp_path / "a", train_data=str(empty)), progress=False)
+    with pytest.warns(UserWarning, match="smaller than the 64 px patch"), pytest.raises(FileNotFoundError, match="smaller patch_size"):
+        train(tiny(image_folders, tmp_path / "b", patch_size=64), progress=False)
+    with pytest.raises(ValueError, match="test set"):
+        train(tiny(image_folders, tmp_path / "c", train_data="set14"), progress=False)
+
+
+def test_embedded_images_are_the_default_without_data(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LAPSRN_EDU_DATA", str(tmp_path / "nothing"))
+    config = recipe("quick", depth=1, channels=4, patch_size=16, batch_size=2, epochs=1, iterations_per_epoch=2, workers=2, threads=1, out=str(tmp_path / "run"))
+    history = train(config, progress=False)
+    assert history.val_dataset == "embedded:camera" and history.epochs[0].val_psnr > 20
+    np.testing.assert_array_equal(len(history.epochs), 1)
