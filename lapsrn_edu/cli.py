@@ -1,4 +1,4 @@
-"""The ``lapsrn-edu`` command line: evaluate, benchmark, upscale, info, download, demo.
+"""The ``lapsrn-edu`` command line: evaluate, benchmark, upscale, info, download, demo, train.
 
 Every subcommand is one ``add_parser`` block in :func:`build_parser` plus one ``run_<name>``
 function that receives the parsed arguments and returns an exit code. Errors the user can fix
@@ -209,6 +209,36 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- train ----------------------------------------------------------------------------------------
+
+TRAIN_FLAGS = ("epochs", "iterations_per_epoch", "batch_size", "patch_size", "lr", "depth", "workers", "threads", "seed", "out")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from .train import TrainingDivergedError, config_from_checkpoint, parse_override, recipe, train
+
+    overrides = dict(parse_override(item) for item in args.set)
+    overrides.update({name: getattr(args, name) for name in (*TRAIN_FLAGS, "scale", "device", "data_root") if getattr(args, name) is not None})
+    if args.resume and args.config is None:
+        config = config_from_checkpoint(args.resume, **overrides)
+    else:
+        config = recipe(args.config or "quick", **overrides, resume=args.resume)
+    note(f"training {config.recipe} x{config.scale} into {config.out}" + (f", resuming {config.resume}" if config.resume else ""))
+    try:
+        history = train(config, progress=show_progress())
+    except TrainingDivergedError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        note(f"continue with: {PROG} train --resume {Path(config.out) / 'last.pt'}")
+        raise
+    if history.epochs:
+        last = history.epochs[-1]
+        psnr = "" if last.val_psnr is None else f", {history.val_dataset} {last.val_psnr:.2f} dB"
+        print(f"{config.out}: {last.epoch} epochs, {last.iteration} iterations, loss {last.loss:.4g}{psnr}, {last.train_seconds / 60:.1f} min")
+    return 0
+
+
 # --- the parser -----------------------------------------------------------------------------------
 
 
@@ -261,6 +291,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="build/demo.png", help="output image (default: build/demo.png)")
     p.add_argument("--scales", type=comma_ints, default=[2, 4, 8], help="comma-separated (default: 2,4,8)")
     p.set_defaults(run=run_demo)
+
+    p = sub.add_parser("train", parents=[common, device], help="train LapSRN (recipes quick or paper); resumable")
+    p.add_argument("--config", choices=["quick", "paper"], help="recipe (default: quick, or the checkpoint's with --resume)")
+    p.add_argument("--scale", type=int, help="2, 4 or 8 (default: 4)")
+    p.add_argument("--resume", metavar="CKPT", help="continue exactly from a checkpoint (e.g. RUN/last.pt)")
+    p.add_argument("--out", metavar="DIR", help="run folder for checkpoints and history.json (default: runs/train)")
+    for name, kind in (("epochs", int), ("iterations_per_epoch", int), ("batch_size", int), ("patch_size", int),
+                       ("lr", float), ("depth", int), ("workers", int), ("threads", int), ("seed", int)):
+        p.add_argument("--" + name.replace("_", "-"), type=kind, metavar="N", help=f"override the recipe's {name}")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any TrainConfig field, e.g. --set optimizer=adam --set scale_range=0.5,1 (repeatable)")
+    p.set_defaults(run=run_train)
     return parser
 
 
