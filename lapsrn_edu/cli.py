@@ -1,4 +1,4 @@
-"""The ``lapsrn-edu`` command line: evaluate, benchmark, upscale, info, download, demo, train.
+"""The ``lapsrn-edu`` command line: evaluate, benchmark, upscale, info, download, demo, train, export.
 
 Every subcommand is one ``add_parser`` block in :func:`build_parser` plus one ``run_<name>``
 function that receives the parsed arguments and returns an exit code. Errors the user can fix
@@ -239,6 +239,17 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- export ---------------------------------------------------------------------------------------
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from .export import export_run
+
+    weights, card = export_run(args.run_dir, args.out_dir, tuple(args.datasets), root=args.data_root, progress=show_progress())
+    print(f"{weights}: {weights.stat().st_size / 2**20:.2f} MB (float16); model card {card}")
+    return 0
+
+
 # --- the parser -----------------------------------------------------------------------------------
 
 
@@ -303,6 +314,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override any TrainConfig field, e.g. --set optimizer=adam --set scale_range=0.5,1 (repeatable)")
     p.set_defaults(run=run_train)
+
+    p = sub.add_parser("export", parents=[common], help="publish a run's LAST checkpoint as data/models/ours-xS.pt (fp16) + model card")
+    p.add_argument("run_dir", metavar="RUN", help="run folder (its last.pt is used) or a last checkpoint file")
+    p.add_argument("--out-dir", default=str(Path(__file__).resolve().parent.parent / "data" / "models"),
+                   help="where ours-xS.pt and ours-xS.md go (default: the repo's data/models)")
+    p.add_argument("--datasets", type=comma_list, default=["set5", "set14", "bsd100"], help="test sets scored on the card")
+    p.set_defaults(run=run_export)
     return parser
 
 

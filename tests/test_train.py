@@ -186,3 +186,18 @@ def test_embedded_images_are_the_default_without_data(monkeypatch, tmp_path: Pat
     history = train(config, progress=False)
     assert history.val_dataset == "embedded:camera" and history.epochs[0].val_psnr > 20
     np.testing.assert_array_equal(len(history.epochs), 1)
+
+
+def test_export_publishes_the_last_checkpoint_in_float16_with_a_card(image_folders, tmp_path: Path) -> None:
+    from lapsrn_edu.export import export_run
+
+    train(tiny(image_folders, tmp_path / "run", epochs=1), progress=False)
+    weights_file, card = export_run(tmp_path / "run", tmp_path / "models", datasets=(), progress=False)
+    assert weights_file.name == "ours-x4.pt"
+    assert all(v.dtype == torch.float16 for v in read_checkpoint(weights_file)["model"].values())
+    model = load_model(weights_file)
+    assert next(model.parameters()).dtype == torch.float32
+    text = card.read_text()
+    assert "lapsrn-edu train --config quick --scale 4" in text and "--set depth=1" in text and "LAST checkpoint" in text
+    with pytest.raises(CheckpointError, match="not best.pt"):
+        export_run(tmp_path / "run" / "best.pt", tmp_path / "models", datasets=(), progress=False)

@@ -1,0 +1,123 @@
+"""Publish a training run as one of our models: ``data/models/ours-x{S}.pt`` plus a model card.
+
+What gets published is the run's LAST checkpoint, never one chosen for its score on Set5, Set14
+or BSD100 (that would be selecting on the test set). The weights are stored in float16, which
+halves the file (a depth-10 x4 model is about 1.6 MB) and changes PSNR by far less than 0.01 dB;
+:func:`lapsrn_edu.checkpoint.load_model` turns them back into float32. The card records how the
+model was made (command, data, iterations, time, machine) and what it scores, measured on the
+published file with the paper's protocol.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
+from .datasets import REPO_DATA, TEST_SETS, has_dataset
+from .evaluate import EvaluationResult, evaluate
+from .train import RECIPES, TrainConfig
+
+MAX_BYTES = 4 * 1024 * 1024
+
+
+def last_checkpoint(run: str | Path) -> Path:
+    """``RUN/last.pt`` for a run folder, or the file itself."""
+    run = Path(run)
+    path = run / "last.pt" if run.is_dir() else run
+    if path.name == "best.pt":
+        raise CheckpointError(f"{path}: publish the last checkpoint of a run, not best.pt (it may be selected on a test set)")
+    return path
+
+
+def train_command(config: dict[str, Any]) -> str:
+    """The ``lapsrn-edu train`` command that reproduces a run's configuration."""
+    name = config.get("recipe") if config.get("recipe") in RECIPES else "paper"
+    base = asdict(RECIPES[name])
+    parts = ["lapsrn-edu train", f"--config {name}", f"--scale {config['scale']}"]
+    for f in fields(TrainConfig):
+        value = config.get(f.name)
+        if f.name in ("recipe", "scale", "out", "resume", "data_root") or _plain(value) == _plain(base[f.name]):
+            continue
+        parts.append(f"--set {f.name}={','.join(map(str, value)) if isinstance(value, (list, tuple)) else value}")
+    return " ".join(parts)
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def machine() -> str:
+    """CPU model, core count, system and torch version, for the card."""
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    gpu = f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
+    return f"{cpu}, {os.cpu_count()} CPU cores{gpu}, {platform.system()}, torch {torch.__version__}"
+
+
+def export_run(
+    run: str | Path,
+    out_dir: str | Path = REPO_DATA / "models",
+    datasets: tuple[str, ...] = TEST_SETS,
+    root: str | Path | None = None,
+    progress: bool = True,
+) -> tuple[Path, Path]:
+    """Write ``ours-x{S}.pt`` (float16) and ``ours-x{S}.md`` from a run's last checkpoint; returns both paths."""
+    source = last_checkpoint(run)
+    state = read_checkpoint(source)
+    config, history = state.get("config"), state.get("history")
+    if not isinstance(config, dict) or not isinstance(history, dict):
+        raise CheckpointError(f"{source}: not a training checkpoint (no config or history to describe it)")
+    model = load_model(source).half()
+    scale = int(config["scale"])
+    out_dir = Path(out_dir)
+    weights = out_dir / f"ours-x{scale}.pt"
+    record = history["epochs"][-1] if history["epochs"] else {}
+    save_checkpoint(weights, model, config=config, iteration=state["iteration"], trained_from=str(source), selected_on="last checkpoint of the run")
+    size = weights.stat().st_size
+    if size > MAX_BYTES:
+        raise ValueError(f"{weights}: {size / 2**20:.1f} MB, over the 4 MB budget for committed models")
+    present = [name for name in datasets if has_dataset(name, root)]
+    results = [evaluate(load_model(weights), name, scale, root=root, progress=progress) for name in present]
+    card = out_dir / f"ours-x{scale}.md"
+    card.write_text(model_card(scale, config, state["iteration"], record, results, size))
+    return weights, card
+
+
+def model_card(
+    scale: int, config: dict[str, Any], iteration: int, record: dict[str, Any], results: list[EvaluationResult], size: int
+) -> str:
+    rows = "\n".join(f"| {r.dataset} | {r.psnr:.2f} | {r.ssim:.4f} |" for r in results) or "| (no test set under the data root) | | |"
+    hours = record.get("train_seconds", 0.0) / 3600
+    wall = record.get("elapsed_seconds", 0.0) / 3600
+    data = "T91 + BSDS200 (291 images)" if config.get("train_data") in ("auto", "train") else config.get("train_data")
+    return f"""# ours-x{scale}
+
+LapSRN x{scale} trained by this project (`lapsrn-edu`), published from the LAST checkpoint of its run
+(not selected on any test set). Weights in float16 ({size / 2**20:.2f} MB); load with
+`lapsrn_edu.zoo.load("ours-x{scale}")` or use `--model ours-x{scale}`.
+
+| item | value |
+|---|---|
+| command | `{train_command(config)}` |
+| model | depth {config['depth']} per level, {config['channels']} channels, {config['upsampler']} upsampler |
+| data | {data}, {config['patch_size']} px patches, batch {config['batch_size']}, Y channel, on-the-fly augmentation |
+| optimiser | {config['optimizer']}, lr {config['lr']:g} ({config['lr_schedule']}), {config['loss']} loss ({config['reduction']} reduction) |
+| iterations | {iteration} ({iteration * config['batch_size']} patches), {record.get('epoch', 0)} epochs of {config['iterations_per_epoch']} |
+| training time | {hours:.2f} h of data + compute, {wall:.2f} h wall clock including validation |
+| machine | {machine()} (shared with other jobs, so times are inflated) |
+
+Scores: the paper's protocol (`lapsrn-edu evaluate --model ours-x{scale} --scale {scale}`), PSNR/SSIM on Y.
+
+| dataset | PSNR (dB) | SSIM |
+|---|---|---|
+{rows}
+"""
