@@ -32,7 +32,8 @@ from torch import nn  # noqa: E402
 from lapsrn_edu.flops import count_macs  # noqa: E402
 from lapsrn_edu.models import LapSRN, levels_for_scale  # noqa: E402
 from lapsrn_edu.patches import Augmentation, PatchDataset, load_luma_images, make_batch, training_items  # noqa: E402
-from lapsrn_edu.train import Trainer, has_dataset, recipe  # noqa: E402
+from lapsrn_edu.datasets import has_dataset  # noqa: E402
+from lapsrn_edu.train import Trainer, recipe  # noqa: E402
 
 STEP_COST = 3  # forward + backward (input gradients + weight gradients) in forward-pass units
 

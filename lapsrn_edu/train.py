@@ -34,7 +34,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from .checkpoint import CheckpointError, read_checkpoint, save_checkpoint
-from .datasets import EMBEDDED_IMAGES, Image, has_dataset, load_dataset
+from .datasets import Image, has_dataset, load_dataset
 from .device import resolve_device
 from .evaluate import evaluate
 from .losses import multiscale_loss
