@@ -74,3 +74,142 @@ def sample_comparison(
         Path(out_path).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(out_path, dpi=110)
     return fig
+
+
+# --- Figures for the course notebooks -------------------------------------------------------
+
+
+def band_display(band: np.ndarray, contrast: float) -> np.ndarray:
+    """A signed Laplacian band as a picture: mid-gray is zero, ``contrast`` stretches the detail."""
+    return np.clip(0.5 + contrast * band, 0.0, 1.0)
+
+
+def power_spectrum(image: np.ndarray) -> np.ndarray:
+    """log10 of the centred power spectrum of an (H, W) or (H, W, C) image (channels averaged)."""
+    gray = image.mean(axis=-1) if image.ndim == 3 else image
+    spectrum = np.abs(np.fft.fftshift(np.fft.fft2(gray - gray.mean()))) ** 2
+    return np.log10(spectrum + 1e-12)
+
+
+def radial_profile(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(frequency in cycles per pixel, mean log power) along rings of the centred spectrum."""
+    spectrum = power_spectrum(image)
+    h, w = spectrum.shape
+    fy = np.fft.fftshift(np.fft.fftfreq(h))[:, None]
+    fx = np.fft.fftshift(np.fft.fftfreq(w))[None, :]
+    radius = np.sqrt(fy**2 + fx**2)
+    bins = np.linspace(0, 0.5, 26)
+    which = np.digitize(radius.ravel(), bins)
+    profile = np.array([spectrum.ravel()[which == i].mean() if np.any(which == i) else np.nan for i in range(1, len(bins))])
+    return 0.5 * (bins[1:] + bins[:-1]), profile
+
+
+def pyramid_figure(pyramid: list[np.ndarray], band: int = 0, contrast: float = 4.0, title: str = "") -> Figure:
+    """Every level of a Laplacian pyramid (bands, then the low-pass residual) on one row, and below
+    the chosen level at its own pixel size beside its power spectrum."""
+    n = len(pyramid)
+    band = min(max(band, 0), n - 1)
+    fig = plt.figure(figsize=(2.2 * max(n, 4), 6.4))
+    grid = fig.add_gridspec(2, max(n, 4), height_ratios=[1, 1.6])
+    for k, level in enumerate(pyramid):
+        ax = fig.add_subplot(grid[0, k])
+        last = k == n - 1
+        show(ax, level if last else band_display(level, contrast), f"{'residual' if last else f'band {k}'} {level.shape[0]}x{level.shape[1]}")
+        if k == band:
+            ax.axis("on")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_color("red")
+                spine.set_linewidth(2.5)
+    half = max(n, 4) // 2
+    chosen = pyramid[band]
+    picture = chosen if band == n - 1 else band_display(chosen, contrast)
+    show(fig.add_subplot(grid[1, :half]), picture, f"level {band} (contrast x{contrast:g})" if band < n - 1 else "low-pass residual")
+    ax = fig.add_subplot(grid[1, half:])
+    ax.imshow(power_spectrum(chosen), cmap="magma", extent=(-0.5, 0.5, 0.5, -0.5))
+    ax.set_title("log power spectrum (cycles/pixel)", fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def spectra_figure(pyramid: list[np.ndarray]) -> Figure:
+    """Radially averaged power of each level, plotted against the frequency of the *original*
+    image's grid: each band occupies its own octave, which is why the bands add up without overlap."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for k, level in enumerate(pyramid):
+        freq, profile = radial_profile(level)
+        label = "residual" if k == len(pyramid) - 1 else f"band {k}"
+        ax.plot(freq / 2**k, profile, label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel("frequency on the finest grid (cycles per pixel, log scale)")
+    ax.set_ylabel("log10 power")
+    ax.legend(fontsize=8)
+    ax.set_title("each band holds one octave of frequencies", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def kernel_figure(kernels: dict[str, np.ndarray], cmap: str = "viridis") -> Figure:
+    """Small 2-D kernels (e.g. transposed-conv filters) as annotated heat maps."""
+    fig, axes = plt.subplots(1, len(kernels), figsize=(2.8 * len(kernels), 2.9), squeeze=False)
+    for ax, (name, kernel) in zip(axes[0], kernels.items()):
+        kernel = np.asarray(kernel, dtype=np.float64)
+        ax.imshow(kernel, cmap=cmap)
+        if kernel.size <= 36:
+            for (i, j), v in np.ndenumerate(kernel):
+                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7, color="w")
+        ax.set_title(name, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def level_figure(levels: list[dict[str, np.ndarray]], hr: np.ndarray | None = None, contrast: float = 4.0, title: str = "") -> Figure:
+    """Each pyramid level of a network: the upsampled input, the predicted residual (a Laplacian
+    band) and their sum, the level's output; ``levels`` as :func:`lapsrn_edu.widgets.level_images`
+    returns them, ``hr`` (optional) the ground truth beside the finest output."""
+    rows = len(levels)
+    cols = 4 if hr is not None else 3
+    fig, axes = plt.subplots(rows, cols, figsize=(2.8 * cols, 2.8 * rows), squeeze=False)
+    for k, (row, level) in enumerate(zip(axes, levels)):
+        size = level["output"].shape
+        show(row[0], level["upsampled"], f"level {k + 1}: upsampled input {size[0]}x{size[1]}")
+        show(row[1], band_display(level["residual"], contrast), f"predicted residual (x{contrast:g})")
+        show(row[2], level["output"], f"output x{2 ** (k + 1)}")
+        if hr is not None:
+            if k == rows - 1:
+                show(row[3], hr, "ground truth")
+            else:
+                row[3].axis("off")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def loss_figure(eps: float = 1e-3, span: float = 0.05) -> Figure:
+    """Charbonnier, L1 and L2 penalties and their gradients for residuals in [-span, span]."""
+    x = np.linspace(-span, span, 801)
+    rho = np.sqrt(x**2 + eps**2)
+    curves = {
+        "L2: x^2": (x**2, 2 * x),
+        "L1: |x|": (np.abs(x), np.sign(x)),
+        f"Charbonnier: sqrt(x^2 + eps^2), eps={eps:g}": (rho, x / rho),
+    }
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for label, (value, grad) in curves.items():
+        left.plot(x, value, label=label)
+        right.plot(x, grad, label=label)
+    left.set_ylim(0, span * 1.05)
+    left.set_title("penalty rho(x)", fontsize=10)
+    right.set_title("gradient d rho / dx", fontsize=10)
+    for ax in (left, right):
+        ax.set_xlabel("residual x = prediction - target")
+        ax.axvline(0, color="gray", lw=0.5)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

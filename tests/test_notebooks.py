@@ -1,0 +1,148 @@
+"""The course notebooks: stored clean, parameterised for papermill, exercises in sync; the runner."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from lapsrn_edu import course
+from lapsrn_edu.exercises import ExerciseFailed, assert_close, check
+
+NOTEBOOKS = course.course_notebooks()
+REQUIRED_PARAMETERS = {"QUICK", "SOLUTIONS"}
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def tagged(nb: nbformat.NotebookNode, tag: str) -> list[int]:
+    return [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and tag in c.metadata.get("tags", [])]
+
+
+def function_signatures(source: str) -> dict[str, list[str]]:
+    """Functions a cell defines (also inside ``if SOLUTIONS:``), with their argument names."""
+    return {
+        node.name: [a.arg for a in node.args.args]
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef)
+    }
+
+
+def test_the_course_has_its_notebooks():
+    assert len(NOTEBOOKS) >= 3
+    numbers = [p.name[:2] for p in NOTEBOOKS]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_stored_without_outputs(path):
+    nb = read(path)
+    nbformat.validate(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{path.name}: a code cell has outputs; strip them"
+            assert cell.execution_count is None, f"{path.name}: a code cell has an execution count"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_parameters_cell_holds_literals_only(path):
+    nb = read(path)
+    cells = tagged(nb, "parameters")
+    assert len(cells) == 1, f"{path.name}: expected exactly one cell tagged 'parameters', found {len(cells)}"
+    names = set()
+    for statement in ast.parse(nb.cells[cells[0]].source).body:
+        assert isinstance(statement, ast.Assign) and len(statement.targets) == 1, (
+            f"{path.name}: the parameters cell may hold only `NAME = literal` lines"
+        )
+        target = statement.targets[0]
+        assert isinstance(target, ast.Name), f"{path.name}: parameters must be plain names"
+        ast.literal_eval(statement.value)  # raises ValueError for anything but a literal
+        names.add(target.id)
+    assert REQUIRED_PARAMETERS <= names, f"{path.name}: the parameters cell lacks {REQUIRED_PARAMETERS - names}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_has_a_header_and_a_summary(path):
+    nb = read(path)
+    header = nb.cells[0].source.lower()
+    for part in ("learning goals", "prerequisites", "run time"):
+        assert part in header, f"{path.name}: the first cell should state the {part}"
+    assert any("summary" in c.source.lower() for c in nb.cells if c.cell_type == "markdown")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_exercises_and_solutions_stay_in_sync(path):
+    """Each exercise raises NotImplementedError, is followed by a solution defining the same
+    functions with the same arguments, and then by a strict check."""
+    nb = read(path)
+    exercises = tagged(nb, "exercise")
+    assert len(exercises) >= 2, f"{path.name}: at least two exercises"
+    for i in exercises:
+        exercise = nb.cells[i].source
+        assert "NotImplementedError" in exercise and "TODO" in exercise, f"{path.name}: exercise cell {i} needs a TODO and NotImplementedError"
+        following = [j for j in range(i + 1, len(nb.cells)) if nb.cells[j].cell_type == "code"]
+        solution, checker = nb.cells[following[0]], nb.cells[following[1]]
+        assert "solution" in solution.metadata.get("tags", []), f"{path.name}: exercise cell {i} must be followed by its solution"
+        assert solution.source.lstrip().splitlines()[0].startswith("#"), f"{path.name}: a solution starts with a comment"
+        assert "if SOLUTIONS:" in solution.source
+        assert function_signatures(solution.source) == function_signatures(exercise), (
+            f"{path.name}: the solution after cell {i} must define the exercise's functions with the same arguments"
+        )
+        assert "check(" in checker.source and "strict=SOLUTIONS" in checker.source, f"{path.name}: a strict check follows the solution"
+
+
+def test_notebooks_match_their_sources():
+    tool = Path(course.REPO_ROOT, "tools", "make_notebooks.py")
+    result = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_reports_instead_of_raising(capsys):
+    def not_done():
+        raise NotImplementedError("TODO")
+
+    check("ex", not_done)
+    assert "not attempted yet" in capsys.readouterr().out
+    check("ex", lambda: assert_close([1.0, 2.0], [1.0, 3.0]))
+    assert "not quite" in capsys.readouterr().out
+    check("ex", lambda: assert_close([1.0], [1.0]))
+    assert "correct" in capsys.readouterr().out
+    with pytest.raises(ExerciseFailed):
+        check("ex", not_done, strict=True)
+
+
+def test_only_selects_notebooks_by_prefix():
+    first = NOTEBOOKS[0].name[:2]
+    assert [p.name for p in course.course_notebooks(first)] == [NOTEBOOKS[0].name]
+    with pytest.raises(ValueError):
+        course.course_notebooks("99")
+
+
+@pytest.mark.slow
+def test_runner_executes_exports_and_indexes(tmp_path):
+    """A two-cell notebook through papermill and nbconvert: the HTML embeds the figure."""
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# A tiny lesson"),
+        nbformat.v4.new_code_cell("QUICK = False\nSOLUTIONS = False", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nassert QUICK\nplt.plot([0, 1]);"),
+    ]
+    source_dir = tmp_path / "notebooks"
+    source_dir.mkdir()
+    path = source_dir / "00_tiny.ipynb"
+    nbformat.write(nb, path)
+    out = tmp_path / "build"
+    out.mkdir()
+    with course.kernel_environment():
+        run = course.run_notebook(path, out, {"QUICK": True, "SOLUTIONS": True})
+    assert run.ok, run.error
+    assert run.title == "A tiny lesson"
+    assert "data:image/png;base64" in run.html.read_text()
+    index = course.write_index([run], out, "quick").read_text()
+    assert "00_tiny.html" in index and "ok" in index

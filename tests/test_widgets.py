@@ -1,0 +1,74 @@
+"""Widget builders: driven from code as a student would drive them with the mouse."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+
+from lapsrn_edu import plots, widgets
+from lapsrn_edu.models import LapSRN
+from lapsrn_edu.pyramid import laplacian_pyramid
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def control(widget, description):
+    return next(c for c in widget.children if getattr(c, "description", None) == description)
+
+
+def test_pyramid_explorer_follows_its_sliders():
+    rng = np.random.default_rng(0)
+    images = {"noise": rng.random((64, 48)), "ramp": np.tile(np.linspace(0, 1, 40), (40, 1))}
+    explorer = widgets.pyramid_explorer(images, levels=3)
+    fig = explorer.result
+    assert len(fig.axes) == 3 + 2  # three levels on top, the chosen one and its spectrum below
+    control(explorer, "levels").value = 5
+    assert control(explorer, "level shown").max == 4
+    control(explorer, "level shown").value = 2
+    fig = explorer.result
+    assert len(fig.axes) == 5 + 2
+    expected = laplacian_pyramid(images["noise"], 5)[2]
+    shown = np.asarray(fig.axes[5].images[0].get_array())
+    np.testing.assert_allclose(shown, plots.band_display(expected, 4.0))
+    control(explorer, "image").value = "ramp"
+    control(explorer, "kind").value = "bicubic"
+    assert "ramp: bicubic" in explorer.result.texts[0].get_text()
+
+
+def test_level_images_add_up_to_the_outputs():
+    torch.manual_seed(0)
+    model = LapSRN(scale=4, depth=2, channels=8).eval()
+    lr = np.random.default_rng(1).random((12, 10))
+    levels = widgets.level_images(model, lr, 4)
+    assert [lv["output"].shape for lv in levels] == [(24, 20), (48, 40)]
+    with torch.no_grad():
+        outputs = model(torch.from_numpy(lr).float()[None, None])
+    for level, output in zip(levels, outputs):
+        np.testing.assert_allclose(level["upsampled"] + level["residual"], level["output"], atol=1e-6)
+        np.testing.assert_allclose(level["output"], output[0, 0].double().numpy(), atol=1e-6)
+
+
+def test_level_viewer_shows_one_row_per_level():
+    model = LapSRN(scale=8, depth=1, channels=4).eval()
+    lr = np.random.default_rng(2).random((8, 8))
+    viewer = widgets.level_viewer(model, lr, hr_y=np.zeros((64, 64)))
+    assert len(viewer.result.axes) == 3 * 4  # x8: three levels, with the ground truth column
+    control(viewer, "scale").value = 2
+    assert len(viewer.result.axes) == 3  # x2: one level, no ground truth at this scale
+
+
+def test_charbonnier_explorer_redraws_for_eps():
+    explorer = widgets.charbonnier_explorer()
+    control(explorer, "eps").value = 1e-2
+    labels = [t.get_text() for t in explorer.result.axes[0].get_legend().get_texts()]
+    assert any("eps=0.01" in label for label in labels)
