@@ -17,6 +17,7 @@ run stopped and resumed ends with the same weights as one run straight through.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -280,8 +281,6 @@ class History:
     status: str = "running"
 
     def save(self, path: str | Path) -> None:
-        import json
-
         Path(path).write_text(json.dumps(asdict(self), indent=1))
 
     @classmethod
@@ -290,8 +289,6 @@ class History:
 
     @classmethod
     def load(cls, path: str | Path) -> History:
-        import json
-
         return cls.from_dict(json.loads(Path(path).read_text()))
 
 
