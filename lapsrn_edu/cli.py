@@ -1,4 +1,4 @@
-"""The ``lapsrn-edu`` command line: evaluate, benchmark, upscale, info, download, demo, train, export.
+"""The ``lapsrn-edu`` command line: evaluate, benchmark, upscale, info, download, demo, train, export, course.
 
 Every subcommand is one ``add_parser`` block in :func:`build_parser` plus one ``run_<name>``
 function that receives the parsed arguments and returns an exit code. Errors the user can fix
@@ -250,6 +250,16 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- course ---------------------------------------------------------------------------------------
+
+
+def run_course_command(args: argparse.Namespace) -> int:
+    from .course import run_course
+
+    runs = run_course("quick" if args.quick else "default", args.out, args.only, check=False)
+    return 0 if all(run.ok for run in runs) else 1
+
+
 # --- the parser -----------------------------------------------------------------------------------
 
 
@@ -321,6 +331,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where ours-xS.pt and ours-xS.md go (default: the repo's data/models)")
     p.add_argument("--datasets", type=comma_list, default=["set5", "set14", "bsd100"], help="test sets scored on the card")
     p.set_defaults(run=run_export)
+
+    p = sub.add_parser("course", help="execute every notebook (papermill) into executed copies, HTML pages and index.html")
+    p.add_argument("--quick", action="store_true", help="quick mode (what CI runs); default: the student's default mode")
+    p.add_argument("--out", default="build", help="output folder (default: build)")
+    p.add_argument("--only", metavar="NN,NN", help="comma-separated notebook numbers, e.g. 01,02")
+    p.set_defaults(run=run_course_command)
     return parser
 
 
