@@ -213,3 +213,41 @@ def loss_figure(eps: float = 1e-3, span: float = 0.05) -> Figure:
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def zoom_gallery(ground_truth: np.ndarray, results: dict[str, np.ndarray], scale: int, box: tuple[int, int, int] | None = None) -> Figure:
+    """The ground truth with a marked region, then that region zoomed in every result, with its
+    PSNR (paper protocol) in the title; ``box`` is (top, left, size) in HR pixels (default: the
+    centre, a quarter of the shorter side)."""
+    h, w = ground_truth.shape[:2]
+    if box is None:
+        size = min(h, w) // 4
+        box = ((h - size) // 2, (w - size) // 2, size)
+    top, left, size = box
+    panels = {"ground truth": ground_truth, **results}
+    fig, axes = plt.subplots(1, len(panels) + 1, figsize=(2.6 * (len(panels) + 1), 2.9))
+    show(axes[0], ground_truth, "ground truth (region marked)")
+    axes[0].add_patch(plt.Rectangle((left, top), size, size, fill=False, edgecolor="red", linewidth=1.5))
+    for ax, (name, pixels) in zip(axes[1:], panels.items()):
+        title = name if name == "ground truth" else f"{name}\n{score(ground_truth, pixels, scale)[0]:.2f} dB"
+        show(ax, pixels[top : top + size, left : left + size], title)
+    fig.tight_layout()
+    return fig
+
+
+def study_figure(result) -> Figure:
+    """A study's curves (a :class:`lapsrn_edu.studies.StudyResult`): training loss and validation
+    PSNR against iterations, with bicubic's PSNR as the line to beat."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for v in result.variants:
+        left.plot(v.iterations, v.loss, marker="o", ms=3, label=v.name)
+        right.plot(v.iterations, v.val_psnr, marker="o", ms=3, label=f"{v.name} ({v.parameters:,} params)")
+    right.axhline(result.bicubic_psnr, color="gray", ls="--", label="bicubic")
+    left.set_yscale("log")
+    left.set_title("training loss per epoch (each variant in its own units)", fontsize=9)
+    right.set_title(f"validation PSNR on {result.val_dataset} (x{result.budget['scale']})", fontsize=9)
+    for ax in (left, right):
+        ax.set_xlabel("iteration")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
