@@ -215,7 +215,9 @@ def loss_figure(eps: float = 1e-3, span: float = 0.05) -> Figure:
     return fig
 
 
-def zoom_gallery(ground_truth: np.ndarray, results: dict[str, np.ndarray], scale: int, box: tuple[int, int, int] | None = None) -> Figure:
+def zoom_gallery(
+    ground_truth: np.ndarray, results: dict[str, np.ndarray], scale: int, box: tuple[int, int, int] | None = None, title: str = ""
+) -> Figure:
     """The ground truth with a marked region, then that region zoomed in every result, with its
     PSNR (paper protocol) in the title; ``box`` is (top, left, size) in HR pixels (default: the
     centre, a quarter of the shorter side)."""
@@ -229,8 +231,10 @@ def zoom_gallery(ground_truth: np.ndarray, results: dict[str, np.ndarray], scale
     show(axes[0], ground_truth, "ground truth (region marked)")
     axes[0].add_patch(plt.Rectangle((left, top), size, size, fill=False, edgecolor="red", linewidth=1.5))
     for ax, (name, pixels) in zip(axes[1:], panels.items()):
-        title = name if name == "ground truth" else f"{name}\n{score(ground_truth, pixels, scale)[0]:.2f} dB"
-        show(ax, pixels[top : top + size, left : left + size], title)
+        label = name if name == "ground truth" else f"{name}\n{score(ground_truth, pixels, scale)[0]:.2f} dB"
+        show(ax, pixels[top : top + size, left : left + size], label)
+    if title:
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 
