@@ -41,6 +41,6 @@ def first_model(names: list[str], root: str | Path | None = None) -> tuple[nn.Mo
         try:
             return zoo.load(name, root), name
         except DataNotFoundError:
-            command = "lapsrn-edu download weights" if name.startswith("official") else "lapsrn-edu train (or git pull for data/models)"
+            command = "lapsrn-edu download weights" if name.startswith("official") else "lapsrn-edu train`, then `lapsrn-edu export RUN"
             missing(f"the weights of {name}", command)
     return None, "bicubic"
