@@ -157,16 +157,19 @@ def paper_recipe() -> TrainConfig:
 def quick_recipe() -> TrainConfig:
     """A laptop recipe, tuned to reach a good x4 Set5 score in minutes on a 2-core CPU.
 
-    - depth 5 per level, 64 channels: about half the convolutions of the paper's model; on a CPU
-      the number of weight updates per minute matters more than capacity in the first hour.
-    - 64 px patches, batch 16: a 64 px patch is a 16 px LR input at x4, still larger than the
-      network's receptive field, and costs a quarter of a 128 px patch; small batches mean more
-      updates per minute.
+    - depth 5 per level, 64 channels: half the convolutions of the paper's model; on a CPU the
+      number of weight updates per minute matters more than capacity in the first hour.
+    - 64 px patches, batch 16: at x4 a 64 px patch is a 16 px LR input, about the receptive field
+      of a depth-5 level, at a quarter of the cost of a 128 px patch; small batches give more
+      updates per minute (the data pipeline takes about 1% of the time at this size).
     - Adam, lr 1e-3, no weight decay, biases at the full lr: SGD at the paper's 1e-5 needs
-      hundreds of thousands of iterations; Adam's per-weight step sizes converge in thousands.
-    - cosine decay to 1e-5 over the run: the last epochs fine-tune at a small lr, which is worth
-      several tenths of a dB over a constant lr.
-    - epochs of 100 iterations: validation every minute or so gives the PSNR-versus-time curve.
+      hundreds of thousands of iterations; Adam's per-weight step sizes move within hundreds.
+    - cosine decay to 1e-5 over the run: the last epochs fine-tune at a small learning rate.
+    - 30 epochs of 100 iterations (48,000 patches): validation about every minute on a CPU gives
+      the PSNR-versus-time curve; pass ``epochs`` to fit the time you have.
+    Measured here (2 cores shared with other jobs, 1 thread, load average 5 to 7, a 36-epoch run):
+    Set5 x4 29.53 dB after 3.9 minutes of training, 30.07 after 5.1, 30.38 after 10.4 (700
+    iterations), 30.50 after 15.8; bicubic gives 28.43.
     """
     return TrainConfig(
         recipe="quick",
