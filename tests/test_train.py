@@ -201,3 +201,19 @@ def test_export_publishes_the_last_checkpoint_in_float16_with_a_card(image_folde
     assert "lapsrn-edu train --config quick --scale 4" in text and "--set depth=1" in text and "LAST checkpoint" in text
     with pytest.raises(CheckpointError, match="not best.pt"):
         export_run(tmp_path / "run" / "best.pt", tmp_path / "models", datasets=(), progress=False)
+
+
+def test_command_line_trains_resumes_and_reports_errors_in_one_line(image_folders, tmp_path: Path, capsys) -> None:
+    from lapsrn_edu.cli import main
+
+    train_dir, val_dir = image_folders
+    out = tmp_path / "run"
+    tiny_flags = ["--set", f"train_data={train_dir}", "--set", f"val_data={val_dir}", "--set", "channels=8",
+                  "--depth", "1", "--patch-size", "16", "--batch-size", "4", "--iterations-per-epoch", "2", "--threads", "1"]
+    assert main(["train", "--config", "quick", "--scale", "4", "--epochs", "1", "--workers", "0", "--out", str(out), *tiny_flags]) == 0
+    assert main(["train", "--resume", str(out / "last.pt"), "--epochs", "2"]) == 0
+    assert read_checkpoint(out / "last.pt")["iteration"] == 4
+    assert main(["train", "--resume", str(out / "last.pt"), "--depth", "2"]) == 2
+    assert main(["train", "--set", "learning_rate=1"]) == 2
+    errors = capsys.readouterr().err
+    assert "depth=1 in the checkpoint but 2 now" in errors and "Traceback" not in errors
