@@ -22,7 +22,7 @@ from torch import nn
 
 from .evaluate import evaluate
 from .models import LapSRN, LapSRNConfig, OneShotSR, count_parameters
-from .train import Trainer, TrainConfig, make_optimizer, recipe, validation_images, with_overrides
+from .train import TrainConfig, recipe, train, validation_images, with_overrides
 
 
 @dataclass(frozen=True)
@@ -73,35 +73,6 @@ def budget(quick: bool, out: str | Path = "build/studies", **overrides: Any) -> 
     epochs = 4 if quick else 8
     base = recipe("quick", scale=4, depth=3, channels=32, batch_size=8, epochs=epochs, iterations_per_epoch=iterations)
     return with_overrides(base, out=str(out), **overrides)
-
-
-class StudyTrainer(Trainer):
-    """The package's :class:`Trainer` with the variant's network in place of its LapSRN; a network
-    with fewer outputs than pyramid levels (one-shot) is supervised on the finest level only."""
-
-    def __init__(self, config: TrainConfig, model: nn.Module, progress: bool = True) -> None:
-        super().__init__(config, progress)
-        self.model = model.to(self.device)
-        self.network = self.model
-        self.optimizer = make_optimizer(self.model, config)
-
-    def _step(self, hr: torch.Tensor) -> torch.Tensor:
-        if isinstance(self.model, OneShotSR):
-            return self._one_shot_step(hr)
-        return super()._step(hr)
-
-    def _one_shot_step(self, hr: torch.Tensor) -> torch.Tensor:
-        from .losses import multiscale_loss
-        from .patches import make_batch
-
-        lr_image, targets = make_batch(hr.to(self.device), self.config.scale)
-        with self.autocast:
-            outputs = self.network(lr_image)
-        loss = multiscale_loss([o.float() for o in outputs], targets[-len(outputs) :], self.config.loss, self.config.reduction)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        return loss.detach()
 
 
 @dataclass
@@ -166,7 +137,7 @@ def run_study(name: str, config: TrainConfig, progress: bool = True, reuse: bool
         variant_config = with_overrides(config, out=str(Path(config.out) / name / variant.name.replace(" ", "_")), **variant.train)
         torch.manual_seed(variant_config.seed)
         model = variant.build(variant_config)
-        history = StudyTrainer(variant_config, model, progress).run()
+        history = train(variant_config, progress, model=model)
         epochs = history.epochs
         results.append(
             VariantResult(

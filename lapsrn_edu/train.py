@@ -334,9 +334,13 @@ def validation_images(config: TrainConfig) -> tuple[str, list[Image]]:
 
 
 class Trainer:
-    """One training run. ``Trainer(config).run()`` is :func:`train`; ``trainer.model`` is the network."""
+    """One training run. ``Trainer(config).run()`` is :func:`train`; ``trainer.model`` is the network.
 
-    def __init__(self, config: TrainConfig, progress: bool = True) -> None:
+    ``model`` replaces the LapSRN that ``config`` describes (the studies train ablation variants
+    this way); every level it outputs is supervised, so a one-shot network learns its single,
+    finest output."""
+
+    def __init__(self, config: TrainConfig, progress: bool = True, model: nn.Module | None = None) -> None:
         self.config = config
         device = resolve_device(config.device)
         self.processes = join_processes(device.type)
@@ -351,7 +355,7 @@ class Trainer:
         self.channels_last = device.type == "cuda"
 
         torch.manual_seed(config.seed)
-        self.model = LapSRN(config.model_config()).to(device)
+        self.model = (model if model is not None else LapSRN(config.model_config())).to(device)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer = make_optimizer(self.model, config)
@@ -421,6 +425,7 @@ class Trainer:
             lr_image = lr_image.contiguous(memory_format=torch.channels_last)
         with self.autocast:
             outputs = self.network(lr_image)
+        targets = targets[-len(outputs) :]  # a network without intermediate levels is scored on the finest
         loss = multiscale_loss([o.float() for o in outputs], targets, self.config.loss, self.config.reduction)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -559,9 +564,10 @@ def _fmt(psnr: float | None) -> str:
     return "-" if psnr is None else f"{psnr:.2f}"
 
 
-def train(config: TrainConfig, progress: bool = True) -> History:
-    """Run a training job (one process, or one rank of ``torchrun``) and return its history."""
-    return Trainer(config, progress).run()
+def train(config: TrainConfig, progress: bool = True, model: nn.Module | None = None) -> History:
+    """Run a training job (one process, or one rank of ``torchrun``) and return its history;
+    ``model`` trains another network (an ablation variant) in place of ``config``'s LapSRN."""
+    return Trainer(config, progress, model).run()
 
 
 def config_from_checkpoint(path: str | Path, **overrides: Any) -> TrainConfig:
