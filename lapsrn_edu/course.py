@@ -28,6 +28,7 @@ NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 MODES = {"default": {"QUICK": False}, "quick": {"QUICK": True}}
 KERNEL_NAME = "python3"
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+STATIC_ENV = "LAPSRN_EDU_STATIC_WIDGETS"  # read by lapsrn_edu.widgets
 
 
 class CourseError(RuntimeError):
@@ -82,11 +83,13 @@ def notebook_title(path: Path) -> str:
 @contextmanager
 def kernel_environment() -> Iterator[None]:
     """The kernel inherits this process's environment: make the package importable from
-    ``notebooks/`` and draw figures inline even where ``MPLBACKEND=Agg`` is set (as in CI)."""
-    saved = {key: os.environ.get(key) for key in ("PYTHONPATH", "MPLBACKEND")}
+    ``notebooks/``, draw figures inline even where ``MPLBACKEND=Agg`` is set (as in CI), and have
+    widgets draw their default figure instead of a live widget."""
+    saved = {key: os.environ.get(key) for key in ("PYTHONPATH", "MPLBACKEND", STATIC_ENV)}
     paths = [str(REPO_ROOT), *filter(None, (saved["PYTHONPATH"] or "").split(os.pathsep))]
     os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     os.environ["MPLBACKEND"] = INLINE_BACKEND
+    os.environ[STATIC_ENV] = "1"  # widgets leave their default figure (see widgets.explorer)
     try:
         yield
     finally:

@@ -8,7 +8,11 @@ figure with the same ``plots`` function, for executed copies and HTML pages.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+
 import ipywidgets as w
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.figure import Figure
@@ -18,8 +22,24 @@ from . import plots
 from .pyramid import KINDS, laplacian_pyramid, max_levels
 from .upscale import model_levels
 
+STATIC_ENV = "LAPSRN_EDU_STATIC_WIDGETS"
 
-def pyramid_explorer(images: dict[str, np.ndarray], levels: int = 4, contrast: float = 4.0) -> w.interactive:
+
+def explorer(draw: Callable[..., Figure], **controls: w.ValueWidget) -> w.interactive | Figure:
+    """``ipywidgets.interactive(draw, **controls)``, or, when ``$LAPSRN_EDU_STATIC_WIDGETS`` is set
+    (the course runner sets it), the figure ``draw`` makes with the controls' default values.
+
+    Why: executed copies and HTML pages cannot keep a live widget anyway, and nbclient (which
+    papermill runs on) was seen here to hang on a cell whose Output widget captures a figure.
+    """
+    if not os.environ.get(STATIC_ENV):
+        return w.interactive(draw, **controls)
+    figure = draw(**{name: control.value for name, control in controls.items()})
+    plt.close(figure)  # shown once, as the cell's result
+    return figure
+
+
+def pyramid_explorer(images: dict[str, np.ndarray], levels: int = 4, contrast: float = 4.0) -> w.interactive | Figure:
     """Explore Laplacian pyramids: choose the image, pyramid kind, number of levels, the level shown
     large (with its spectrum) and the contrast stretch of the signed bands."""
     if not images:
@@ -40,7 +60,7 @@ def pyramid_explorer(images: dict[str, np.ndarray], levels: int = 4, contrast: f
         pyramid = laplacian_pyramid(images[image], levels, kind)
         return plots.pyramid_figure(pyramid, band, contrast, title=f"{image}: {kind} Laplacian pyramid")
 
-    return w.interactive(draw, image=image_box, kind=kind_box, levels=levels_slider, band=band_slider, contrast=contrast_slider)
+    return explorer(draw, image=image_box, kind=kind_box, levels=levels_slider, band=band_slider, contrast=contrast_slider)
 
 
 @torch.no_grad()
@@ -61,7 +81,7 @@ def level_images(model: nn.Module, lr_y: np.ndarray, scale: int) -> list[dict[st
     return result
 
 
-def level_viewer(model: nn.Module, lr_y: np.ndarray, hr_y: np.ndarray | None = None, contrast: float = 4.0) -> w.interactive:
+def level_viewer(model: nn.Module, lr_y: np.ndarray, hr_y: np.ndarray | None = None, contrast: float = 4.0) -> w.interactive | Figure:
     """Every level of one model on one image: pick the scale (x2, x4, x8 up to the model's own)
     and the residual's contrast; ``hr_y`` is the ground truth at the model's full scale."""
     scales = [s for s in (2, 4, 8) if s <= model.scale]
@@ -74,11 +94,11 @@ def level_viewer(model: nn.Module, lr_y: np.ndarray, hr_y: np.ndarray | None = N
             hr = hr_y
         return plots.level_figure(level_images(model, lr_y, scale), hr, contrast, title=f"{type(model).__name__} run to x{scale}")
 
-    return w.interactive(draw, scale=scale_box, contrast=contrast_slider)
+    return explorer(draw, scale=scale_box, contrast=contrast_slider)
 
 
-def charbonnier_explorer(span: float = 0.05) -> w.interactive:
+def charbonnier_explorer(span: float = 0.05) -> w.interactive | Figure:
     """The Charbonnier penalty against L1 and L2 as eps varies (log slider, the paper's 1e-3 first)."""
     eps_slider = w.FloatLogSlider(value=1e-3, base=10, min=-5, max=-1, step=0.25, description="eps")
     span_slider = w.FloatLogSlider(value=span, base=10, min=-3, max=0, step=0.25, description="x range")
-    return w.interactive(lambda eps, span: plots.loss_figure(eps, span), eps=eps_slider, span=span_slider)
+    return explorer(lambda eps, span: plots.loss_figure(eps, span), eps=eps_slider, span=span_slider)

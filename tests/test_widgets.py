@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 import numpy as np
 import pytest
 import torch
@@ -72,3 +73,13 @@ def test_charbonnier_explorer_redraws_for_eps():
     control(explorer, "eps").value = 1e-2
     labels = [t.get_text() for t in explorer.result.axes[0].get_legend().get_texts()]
     assert any("eps=0.01" in label for label in labels)
+
+
+def test_static_mode_draws_the_default_figure_instead_of_a_widget(monkeypatch):
+    """Executed copies (the course runner sets the variable) get the figure of the default values."""
+    monkeypatch.setenv(widgets.STATIC_ENV, "1")
+    figure = widgets.charbonnier_explorer()
+    assert isinstance(figure, Figure)
+    monkeypatch.delenv(widgets.STATIC_ENV)
+    live = widgets.charbonnier_explorer()
+    assert not isinstance(live, Figure) and len(live.result.axes) == len(figure.axes)
