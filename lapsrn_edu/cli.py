@@ -44,13 +44,11 @@ def note(message: str) -> None:
 
 
 def default_model(scale: int, root: str | None) -> str:
-    """The best model present for ``scale``: official-xS, else ours-xS, else bicubic."""
-    present = zoo.available(root)
-    for name in (f"official-x{scale}", f"ours-x{scale}"):
-        if name in present:
-            return name
-    note(f"no official-x{scale} or ours-x{scale} weights found; using bicubic (run `{PROG} download weights`)")
-    return "bicubic"
+    """The best model present for ``scale`` (:func:`zoo.best_for_scale`), with a note for bicubic."""
+    name = zoo.best_for_scale(scale, root)
+    if name == "bicubic":
+        note(f"no official-x{scale} or ours-x{scale} weights found; using bicubic (run `{PROG} download weights`)")
+    return name
 
 
 # --- evaluate -------------------------------------------------------------------------------------

@@ -15,15 +15,6 @@ from .metrics import score
 from .upscale import upscale_pixels
 
 
-def best_model_name(scale: int, root: str | Path | None = None) -> str:
-    """The strongest model present for ``scale``: the official LapSRN, then ours, then bicubic."""
-    present = zoo.available(root)
-    for name in (f"official-x{scale}", f"ours-x{scale}", "official-x8", "ours-x8"):
-        if name in present:
-            return name
-    return "bicubic"
-
-
 def show(ax, pixels: np.ndarray, title: str) -> None:
     """Draw an image in [0, 1] (gray or RGB) without axes."""
     ax.imshow(np.clip(pixels, 0, 1), cmap="gray" if pixels.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
@@ -57,7 +48,7 @@ def sample_comparison(
     for row, (image, scale) in zip(axes, rows):
         gt = mod_crop(center_crop(image.pixels, crop), 8)
         lr = degrade(gt, scale)
-        name = best_model_name(scale, root)
+        name = zoo.best_for_scale(scale, root)
         try:
             model = zoo.load(name, root)
         except DataNotFoundError:

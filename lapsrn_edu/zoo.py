@@ -66,3 +66,9 @@ def available(root: str | Path | None = None) -> list[str]:
             continue
         found.append(name)
     return found
+
+
+def best_for_scale(scale: int, root: str | Path | None = None) -> str:
+    """The strongest model present for ``scale``: official-xS, then ours-xS, else ``bicubic``."""
+    present = available(root)
+    return next((name for name in (f"official-x{scale}", f"ours-x{scale}") if name in present), "bicubic")
