@@ -13,7 +13,7 @@ KERNEL_NAME ?= lapsrn-edu
 STAMP := $(VENV)/.lapsrn-edu-installed
 
 .DEFAULT_GOAL := course
-.PHONY: help setup course course-quick demo test test-fast lab bench clean
+.PHONY: help setup course course-quick demo test test-fast lab bench notebooks clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ lab: $(STAMP)  ## open JupyterLab on the notebooks with the project's kernel
 
 bench: $(STAMP)  ## print the speed benchmarks
 	$(BIN)/python benchmarks/bench_core.py
+
+notebooks: $(STAMP)  ## after editing tools/notebooks/*.md: sync each notebooks/*.ipynb with its source
+	$(BIN)/jupytext --sync tools/notebooks/[0-9][0-9]_*.md
 
 clean:  ## remove build outputs (keeps .venv and data)
 	rm -rf build .pytest_cache

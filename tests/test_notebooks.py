@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -97,10 +95,64 @@ def test_exercises_and_solutions_stay_in_sync(path):
         assert "check(" in checker.source and "strict=SOLUTIONS" in checker.source, f"{path.name}: a strict check follows the solution"
 
 
-def test_notebooks_match_their_sources():
-    tool = Path(course.REPO_ROOT, "tools", "make_notebooks.py")
-    result = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+SOURCE_DIR = Path(course.REPO_ROOT, "tools", "notebooks")
+SYNC_HINT = ".venv/bin/jupytext --sync tools/notebooks/{stem}.md"
+
+
+def cell_contents(nb: nbformat.NotebookNode) -> list[tuple[str, str, dict]]:
+    """What a notebook teaches, cell by cell: type, source and metadata (tags, hidden solutions);
+    cell ids and outputs are left out (ids are kept by jupytext --sync, outputs are stripped)."""
+    return [(c.cell_type, c.source, dict(c.metadata)) for c in nb.cells]
+
+
+def disagreement(source: Path, notebook: Path) -> str | None:
+    """None when the notebook holds exactly its jupytext source's cells, else the first difference."""
+    import jupytext
+
+    from_source, stored = cell_contents(jupytext.read(source)), cell_contents(read(notebook))
+    for i, (a, b) in enumerate(zip(from_source, stored)):
+        if a != b:
+            return f"cell {i} differs ({a[0]} in the source, {b[0]} in the notebook): {a[1][:60]!r}"
+    if len(from_source) != len(stored):
+        return f"{len(from_source)} cells in the source, {len(stored)} in the notebook"
+    return None
+
+
+def test_every_notebook_has_a_jupytext_source_and_back():
+    sources = sorted(p.stem for p in SOURCE_DIR.glob("[0-9][0-9]_*.md"))
+    assert sources == [p.stem for p in NOTEBOOKS], "each notebooks/NN_name.ipynb pairs with tools/notebooks/NN_name.md"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_matches_its_jupytext_source(path):
+    source = SOURCE_DIR / f"{path.stem}.md"
+    difference = disagreement(source, path)
+    assert difference is None, f"{path.name} is out of date with {source.name}: {difference}; run {SYNC_HINT.format(stem=path.stem)}"
+
+
+def test_the_pairing_check_catches_an_edit(tmp_path):
+    """Edit a source's prose, a tag or a hidden-solution flag without syncing: the check must fail."""
+    path = NOTEBOOKS[0]
+    text = (SOURCE_DIR / f"{path.stem}.md").read_text(encoding="utf-8")
+    edits = [
+        text.replace("**Prerequisites.**", "**Prerequisites (edited).**", 1),
+        text.replace(":tags: [parameters]", ":tags: [parameters, extra]", 1),
+        text + "\n```{code-cell}\nprint('a new cell')\n```\n",
+    ]
+    for edited in edits:
+        assert edited != text
+        source = tmp_path / f"{path.stem}.md"
+        source.write_text(edited, encoding="utf-8")
+        assert disagreement(source, path) is not None
+
+
+def test_jupytext_pairs_notebooks_with_their_sources():
+    """The repository's jupytext.toml is what makes `jupytext --sync` find the other file."""
+    from jupytext.config import find_jupytext_configuration_file, load_jupytext_configuration_file
+
+    config = load_jupytext_configuration_file(find_jupytext_configuration_file(str(course.REPO_ROOT)))
+    formats = config.default_formats(str(NOTEBOOKS[0]))
+    assert formats == "notebooks///ipynb,tools/notebooks///md:myst"
 
 
 def test_check_reports_instead_of_raising(capsys):
