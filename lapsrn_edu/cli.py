@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from . import __version__, zoo
 from .checkpoint import CheckpointError
@@ -138,31 +139,21 @@ def run_upscale(args: argparse.Namespace) -> int:
 
 
 def describe(name: str, root: str | None) -> dict:
-    """What a model is and what it costs: kind, scales, depth, parameters, FLOPs per output megapixel."""
+    """What a model is and what it costs: architecture, its config, scales, parameters, FLOPs per output megapixel."""
     from .flops import flops_per_megapixel
-    from .models import SCALES, LapSRN, MSLapSRN, count_parameters, levels_for_scale
+    from .models import SCALES, architecture_of, count_parameters, describe as model_config
 
     model = zoo.load(name, root)
     if model is None:
         return {"model": name, "kind": "bicubic (MATLAB imresize, no network)", "scales": list(SCALES), "parameters": 0}
-    scales = [s for s in SCALES if s <= model.scale]
-    if isinstance(model, LapSRN):
-        c = model.config
-        kind = f"LapSRN ({c.upsampler} feature upsampler{'' if c.residual else ', no residual learning'})"
-        depth = f"{c.depth} convs per level"
-    elif isinstance(model, MSLapSRN):
-        c = model.config
-        kind = f"MS-LapSRN (D{c.depth}R{c.recursions}, {c.skip} skip, weights shared across levels)"
-        depth = f"{c.depth * c.recursions} convs per level ({c.recursions} recursions of a {c.depth}-conv block)"
-    else:  # the one-shot baseline has no intermediate levels
-        kind = f"{type(model).__name__} (one-shot upsampling, no pyramid)"
-        depth = f"{model.hparams['depth'] * levels_for_scale(model.scale)} convs, then one x{model.scale} upsampler"
-        scales = [model.scale]
+    entry = architecture_of(model)
+    arch, config = model_config(model)
+    scales = [s for s in SCALES if s <= model.scale] if entry.pyramid else [model.scale]
     return {
         "model": name,
-        "kind": kind,
+        "kind": f"{arch}: {entry.summary}",
+        "config": config,
         "scales": scales,
-        "depth": depth,
         "parameters": count_parameters(model),
         "gflops_per_output_megapixel": {str(s): round(flops_per_megapixel(model, s) / 1e9, 3) for s in scales},
     }
@@ -176,8 +167,8 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"model:       {info['model']}")
     print(f"kind:        {info['kind']}")
     print(f"scales:      {', '.join(f'x{s}' for s in info['scales'])}")
-    if "depth" in info:
-        print(f"depth:       {info['depth']}")
+    if "config" in info:
+        print(f"config:      {', '.join(f'{k}={v}' for k, v in info['config'].items())}")
     print(f"parameters:  {info['parameters']:,}")
     for scale, gflops in info.get("gflops_per_output_megapixel", {}).items():
         print(f"x{scale}: {gflops:8.2f} GFLOPs per output megapixel (Y channel, 2 x multiply-adds)")
@@ -209,14 +200,49 @@ def run_demo(args: argparse.Namespace) -> int:
 
 # --- train ----------------------------------------------------------------------------------------
 
-TRAIN_FLAGS = ("epochs", "iterations_per_epoch", "batch_size", "patch_size", "lr", "depth", "workers", "threads", "seed", "out")
+def training_fields() -> dict[str, Any]:
+    """TrainConfig's fields that are command-line flags (all but the recipe name and resume, which
+    have flags of their own, and those the common options already give)."""
+    from dataclasses import fields
+
+    from .train import TrainConfig
+
+    return {f.name: f for f in fields(TrainConfig) if f.name not in ("recipe", "resume", "data_root", "device")}
+
+
+def flag_type(name: str, parse: Any) -> Any:
+    """An argparse type that reads a TrainConfig field and reports a bad value in one line."""
+
+    def read(raw: str) -> Any:
+        try:
+            return parse(name, raw)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    read.__name__ = name
+    return read
+
+
+def add_training_flags(parser: argparse.ArgumentParser) -> None:
+    """One ``--field-name`` flag per TrainConfig field, typed and explained by the dataclass itself."""
+    from typing import get_type_hints
+
+    from .train import TrainConfig, parse_value
+
+    hints = get_type_hints(TrainConfig)
+    group = parser.add_argument_group("training options (override the recipe; see TrainConfig)")
+    for name, f in training_fields().items():
+        flag, hint, explanation = "--" + name.replace("_", "-"), hints[name], f.metadata.get("help", "")
+        if hint is bool:
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=explanation)
+        else:
+            group.add_argument(flag, type=flag_type(name, parse_value), default=None, metavar=name.upper(), help=explanation)
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from .train import TrainingDivergedError, config_from_checkpoint, parse_override, recipe, train
+    from .train import TrainingDivergedError, config_from_checkpoint, recipe, train
 
-    overrides = dict(parse_override(item) for item in args.set)
-    overrides.update({name: getattr(args, name) for name in (*TRAIN_FLAGS, "scale", "device", "data_root") if getattr(args, name) is not None})
+    overrides = {name: value for name, value in vars(args).items() if name in training_fields() and value is not None}
     if args.resume and args.config is None:
         config = config_from_checkpoint(args.resume, **overrides)
     else:
@@ -313,14 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", parents=[common, device], help="train LapSRN (recipes quick or paper); resumable")
     p.add_argument("--config", choices=["quick", "paper"], help="recipe (default: quick, or the checkpoint's with --resume)")
-    p.add_argument("--scale", type=int, help="2, 4 or 8 (default: 4)")
     p.add_argument("--resume", metavar="CKPT", help="continue exactly from a checkpoint (e.g. RUN/last.pt)")
-    p.add_argument("--out", metavar="DIR", help="run folder for checkpoints and history.json (default: runs/train)")
-    for name, kind in (("epochs", int), ("iterations_per_epoch", int), ("batch_size", int), ("patch_size", int),
-                       ("lr", float), ("depth", int), ("workers", int), ("threads", int), ("seed", int)):
-        p.add_argument("--" + name.replace("_", "-"), type=kind, metavar="N", help=f"override the recipe's {name}")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override any TrainConfig field, e.g. --set optimizer=adam --set scale_range=0.5,1 (repeatable)")
+    add_training_flags(p)
     p.set_defaults(run=run_train)
 
     p = sub.add_parser("export", parents=[common], help="publish a run's LAST checkpoint as data/models/ours-xS.pt (fp16) + model card")

@@ -44,7 +44,11 @@ def train_command(config: dict[str, Any]) -> str:
         value = config.get(f.name)
         if f.name in ("recipe", "scale", "out", "resume", "data_root") or _plain(value) == _plain(base[f.name]):
             continue
-        parts.append(f"--set {f.name}={','.join(map(str, value)) if isinstance(value, (list, tuple)) else value}")
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(value, bool):
+            parts.append(flag if value else f"--no-{flag[2:]}")
+        else:
+            parts.append(f"{flag} {','.join(map(str, value)) if isinstance(value, (list, tuple)) else value}")
     return " ".join(parts)
 
 

@@ -6,15 +6,13 @@ PSNR uses peak 1; SSIM is MATLAB's built-in ``ssim``: an 11x11 Gaussian window (
 with replicate padding, so the SSIM map keeps the image's size, C1 = 0.01^2, C2 = 0.03^2, and the
 mean over the whole map. (skimage's ``structural_similarity`` crops the map's border instead.)
 
-Numpy functions take one (H, W) image; the ``*_torch`` ones take batches (N, 1, H, W) and return
-one value per image, both computed in float64.
+Every function takes one (H, W) image and computes in float64. Training validation uses the same
+functions (through :func:`lapsrn_edu.evaluate.evaluate`), so a curve's PSNR is the paper's PSNR.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from scipy.ndimage import correlate1d
 
 from .color import gray_to_rgb, rgb_to_y
@@ -98,35 +96,3 @@ def score(reference: np.ndarray, estimate: np.ndarray, scale: int, gray_as_rgb: 
     ref = shave(to_y_for_scoring(reference, gray_as_rgb), scale)
     est = shave(to_y_for_scoring(estimate, gray_as_rgb), scale)
     return psnr(ref, est), ssim(ref, est)
-
-
-def psnr_torch(reference: torch.Tensor, estimate: torch.Tensor, shave_border: int = 0, peak: float = 1.0) -> torch.Tensor:
-    """Per-image PSNR of (N, C, H, W) batches, in float64 (used for validation during training)."""
-    if reference.shape != estimate.shape or reference.ndim != 4:
-        raise ValueError(f"expected two (N, C, H, W) batches of one shape, got {tuple(reference.shape)} and {tuple(estimate.shape)}")
-    b = shave_border
-    diff = (reference.double() - estimate.double())[..., b : reference.shape[-2] - b, b : reference.shape[-1] - b]
-    mse = diff.pow(2).mean(dim=(1, 2, 3))
-    return 10.0 * torch.log10(peak**2 / mse)
-
-
-def ssim_torch(reference: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
-    """Per-image MATLAB SSIM of (N, 1, H, W) batches (the numpy :func:`ssim`, batched), float64."""
-    if reference.shape != estimate.shape or reference.ndim != 4 or reference.shape[1] != 1:
-        raise ValueError(f"expected two (N, 1, H, W) batches of one shape, got {tuple(reference.shape)} and {tuple(estimate.shape)}")
-    w = torch.from_numpy(gaussian_window()).to(reference.device)
-    pad = SSIM_WINDOW // 2
-
-    def blur(t: torch.Tensor) -> torch.Tensor:
-        t = F.pad(t, (pad, pad, pad, pad), mode="replicate")
-        t = F.conv2d(t, w.view(1, 1, -1, 1))
-        return F.conv2d(t, w.view(1, 1, 1, -1))
-
-    x, y = estimate.double(), reference.double()
-    mu_x, mu_y = blur(x), blur(y)
-    var_x = blur(x * x) - mu_x**2
-    var_y = blur(y * y) - mu_y**2
-    cov = blur(x * y) - mu_x * mu_y
-    num = (2 * mu_x * mu_y + SSIM_C1) * (2 * cov + SSIM_C2)
-    den = (mu_x**2 + mu_y**2 + SSIM_C1) * (var_x + var_y + SSIM_C2)
-    return (num / den).mean(dim=(1, 2, 3))

@@ -24,7 +24,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, Iterator, get_type_hints
 
 import numpy as np
 import torch
@@ -59,63 +59,58 @@ class TrainingDivergedError(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 
 
+def option(default: Any, help: str) -> Any:
+    """A TrainConfig field with its one-line explanation (shown by ``lapsrn-edu train --help``)."""
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything a training run depends on; every field can be overridden (``recipe(name, **kw)``,
-    ``--set key=value``).
+    """Everything a training run depends on. Every field can be overridden: ``recipe(name, **kw)``
+    in Python, ``--field-name VALUE`` on the command line (the flags are made from these fields)."""
 
-    Model: ``scale`` (2, 4, 8), ``depth`` convs per level, ``channels``, ``upsampler``.
-    Data: ``train_data`` ("auto" = "train" (T91 + BSDS200) when present, else "embedded"; a dataset
-    name, a folder, or "embedded" = the scikit-image images),
-    ``data_root``, ``patch_size`` (HR pixels), ``batch_size`` (global, split across processes),
-    ``scale_range``/``rotate``/``flip`` (augmentation), ``workers`` (DataLoader processes).
-    Loss: ``loss`` ("charbonnier", "l1", "l2") and ``reduction`` ("paper" = sum over pixels, mean
-    over the batch). Optimiser: ``optimizer`` ("sgd" or "adam"), ``lr``, ``momentum`` (SGD),
-    ``weight_decay``, ``bias_lr_mult`` (biases learn at lr x this), ``grad_clip`` (max gradient
-    norm, 0 = off). Schedule: ``epochs`` of ``iterations_per_epoch``; ``lr_schedule`` "step" (x
-    ``lr_gamma`` every ``lr_step_epochs``, not below ``lr_min``), "cosine" (to ``lr_min``) or
-    "constant". Validation every epoch: ``val_data`` ("auto" = Set5 when present, else an embedded
-    image; "none"; a dataset name or folder) is monitored; ``holdout`` training images are set
-    aside to select ``best.pt`` fairly. Run: ``seed``, ``device`` ("auto", "cpu", "cuda", "mps"),
-    ``amp`` ("auto" = bf16 autocast on CUDA, "bf16", "off"), ``threads`` (CPU threads, 0 = torch's
-    default), ``out`` (run folder), ``resume`` (a checkpoint to continue from).
-    """
-
-    recipe: str = "custom"
-    scale: int = 4
-    depth: int = 10
-    channels: int = 64
-    upsampler: str = "released"
-    train_data: str = "auto"
-    data_root: str | None = None
-    patch_size: int = 128
-    batch_size: int = 64
-    scale_range: tuple[float, float] = (0.5, 1.0)
-    rotate: bool = True
-    flip: bool = True
-    workers: int = 1
-    loss: str = "charbonnier"
-    reduction: str = "paper"
-    optimizer: str = "sgd"
-    lr: float = 1e-5
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    bias_lr_mult: float = 0.1
-    grad_clip: float = 0.0
-    epochs: int = 200
-    iterations_per_epoch: int = 1000
-    lr_schedule: str = "step"
-    lr_step_epochs: int = 50
-    lr_gamma: float = 0.5
-    lr_min: float = 1e-6
-    val_data: str = "auto"
-    holdout: int = 0
-    seed: int = 0
-    device: str = "auto"
-    amp: str = "auto"
-    threads: int = 0
-    out: str = "runs/train"
-    resume: str | None = None
+    recipe: str = option("custom", "the recipe this configuration started from (quick, paper, ...)")
+    # model
+    scale: int = option(4, "upsampling factor: 2, 4 or 8 (log2(scale) pyramid levels)")
+    depth: int = option(10, "3x3 convolutions per pyramid level")
+    channels: int = option(64, "feature maps per convolution")
+    upsampler: str = option("released", "feature upsampler: released (3x3, as the official weights) or paper (4x4)")
+    # data
+    train_data: str = option("auto", "auto (T91 + BSDS200 when present, else embedded), a dataset name, a folder, or embedded")
+    data_root: str | None = option(None, "data folder (default: $LAPSRN_EDU_DATA, else the repo's data/)")
+    patch_size: int = option(128, "side of a high-resolution training patch, in pixels")
+    batch_size: int = option(64, "patches per iteration (global: split across processes)")
+    scale_range: tuple[float, float] = option((0.5, 1.0), "augmentation: random down-scaling of the image, min,max")
+    rotate: bool = option(True, "augmentation: random rotation by 90, 180 or 270 degrees")
+    flip: bool = option(True, "augmentation: random horizontal flip")
+    workers: int = option(1, "DataLoader worker processes that cut patches (0 = in the training process)")
+    # loss
+    loss: str = option("charbonnier", "charbonnier, l1 or l2, at every pyramid level")
+    reduction: str = option("paper", "paper (sum over pixels, mean over the batch), mean or sum")
+    # optimiser
+    optimizer: str = option("sgd", "sgd (momentum) or adam")
+    lr: float = option(1e-5, "base learning rate")
+    momentum: float = option(0.9, "SGD momentum")
+    weight_decay: float = option(1e-4, "L2 weight decay")
+    bias_lr_mult: float = option(0.1, "biases learn at lr times this")
+    grad_clip: float = option(0.0, "largest gradient norm allowed (0 = no clipping)")
+    # schedule
+    epochs: int = option(200, "number of epochs; validation and a checkpoint after each")
+    iterations_per_epoch: int = option(1000, "weight updates per epoch")
+    lr_schedule: str = option("step", "step (x lr_gamma every lr_step_epochs), cosine (to lr_min) or constant")
+    lr_step_epochs: int = option(50, "step schedule: epochs between two decays")
+    lr_gamma: float = option(0.5, "step schedule: factor of each decay")
+    lr_min: float = option(1e-6, "the learning rate never goes below this (the end of the cosine)")
+    # validation
+    val_data: str = option("auto", "monitor set scored after each epoch: auto (Set5 when present, else an embedded image), none, a name or a folder")
+    holdout: int = option(0, "training images set aside to select best.pt fairly (0 = none)")
+    # run
+    seed: int = option(0, "seed of the initial weights and of every patch")
+    device: str = option("auto", "auto, cpu, cuda or mps")
+    amp: str = option("auto", "auto (bf16 autocast on CUDA), bf16 or off")
+    threads: int = option(0, "CPU threads for torch (0 = torch's default)")
+    out: str = option("runs/train", "run folder: last.pt, best.pt, history.json")
+    resume: str | None = option(None, "a checkpoint to continue from exactly")
 
     def __post_init__(self) -> None:
         LapSRNConfig(scale=self.scale, depth=self.depth, channels=self.channels, upsampler=self.upsampler)
@@ -208,30 +203,28 @@ def with_overrides(config: TrainConfig, **overrides: Any) -> TrainConfig:
     return replace(config, **overrides)
 
 
-def parse_override(text: str) -> tuple[str, Any]:
-    """``"key=value"`` -> (key, value converted to the field's type), for ``--set`` on the command line."""
-    key, sep, raw = text.partition("=")
-    key = key.strip().replace("-", "_")
+def parse_value(key: str, raw: str) -> Any:
+    """A TrainConfig field's value from text (a command-line flag), converted to the field's type."""
     hints = get_type_hints(TrainConfig)
-    if not sep or key not in hints:
-        raise ValueError(f"expected key=value with key one of {', '.join(sorted(hints))}, got {text!r}")
+    if key not in hints:
+        raise ValueError(f"unknown training option {key!r}; known: {', '.join(sorted(hints))}")
     hint, raw = str(hints[key]), raw.strip()
     try:
         if "None" in hint and raw.lower() in ("none", ""):
-            return key, None
+            return None
         if hint.startswith("tuple"):
-            return key, tuple(float(v) for v in raw.split(","))
+            return tuple(float(v) for v in raw.split(","))
         if "bool" in hint:
             if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
                 raise ValueError(raw)
-            return key, raw.lower() in ("true", "1", "yes")
+            return raw.lower() in ("true", "1", "yes")
         if "int" in hint:
-            return key, int(raw)
+            return int(raw)
         if "float" in hint:
-            return key, float(raw)
+            return float(raw)
     except ValueError:
         raise ValueError(f"{key}: cannot read {raw!r} as {hint}") from None
-    return key, raw
+    return raw
 
 
 def learning_rate(config: TrainConfig, iteration: int) -> float:
@@ -337,37 +330,24 @@ class Trainer:
     """One training run. ``Trainer(config).run()`` is :func:`train`; ``trainer.model`` is the network.
 
     ``model`` replaces the LapSRN that ``config`` describes (the studies train ablation variants
-    this way); every level it outputs is supervised, so a one-shot network learns its single,
-    finest output."""
+    and other architectures this way); every level it outputs is supervised, so a network without
+    intermediate levels learns its single, finest output."""
 
     def __init__(self, config: TrainConfig, progress: bool = True, model: nn.Module | None = None) -> None:
         self.config = config
-        device = resolve_device(config.device)
-        self.processes = join_processes(device.type)
-        if device.type == "cuda" and self.processes.world_size > 1:
-            device = torch.device("cuda", self.processes.local_rank)
-            torch.cuda.set_device(device)
-        self.device = device
-        self.progress = progress and self.processes.is_main
+        self.progress = progress
+        self.device = resolve_device(config.device)
         self.out = Path(config.out)
-        use_bf16 = config.amp == "bf16" or (config.amp == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported())
-        self.autocast = torch.autocast(device.type, dtype=torch.bfloat16) if use_bf16 else nullcontext()
-        self.channels_last = device.type == "cuda"
-
         torch.manual_seed(config.seed)
-        self.model = (model if model is not None else LapSRN(config.model_config())).to(device)
-        if self.channels_last:
-            self.model = self.model.to(memory_format=torch.channels_last)
+        self.model = model if model is not None else LapSRN(config.model_config())
         self.optimizer = make_optimizer(self.model, config)
         self.iteration = 0
         self.history = History(asdict(config))
         self.best_psnr = -math.inf
         if config.resume:
             self._resume(config.resume)
+        self.processes = Processes()
         self.network: nn.Module = self.model
-        if self.processes.world_size > 1:
-            ids = [device.index] if device.type == "cuda" else None
-            self.network = DistributedDataParallel(self.model, device_ids=ids)
 
     def _resume(self, path: str) -> None:
         state = read_checkpoint(path)
@@ -392,8 +372,99 @@ class Trainer:
         if self.iteration % self.config.iterations_per_epoch:
             raise CheckpointError(f"{path}: iteration {self.iteration} is not at an epoch boundary of {self.config.iterations_per_epoch}")
 
-    def _data(self) -> tuple[DataLoader, list[Image]]:
-        """The patch loader from the current iteration on, and the held-out images."""
+    # --- one run: join the processes, place the model, train epoch by epoch, leave -------------------
+
+    def run(self) -> History:
+        """Train from the current epoch to the last one. A ``torchrun`` job's process group is
+        joined here and left at the end; CPU threads are restored afterwards."""
+        threads = torch.get_num_threads()
+        if self.config.threads:
+            torch.set_num_threads(self.config.threads)
+        self.processes = join_processes(self.device.type)
+        try:
+            self._place()
+            return self._run()
+        finally:
+            torch.set_num_threads(threads)
+            if self.processes.owns_group:
+                dist.destroy_process_group()
+            self.network = self.model
+
+    def _place(self) -> None:
+        """Move the model (and its optimiser state) to this process's device; wrap it for DDP."""
+        if self.device.type == "cuda" and self.processes.world_size > 1:
+            self.device = torch.device("cuda", self.processes.local_rank)
+            torch.cuda.set_device(self.device)
+        self.model.to(self.device)
+        if self.device.type == "cuda":
+            self.model.to(memory_format=torch.channels_last)
+        self.optimizer.load_state_dict(self.optimizer.state_dict())  # moves the optimiser state beside the weights
+        self.network = self.model
+        if self.processes.world_size > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.network = DistributedDataParallel(self.model, device_ids=ids)
+
+    def _run(self) -> History:
+        config, main = self.config, self.processes.is_main
+        batches, heldout = self._data()
+        val_name, monitor = validation_images(config) if main else ("", [])
+        self.history.val_dataset = val_name
+        if main:
+            self.out.mkdir(parents=True, exist_ok=True)
+        started, elapsed_before = time.perf_counter(), self._last("elapsed_seconds")
+        bar = tqdm(total=config.total_iterations, initial=self.iteration, disable=not (self.progress and main),
+                   desc=f"train x{config.scale}", dynamic_ncols=True)
+        try:
+            for epoch in range(self.iteration // config.iterations_per_epoch + 1, config.epochs + 1):
+                record = self._train_epoch(epoch, batches, bar)
+                if main:
+                    record.elapsed_seconds = elapsed_before + time.perf_counter() - started
+                    self._end_epoch(record, monitor, heldout)
+                    bar.set_postfix(loss=f"{record.loss:.4g}", lr=f"{record.lr:.2e}", pps=f"{record.patches_per_second:.0f}",
+                                    psnr=_fmt(record.val_psnr))
+        finally:
+            bar.close()
+        self.history.status = "completed"
+        if main and self.history.epochs:
+            self.history.save(self.out / "history.json")
+        return self.history
+
+    def _train_epoch(self, epoch: int, batches: Iterator[torch.Tensor], bar: tqdm) -> EpochRecord:
+        """``iterations_per_epoch`` weight updates; the epoch's mean loss and where its time went."""
+        config = self.config
+        self.model.train()
+        loss_sum, data_s, compute_s = 0.0, 0.0, 0.0
+        for _ in range(config.iterations_per_epoch):
+            tick = time.perf_counter()
+            hr = next(batches)
+            fetched = time.perf_counter()
+            base_lr = self._set_lr()
+            value = float(self._step(hr))
+            data_s, compute_s = data_s + fetched - tick, compute_s + time.perf_counter() - fetched
+            if not math.isfinite(value):
+                self._diverged(value, bar)
+            loss_sum += value
+            self.iteration += 1
+            bar.update(1)
+        seconds = data_s + compute_s
+        return EpochRecord(
+            epoch=epoch,
+            iteration=self.iteration,
+            loss=loss_sum / config.iterations_per_epoch,
+            lr=base_lr,
+            patches_per_second=config.iterations_per_epoch * config.batch_size / seconds,
+            data_seconds=data_s,
+            compute_seconds=compute_s,
+            train_seconds=self._last("train_seconds") + seconds,
+            elapsed_seconds=0.0,
+        )
+
+    def _last(self, name: str) -> float:
+        """A cumulative figure of the latest recorded epoch (0 before the first)."""
+        return getattr(self.history.epochs[-1], name) if self.history.epochs else 0.0
+
+    def _data(self) -> tuple[Iterator[torch.Tensor], list[Image]]:
+        """The stream of HR patch batches from the current iteration on, and the held-out images."""
         config = self.config
         source = config.train_data
         if source == "auto":
@@ -417,13 +488,13 @@ class Trainer:
             pin_memory=self.device.type == "cuda",
             prefetch_factor=4 if config.workers else None,
         )
-        return loader, heldout
+        return iter(loader), heldout
 
     def _step(self, hr: torch.Tensor) -> torch.Tensor:
         lr_image, targets = make_batch(hr.to(self.device, non_blocking=True), self.config.scale)
-        if self.channels_last:
+        if self.device.type == "cuda":
             lr_image = lr_image.contiguous(memory_format=torch.channels_last)
-        with self.autocast:
+        with self._autocast():
             outputs = self.network(lr_image)
         targets = targets[-len(outputs) :]  # a network without intermediate levels is scored on the finest
         loss = multiscale_loss([o.float() for o in outputs], targets, self.config.loss, self.config.reduction)
@@ -438,6 +509,13 @@ class Trainer:
             loss /= self.processes.world_size
         return loss
 
+    def _autocast(self) -> torch.autocast | nullcontext:
+        """bf16 autocast where the config asks for it (``auto``: on a CUDA GPU that supports it)."""
+        amp, kind = self.config.amp, self.device.type
+        if amp == "bf16" or (amp == "auto" and kind == "cuda" and torch.cuda.is_bf16_supported()):
+            return torch.autocast(kind, dtype=torch.bfloat16)
+        return nullcontext()
+
     def _set_lr(self) -> float:
         base = learning_rate(self.config, self.iteration)
         for group in self.optimizer.param_groups:
@@ -447,9 +525,7 @@ class Trainer:
     def _validate(self, images: list[Image]) -> float | None:
         if not images:
             return None
-        psnr = evaluate(self.model, images, self.config.scale, device=self.device, progress=False).psnr
-        self.model.train()
-        return psnr
+        return evaluate(self.model, images, self.config.scale, device=self.device, progress=False).psnr
 
     def _save(self, name: str, **extra: Any) -> None:
         save_checkpoint(
@@ -478,74 +554,6 @@ class Trainer:
             self._save("best.pt", selected_on=selected_on)
         self._save("last.pt")
         self.history.save(self.out / "history.json")
-
-    def run(self) -> History:
-        """Train from the current iteration to the end; CPU threads are restored afterwards."""
-        threads = torch.get_num_threads()
-        if self.config.threads:
-            torch.set_num_threads(self.config.threads)
-        try:
-            return self._run()
-        finally:
-            torch.set_num_threads(threads)
-            if self.processes.owns_group:
-                dist.destroy_process_group()
-
-    def _run(self) -> History:
-        config, main = self.config, self.processes.is_main
-        loader, heldout = self._data()
-        val_name, monitor = validation_images(config) if main else ("", [])
-        self.history.val_dataset = val_name
-        if main:
-            self.out.mkdir(parents=True, exist_ok=True)
-        last = self.history.epochs[-1] if self.history.epochs else None
-        train_seconds = last.train_seconds if last else 0.0
-        elapsed_base = last.elapsed_seconds if last else 0.0
-        started = time.perf_counter()
-        bar = tqdm(total=config.total_iterations, initial=self.iteration, disable=not self.progress, desc=f"train x{config.scale}", dynamic_ncols=True)
-        self.model.train()
-        epoch_loss, data_s, compute_s = 0.0, 0.0, 0.0
-        tick = time.perf_counter()
-        for hr in loader:
-            fetched = time.perf_counter()
-            base_lr = self._set_lr()
-            loss = self._step(hr)
-            value = float(loss)
-            done = time.perf_counter()
-            data_s, compute_s = data_s + fetched - tick, compute_s + done - fetched
-            if not math.isfinite(value):
-                self._diverged(value, bar)
-            epoch_loss += value
-            self.iteration += 1
-            bar.update(1)
-            if self.iteration % config.iterations_per_epoch == 0:
-                epoch_seconds = data_s + compute_s
-                train_seconds += epoch_seconds
-                rate = config.iterations_per_epoch * config.batch_size / epoch_seconds
-                record = EpochRecord(
-                    epoch=self.iteration // config.iterations_per_epoch,
-                    iteration=self.iteration,
-                    loss=epoch_loss / config.iterations_per_epoch,
-                    lr=base_lr,
-                    patches_per_second=rate,
-                    data_seconds=data_s,
-                    compute_seconds=compute_s,
-                    train_seconds=train_seconds,
-                    elapsed_seconds=0.0,
-                )
-                if main:
-                    record.elapsed_seconds = elapsed_base + time.perf_counter() - started
-                    self._end_epoch(record, monitor, heldout)
-                    bar.set_postfix(loss=f"{record.loss:.4g}", lr=f"{base_lr:.2e}", pps=f"{rate:.0f}", psnr=_fmt(record.val_psnr))
-                epoch_loss, data_s, compute_s = 0.0, 0.0, 0.0
-            elif self.iteration % 10 == 0:
-                bar.set_postfix(loss=f"{value:.4g}", lr=f"{base_lr:.2e}", refresh=False)
-            tick = time.perf_counter()
-        bar.close()
-        self.history.status = "completed"
-        if main and self.history.epochs:
-            self.history.save(self.out / "history.json")
-        return self.history
 
     def _diverged(self, value: float, bar: tqdm) -> None:
         bar.close()
@@ -579,15 +587,3 @@ def config_from_checkpoint(path: str | Path, **overrides: Any) -> TrainConfig:
     saved["scale_range"] = tuple(saved.get("scale_range", (0.5, 1.0)))
     return with_overrides(TrainConfig(**saved), **{**overrides, "resume": str(path)})
 
-
-__all__ = [
-    "RECIPES",
-    "History",
-    "TrainConfig",
-    "Trainer",
-    "TrainingDivergedError",
-    "config_from_checkpoint",
-    "learning_rate",
-    "recipe",
-    "train",
-]

@@ -38,10 +38,22 @@ def super_resolve_y(
     tile: int | None = None,
     device: str | torch.device | None = None,
 ) -> np.ndarray:
-    """Run ``model`` on one (H, W) luma image; ``tile`` (LR pixels) bounds memory. float64 out."""
+    """Run ``model`` on one (H, W) luma image; ``tile`` (LR pixels) bounds memory. float64 out.
+
+    The model runs in eval mode and is handed back in the mode it came in (a training loop that
+    validates between epochs keeps training)."""
+    was_training = model.training
+    model.eval()
+    try:
+        return _super_resolve_y(model, y, scale, tile, device)
+    finally:
+        model.train(was_training)
+
+
+def _super_resolve_y(model: nn.Module, y: np.ndarray, scale: int, tile: int | None, device: str | torch.device | None) -> np.ndarray:
     levels = model_levels(model, scale)
     dev = resolve_device(device)
-    model = model.to(dev).eval()
+    model = model.to(dev)
 
     def run(patch: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(np.ascontiguousarray(patch, dtype=np.float32))[None, None].to(dev)

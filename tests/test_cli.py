@@ -201,7 +201,7 @@ def test_info_of_bicubic_has_no_network(capsys):
 def test_info_of_official_x8_lists_three_scales(data_root, capsys):
     assert cli.main(["info", "official-x8", "--json", "--data-root", str(data_root)]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["scales"] == [2, 4, 8] and info["parameters"] == 667_123 and info["depth"].startswith("5 ")
+    assert info["scales"] == [2, 4, 8] and info["parameters"] == 667_123 and info["config"]["depth"] == 5
 
 
 # --- one-line errors ------------------------------------------------------------------------------

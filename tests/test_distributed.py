@@ -23,9 +23,10 @@ RANK_SCRIPT = textwrap.dedent(
     config = recipe("quick", train_data="embedded", val_data="none", depth=1, channels=8, patch_size=16,
                     batch_size=4, epochs=2, iterations_per_epoch=3, workers=0, device="cpu", threads=1, out=out)
     trainer = Trainer(config, progress=False)
-    rank = trainer.processes.rank
-    assert trainer.processes.world_size == 2
+    assert trainer.processes.world_size == 1  # the process group is joined by run(), not before
     trainer.run()
+    rank = trainer.processes.rank
+    assert trainer.processes.world_size == 2 and not dist.is_initialized()  # and left at its end
     torch.save(trainer.model.state_dict(), f"{out}/rank{rank}.pt")
     """
 )

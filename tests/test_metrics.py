@@ -2,20 +2,17 @@
 
 import numpy as np
 import pytest
-import torch
 from skimage.metrics import structural_similarity
 
 from lapsrn_edu.color import gray_to_rgb, rgb_to_y
 from lapsrn_edu.metrics import (
     gaussian_window,
     psnr,
-    psnr_torch,
     quantize,
     score,
     shave,
     ssim,
     ssim_map,
-    ssim_torch,
     to_y_for_scoring,
 )
 
@@ -101,19 +98,3 @@ def test_score_shaves_the_scale():
     estimate[:4] = 0  # damage only the band that scale 4 shaves
     assert score(reference, estimate, 4) == (float("inf"), pytest.approx(1.0))
     assert score(reference, estimate, 2)[0] < 30
-
-
-def test_torch_batched_metrics_equal_numpy():
-    pairs = [noisy_pair((24, 19)) for _ in range(3)]
-    ref = torch.from_numpy(np.stack([p[0] for p in pairs]))[:, None]
-    est = torch.from_numpy(np.stack([p[1] for p in pairs]))[:, None].float()
-    torch_psnr = psnr_torch(ref, est, shave_border=3)
-    torch_ssim = ssim_torch(ref, est)
-    for i, (r, e) in enumerate(pairs):
-        e32 = est[i, 0].double().numpy()
-        assert torch_psnr[i].item() == pytest.approx(psnr(shave(r, 3), shave(e32, 3)), abs=1e-9)
-        assert torch_ssim[i].item() == pytest.approx(ssim(r, e32), abs=1e-12)
-    with pytest.raises(ValueError, match=r"\(N, 1, H, W\)"):
-        ssim_torch(ref.repeat(1, 3, 1, 1), ref.repeat(1, 3, 1, 1))
-    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
-        psnr_torch(ref[0], ref[0])

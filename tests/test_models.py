@@ -1,16 +1,26 @@
-"""LapSRN, MS-LapSRN and the one-shot baseline: sizes, shapes, upsamplers, input checks."""
+"""LapSRN, MS-LapSRN, the one-shot and earlier baselines, the registry: sizes, shapes, upsamplers,
+input checks, checkpoints."""
+
+import dataclasses
 
 import pytest
 import torch
 from torch import nn
 
 from lapsrn_edu.models import (
+    ARCHITECTURES,
+    FSRCNN,
+    SRCNN,
+    VDSR,
     LapSRN,
     MSLapSRN,
     MSLapSRNConfig,
     OneShotSR,
+    UnknownArchitectureError,
     bilinear_kernel,
+    build,
     count_parameters,
+    describe,
     levels_for_scale,
 )
 from lapsrn_edu.models.layers import FeatureUpsampler, ImageUpsampler
@@ -123,7 +133,7 @@ def test_oneshot_shapes(scale):
         model(torch.rand(1, 1, 7, 5), levels=1 if scale > 2 else 2)
 
 
-@pytest.mark.parametrize("model", [LapSRN(scale=2, depth=1, channels=4), MSLapSRN(depth=1, recursions=1, channels=4), OneShotSR(2, 1, 4)])
+@pytest.mark.parametrize("model", [LapSRN(scale=2, depth=1, channels=4), MSLapSRN(depth=1, recursions=1, channels=4), OneShotSR(scale=2, depth=1, channels=4)])
 @pytest.mark.parametrize("bad", [torch.rand(1, 3, 8, 8), torch.rand(1, 8, 8)])
 def test_bad_input_names_the_expected_layout(model, bad):
     with pytest.raises(ValueError, match=r"\(N, 1, H, W\)"):
@@ -137,3 +147,62 @@ def test_released_init():
     conv = model.levels[0].convs[0]
     assert conv.weight.std().item() == pytest.approx((2 / (9 * 64)) ** 0.5, rel=0.05)
     assert conv.bias.abs().max().item() == 0.0
+
+
+# --- the baselines and the registry -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scale", [2, 4, 8])
+@pytest.mark.parametrize("make", [lambda s: SRCNN(scale=s), lambda s: FSRCNN(scale=s), lambda s: VDSR(scale=s, depth=4, channels=8)])
+def test_baselines_map_an_lr_batch_to_one_image_at_the_full_scale(make, scale):
+    model = make(scale)
+    outputs = model(torch.rand(2, 1, 7, 5))
+    assert len(outputs) == 1 and outputs[0].shape == (2, 1, 7 * scale, 5 * scale)
+    with pytest.raises(ValueError, match="no intermediate levels"):
+        model(torch.rand(1, 1, 7, 5), levels=1 if scale > 2 else 2)
+
+
+def test_baselines_have_their_published_sizes():
+    assert count_parameters(SRCNN()) == 8_129  # 9-1-5 with 64 and 32 filters
+    assert count_parameters(VDSR()) == 665_921  # 20 layers of 64 filters
+    fsrcnn = FSRCNN()
+    body = sum(p.numel() for p in fsrcnn.body.parameters())
+    assert body + sum(p.numel() for p in fsrcnn.deconv.parameters()) == count_parameters(fsrcnn) == 12_809
+
+
+def test_vdsr_starts_as_bicubic_plus_a_residual():
+    from lapsrn_edu.resize import imresize_torch
+
+    model = VDSR(scale=2, depth=3, channels=4)
+    with torch.no_grad():
+        model.body[-1].weight.zero_()
+        model.body[-1].bias.zero_()
+    lr = torch.rand(1, 1, 6, 5, dtype=torch.float64)
+    assert torch.allclose(model.double()(lr)[0], imresize_torch(lr, 2))
+
+
+@pytest.mark.parametrize("name", list(ARCHITECTURES))
+def test_every_architecture_round_trips_through_a_checkpoint(name, tmp_path):
+    from lapsrn_edu.checkpoint import load_model, save_checkpoint
+
+    small = {"LapSRN": {"depth": 1, "channels": 4}, "MSLapSRN": {"depth": 1, "recursions": 2, "channels": 4},
+             "OneShotSR": {"depth": 1, "channels": 4}, "SRCNN": {"filters": (4, 2)}, "FSRCNN": {"d": 4, "s": 2, "m": 1},
+             "VDSR": {"depth": 3, "channels": 4}}
+    torch.manual_seed(0)
+    model = build(name, {"scale": 4, **small[name]}).eval()
+    save_checkpoint(tmp_path / "m.pt", model)
+    loaded = load_model(tmp_path / "m.pt")
+    assert type(loaded) is type(model) and loaded.config == model.config
+    lr = torch.rand(1, 1, 6, 5)
+    with torch.no_grad():
+        assert torch.equal(loaded(lr)[-1], model(lr)[-1])
+    assert describe(loaded) == (name, dataclasses.asdict(model.config))
+
+
+def test_the_registry_names_what_it_does_not_know():
+    with pytest.raises(UnknownArchitectureError, match="known: LapSRN"):
+        build("EDSR")
+    with pytest.raises(ValueError, match="has no option"):
+        build("VDSR", {"layers": 3})
+    with pytest.raises(UnknownArchitectureError):
+        describe(torch.nn.Conv2d(1, 1, 3))

@@ -18,7 +18,7 @@ from lapsrn_edu.train import (
     TrainingDivergedError,
     config_from_checkpoint,
     learning_rate,
-    parse_override,
+    parse_value,
     recipe,
     train,
 )
@@ -75,16 +75,16 @@ def test_recipes_follow_the_paper_and_take_overrides() -> None:
         recipe("paper", scale=8, patch_size=100)
 
 
-def test_overrides_from_strings_take_the_field_types() -> None:
-    assert parse_override("lr=2e-4") == ("lr", 2e-4)
-    assert parse_override("batch-size=8") == ("batch_size", 8)
-    assert parse_override("flip=false") == ("flip", False)
-    assert parse_override("scale_range=0.6,1") == ("scale_range", (0.6, 1.0))
-    assert parse_override("resume=none") == ("resume", None)
+def test_values_from_strings_take_the_field_types() -> None:
+    assert parse_value("lr", "2e-4") == 2e-4
+    assert parse_value("batch_size", "8") == 8
+    assert parse_value("flip", "false") is False
+    assert parse_value("scale_range", "0.6,1") == (0.6, 1.0)
+    assert parse_value("resume", "none") is None
     with pytest.raises(ValueError, match="cannot read"):
-        parse_override("epochs=many")
-    with pytest.raises(ValueError, match="key=value"):
-        parse_override("colour=red")
+        parse_value("epochs", "many")
+    with pytest.raises(ValueError, match="unknown training option"):
+        parse_value("colour", "red")
 
 
 def test_paper_schedule_halves_every_50_epochs_down_to_the_floor() -> None:
@@ -198,7 +198,7 @@ def test_export_publishes_the_last_checkpoint_in_float16_with_a_card(image_folde
     model = load_model(weights_file)
     assert next(model.parameters()).dtype == torch.float32
     text = card.read_text()
-    assert "lapsrn-edu train --config quick --scale 4" in text and "--set depth=1" in text and "LAST checkpoint" in text
+    assert "lapsrn-edu train --config quick --scale 4" in text and "--depth 1" in text and "LAST checkpoint" in text
     with pytest.raises(CheckpointError, match="not best.pt"):
         export_run(tmp_path / "run" / "best.pt", tmp_path / "models", datasets=(), progress=False)
 
@@ -208,12 +208,29 @@ def test_command_line_trains_resumes_and_reports_errors_in_one_line(image_folder
 
     train_dir, val_dir = image_folders
     out = tmp_path / "run"
-    tiny_flags = ["--set", f"train_data={train_dir}", "--set", f"val_data={val_dir}", "--set", "channels=8",
+    tiny_flags = ["--train-data", str(train_dir), "--val-data", str(val_dir), "--channels", "8",
                   "--depth", "1", "--patch-size", "16", "--batch-size", "4", "--iterations-per-epoch", "2", "--threads", "1"]
     assert main(["train", "--config", "quick", "--scale", "4", "--epochs", "1", "--workers", "0", "--out", str(out), *tiny_flags]) == 0
     assert main(["train", "--resume", str(out / "last.pt"), "--epochs", "2"]) == 0
     assert read_checkpoint(out / "last.pt")["iteration"] == 4
     assert main(["train", "--resume", str(out / "last.pt"), "--depth", "2"]) == 2
-    assert main(["train", "--set", "learning_rate=1"]) == 2
     errors = capsys.readouterr().err
     assert "depth=1 in the checkpoint but 2 now" in errors and "Traceback" not in errors
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "--lr", "fast"])
+    assert stop.value.code == 2 and "lr: cannot read 'fast'" in capsys.readouterr().err
+
+
+def test_every_training_option_is_a_flag_with_its_explanation(capsys) -> None:
+    from dataclasses import fields
+
+    from lapsrn_edu.cli import main
+    from lapsrn_edu.train import TrainConfig
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for f in fields(TrainConfig):
+        if f.name not in ("recipe",):
+            assert "--" + f.name.replace("_", "-") in text, f.name
+        assert " ".join(f.metadata["help"].split()) in text or f.name in ("recipe", "resume", "data_root", "device"), f.name

@@ -6,7 +6,7 @@ import torch
 
 from lapsrn_edu.color import gray_to_rgb, rgb_to_ycbcr
 from lapsrn_edu.datasets import Image, read_image
-from lapsrn_edu.models import LapSRN, MSLapSRN, OneShotSR
+from lapsrn_edu.models import FSRCNN, SRCNN, VDSR, LapSRN, MSLapSRN, OneShotSR
 from lapsrn_edu.official import load_official
 from lapsrn_edu.resize import imresize
 from lapsrn_edu.upscale import super_resolve_y, upscale_image, upscale_pixels
@@ -29,6 +29,9 @@ SMALL_MODELS = {
     "lapsrn-x8": lambda: lively(LapSRN(scale=8, depth=1, channels=8)),
     "mslapsrn-x4": lambda: lively(MSLapSRN(depth=2, recursions=2, channels=8, scale=4)),
     "oneshot-x4": lambda: lively(OneShotSR(scale=4, depth=2, channels=8)),
+    "srcnn-x4": lambda: lively(SRCNN(scale=4, filters=(8, 4))),
+    "fsrcnn-x2": lambda: lively(FSRCNN(scale=2, d=8, s=4, m=2)),
+    "vdsr-x4": lambda: lively(VDSR(scale=4, depth=5, channels=8)),
 }
 
 
@@ -41,6 +44,15 @@ def test_tiles_equal_one_pass_for_random_models(name, tile):
     tiled = super_resolve_y(model, y, model.scale, tile=tile)
     assert tiled.shape == whole.shape == (30 * model.scale, 23 * model.scale)
     assert np.abs(tiled - whole).max() < 1e-5
+
+
+def test_evaluation_hands_the_model_back_in_its_mode():
+    model = SMALL_MODELS["lapsrn-x4"]()
+    y = RNG.random((9, 7))
+    for mode in (True, False):
+        model.train(mode)
+        super_resolve_y(model, y, 4)
+        assert model.training is mode
 
 
 def test_tiles_without_context_would_show_seams(monkeypatch):

@@ -1,18 +1,9 @@
-"""The networks: LapSRN, MS-LapSRN, and the one-shot baseline of the pyramid ablation."""
+"""The networks: LapSRN, MS-LapSRN, the one-shot baseline of the pyramid ablation, and the earlier
+methods LapSRN is compared with (SRCNN, FSRCNN, VDSR); :mod:`.registry` builds any of them by name."""
 
+from .baselines import FSRCNN, SRCNN, VDSR, FSRCNNConfig, SRCNNConfig, VDSRConfig
 from .lapsrn import SCALES, LapSRN, LapSRNConfig, levels_for_scale
 from .layers import bilinear_kernel, count_parameters
 from .mslapsrn import MSLapSRN, MSLapSRNConfig
-from .oneshot import OneShotSR
-
-__all__ = [
-    "SCALES",
-    "LapSRN",
-    "LapSRNConfig",
-    "MSLapSRN",
-    "MSLapSRNConfig",
-    "OneShotSR",
-    "bilinear_kernel",
-    "count_parameters",
-    "levels_for_scale",
-]
+from .oneshot import OneShotConfig, OneShotSR
+from .registry import ARCHITECTURES, Architecture, UnknownArchitectureError, architecture, architecture_of, build, describe

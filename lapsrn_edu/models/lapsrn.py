@@ -15,12 +15,12 @@ a time. Each level has two branches:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from .layers import LEAKY_SLOPE, FeatureUpsampler, ImageUpsampler, conv3x3, init_like_released_code
+from .layers import LEAKY_SLOPE, FeatureUpsampler, ImageUpsampler, configured, conv3x3, init_like_released_code
 
 SCALES = (2, 4, 8)
 
@@ -81,10 +81,7 @@ class LapSRN(nn.Module):
 
     def __init__(self, config: LapSRNConfig | None = None, **overrides) -> None:
         super().__init__()
-        config = config or LapSRNConfig()
-        if overrides:
-            config = LapSRNConfig(**{**asdict(config), **overrides})
-        self.config = config
+        config = self.config = configured(LapSRNConfig, config, overrides)
         self.scale = config.scale
         self.input_conv = conv3x3(1, config.channels)
         self.input_act = nn.LeakyReLU(LEAKY_SLOPE)

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
 
 LEAKY_SLOPE = 0.2
+Config = TypeVar("Config")
+
+
+def configured(config_class: type[Config], config: Config | None, overrides: dict[str, Any]) -> Config:
+    """The configuration a model is built from: ``config`` (or the defaults) with keyword
+    overrides, so ``LapSRN(depth=5)`` and ``LapSRN(LapSRNConfig(depth=5))`` are the same model."""
+    config = config if config is not None else config_class()
+    return replace(config, **overrides) if overrides else config
 
 
 def bilinear_kernel(size: int) -> torch.Tensor:

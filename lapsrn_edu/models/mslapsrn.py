@@ -12,13 +12,13 @@ Three ideas on top of LapSRN:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from .lapsrn import check_input
-from .layers import LEAKY_SLOPE, FeatureUpsampler, ImageUpsampler, conv3x3, init_like_released_code
+from .lapsrn import check_input, levels_for_scale
+from .layers import LEAKY_SLOPE, FeatureUpsampler, ImageUpsampler, configured, conv3x3, init_like_released_code
 
 SKIPS = ("SS", "DS", "NS")
 
@@ -37,8 +37,7 @@ class MSLapSRNConfig:
     def __post_init__(self) -> None:
         if self.skip not in SKIPS:
             raise ValueError(f"skip must be one of {SKIPS}, got {self.skip!r}")
-        if self.scale not in (2, 4, 8):
-            raise ValueError(f"unsupported scale {self.scale!r}: MS-LapSRN upsamples by 2, 4 or 8")
+        levels_for_scale(self.scale)
 
 
 class MSLapSRN(nn.Module):
@@ -46,10 +45,7 @@ class MSLapSRN(nn.Module):
 
     def __init__(self, config: MSLapSRNConfig | None = None, **overrides) -> None:
         super().__init__()
-        config = config or MSLapSRNConfig()
-        if overrides:
-            config = MSLapSRNConfig(**{**asdict(config), **overrides})
-        self.config = config
+        config = self.config = configured(MSLapSRNConfig, config, overrides)
         self.scale = config.scale
         c = config.channels
         self.input_conv = conv3x3(1, c)
@@ -75,12 +71,12 @@ class MSLapSRN(nn.Module):
     def receptive_radius(self) -> int:
         """Upper bound, in low-resolution pixels, of an output pixel's field of view (see LapSRN's)."""
         c = self.config
-        per_level = [(c.depth * c.recursions + 2) / 2**i for i in range({2: 1, 4: 2, 8: 3}[c.scale])]
+        per_level = [(c.depth * c.recursions + 2) / 2**i for i in range(levels_for_scale(c.scale))]
         return int(math.ceil(1 + sum(per_level))) + 1
 
     def forward(self, lr: torch.Tensor, levels: int | None = None) -> list[torch.Tensor]:
         check_input(lr)
-        max_levels = {2: 1, 4: 2, 8: 3}[self.scale]
+        max_levels = levels_for_scale(self.scale)
         levels = max_levels if levels is None else levels
         if not 1 <= levels <= max_levels:
             raise ValueError(f"this model runs 1 to {max_levels} levels, asked for {levels}")
