@@ -1,0 +1,262 @@
+"""Every exercise check rejects a wrong answer and accepts the solution; check() never lets a
+student's error escape as a traceback."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lapsrn_edu import exercises, losses
+from lapsrn_edu.color import rgb_to_y
+from lapsrn_edu.exercises import ExerciseFailed, check, level_weights
+from lapsrn_edu.metrics import quantize
+from lapsrn_edu.models import LapSRN, levels_for_scale
+from lapsrn_edu.pyramid import expand, pyramid_levels_torch
+from lapsrn_edu.resize import imresize_torch
+
+SOURCES = Path(__file__).resolve().parent.parent / "tools" / "notebooks"
+
+
+def conv_params(k: int, cin: int, cout: int, bias: bool = True) -> int:
+    return k * k * cin * cout + (cout if bias else 0)
+
+
+def charbonnier_solution(prediction, target, eps=1e-3):
+    return torch.sqrt((prediction - target) ** 2 + eps**2).sum() / prediction.shape[0]
+
+
+def keys_cubic(x, a):
+    ax = np.abs(x)
+    return np.where(ax <= 1, (a + 2) * ax**3 - (a + 3) * ax**2 + 1, np.where(ax <= 2, a * ax**3 - 5 * a * ax**2 + 8 * a * ax - 4 * a, 0.0))
+
+
+def make_level(crop: str = "released", residual: bool = True, activation_after_upsample: bool = True):
+    """A hand-written pyramid level; the keyword arguments plant the usual mistakes."""
+
+    def pyramid_level(features, image, w):
+        for weight, bias in w["convs"]:
+            features = F.leaky_relu(F.conv2d(features, weight, bias, padding=1), 0.2)
+        weight, bias = w["upsample"]
+        if crop == "released":
+            features = F.conv_transpose2d(features, weight, bias, stride=2)[..., :-1, :-1]
+        else:  # padding=1, output_padding=1: right size, grid shifted by one pixel
+            features = F.conv_transpose2d(features, weight, bias, stride=2, padding=1, output_padding=1)
+        if activation_after_upsample:
+            features = F.leaky_relu(features, 0.2)
+        weight, bias = w["residual"]
+        band = F.conv2d(features, weight, bias, padding=1)
+        upsampled = F.conv_transpose2d(image, w["image_upsample"], stride=2, padding=1)
+        return features, (upsampled + band if residual else band)
+
+    return pyramid_level
+
+
+def collapse_solution(laplacian):
+    image = laplacian[-1]
+    for band in reversed(laplacian[:-1]):
+        image = band + expand(image, band.shape)
+    return image
+
+
+def multiscale_solution(model, hr, scales=(2, 4, 8)):
+    total = 0
+    for scale in scales:
+        levels = levels_for_scale(scale)
+        total = total + losses.multiscale_loss(model(imresize_torch(hr, 1 / scale), levels=levels), pyramid_levels_torch(hr, levels))
+    return total
+
+
+def protocol_psnr_solution(gt, sr, scale):
+    a = rgb_to_y(quantize(gt))[scale:-scale, scale:-scale]
+    b = rgb_to_y(quantize(sr))[scale:-scale, scale:-scale]
+    return float(10 * np.log10(1 / np.mean((a - b) ** 2)))
+
+
+def protocol_psnr_no_shave(gt, sr, scale):
+    a, b = rgb_to_y(quantize(gt)), rgb_to_y(quantize(sr))
+    return float(10 * np.log10(1 / np.mean((a - b) ** 2)))
+
+
+def protocol_psnr_rounding_y(gt, sr, scale):
+    """The old exercise 9.2: Y first, then 8-bit rounding."""
+    a = quantize(rgb_to_y(gt))[scale:-scale, scale:-scale]
+    b = quantize(rgb_to_y(sr))[scale:-scale, scale:-scale]
+    return float(10 * np.log10(1 / np.mean((a - b) ** 2)))
+
+
+# exercise -> (solution, [wrong answers])
+CASES = {
+    "0.1": (lambda s: int(np.log2(s)), [lambda s: s // 2, lambda s: 2]),
+    "0.2": (
+        lambda rgb: (16 + 65.481 * rgb[..., 0] + 128.553 * rgb[..., 1] + 24.966 * rgb[..., 2]) / 255,
+        [lambda rgb: (65.481 * rgb[..., 0] + 128.553 * rgb[..., 1] + 24.966 * rgb[..., 2]) / 255, lambda rgb: rgb.mean(-1)],
+    ),
+    "1.1": (
+        lambda g: [f - expand(c, f.shape) for f, c in zip(g, g[1:])] + [g[-1]],
+        [lambda g: [f - expand(c, f.shape) for f, c in zip(g, g[1:])], lambda g: list(g)],
+    ),
+    "1.2": (
+        collapse_solution,
+        [lambda lap: lap[0] + expand(lap[-1], lap[0].shape)],
+    ),
+    "2.1": (
+        lambda scale, depth, channels=64, feature_kernel=3: conv_params(3, 1, channels)
+        + levels_for_scale(scale)
+        * (depth * conv_params(3, channels, channels) + conv_params(feature_kernel, channels, channels) + conv_params(3, channels, 1) + 16),
+        [
+            # no image upsampler
+            lambda scale, depth, channels=64, feature_kernel=3: conv_params(3, 1, channels)
+            + levels_for_scale(scale) * (depth * conv_params(3, channels, channels) + conv_params(feature_kernel, channels, channels) + conv_params(3, channels, 1)),
+            # always 3x3 feature upsamplers
+            lambda scale, depth, channels=64, feature_kernel=3: conv_params(3, 1, channels)
+            + levels_for_scale(scale) * (depth * conv_params(3, channels, channels) + conv_params(3, channels, channels) + conv_params(3, channels, 1) + 16),
+        ],
+    ),
+    "2.2": (lambda: np.outer([0.25, 0.75, 0.75, 0.25], [0.25, 0.75, 0.75, 0.25]), [lambda: np.full((4, 4), 0.25), lambda: np.outer([0.5, 1, 1, 0.5], [0.5, 1, 1, 0.5])]),
+    "2.3": (
+        lambda n, k, s, p: (n - 1) * s - 2 * p + k,
+        [lambda n, k, s, p: (n - 1) * 2 - 2 * p + k, lambda n, k, s, p: n * s, lambda n, k, s, p: (n - 1) * s + k],
+    ),
+    "2.4": (make_level(), [make_level(crop="output_padding"), make_level(residual=False), make_level(activation_after_upsample=False)]),
+    "3.1": (
+        charbonnier_solution,
+        [
+            lambda p, t, eps=1e-3: torch.sqrt((p - t) ** 2 + eps).sum() / p.shape[0],  # eps unsquared
+            lambda p, t, eps=1e-3: torch.sqrt((p - t) ** 2 + eps**2).mean(),  # mean reduction
+            lambda p, t, eps=1e-3: torch.sqrt((p - t) ** 2 + eps**2).sum(),  # no batch average
+            lambda p, t, eps=1e-3: charbonnier_solution(p, t),  # ignores eps
+        ],
+    ),
+    "3.2": (lambda x, eps=1e-3: x / torch.sqrt(x**2 + eps**2), [torch.sign, lambda x, eps=1e-3: x / torch.sqrt(x**2 + eps)]),
+    "3.3": (
+        lambda preds, hr: sum(losses.charbonnier(p, t) for p, t in zip(preds, pyramid_levels_torch(hr, len(preds)))),
+        [
+            lambda preds, hr: losses.charbonnier(preds[-1], hr),  # last level only
+            lambda preds, hr: sum(losses.charbonnier(p, t, reduction="mean") for p, t in zip(preds, pyramid_levels_torch(hr, len(preds)))),
+        ],
+    ),
+    "4.1": (
+        lambda hr, scale: (imresize_torch(hr, 1.0 / scale), pyramid_levels_torch(hr, levels_for_scale(scale))),
+        [
+            lambda hr, scale: (imresize_torch(hr, 1.0 / scale), pyramid_levels_torch(hr, 2)),  # right only at x4
+            lambda hr, scale: (imresize_torch(hr, 0.25), pyramid_levels_torch(hr, levels_for_scale(scale))),
+        ],
+    ),
+    "4.2": (
+        lambda t, total, lr, lr_min: lr_min + (lr - lr_min) * 0.5 * (1 + np.cos(np.pi * t / total)),
+        [lambda t, total, lr, lr_min: lr * 0.5 * (1 + np.cos(np.pi * t / total)), lambda t, total, lr, lr_min: lr - (lr - lr_min) * t / total],
+    ),
+    "5.1": (lambda target, up: target - up, [lambda target, up: up - target, lambda target, up: target]),
+    "5.2": (lambda r, th: float(np.mean(np.abs(r) < th)), [lambda r, th: float(np.mean(r < th)), lambda r, th: float(np.mean(np.abs(r) < 0.02))]),
+    "6.1": (lambda p, t: ((p - t) ** 2).sum() / p.shape[0], [lambda p, t: ((p - t) ** 2).mean(), lambda p, t: ((p - t) ** 2).sum()]),
+    "6.2": (lambda mse: float(10 * np.log10(1 / mse)), [lambda mse: float(20 * np.log10(1 / mse)), lambda mse: float(10 * np.log10(255**2 / mse))]),
+    "7.1": (lambda scale, depth: 1 + depth * int(np.log2(scale)), [lambda scale, depth: depth * int(np.log2(scale)), lambda scale, depth: 1 + 2 * depth]),
+    "7.2": (
+        lambda px, d, c, at: sum(d * 9 * c * c * px * f**2 for f in at),
+        [lambda px, d, c, at: sum(d * 9 * c * c * px * f for f in at), lambda px, d, c, at: d * 9 * c * c * px * len(at)],
+    ),
+    "8.1": (lambda d, c: d * (9 * c * c + c), [lambda d, c: d * 9 * c * c, lambda d, c: 9 * c * c + c]),
+    "8.2": (lambda d: 1 + 2 * (d + 1), [lambda d: 1 + 2 * d, lambda d: 3 * (d + 1)]),
+    "9.1": (
+        lambda im, s: im[: im.shape[0] - im.shape[0] % s, : im.shape[1] - im.shape[1] % s],
+        [lambda im, s: im[im.shape[0] % s :, im.shape[1] % s :], lambda im, s: im[: im.shape[0] // s * s, : im.shape[1] // 8 * 8]],
+    ),
+    "9.2": (protocol_psnr_solution, [protocol_psnr_rounding_y, protocol_psnr_no_shave]),
+    "9.3": (lambda x: keys_cubic(x, -0.5), [lambda x: keys_cubic(x, -0.75), lambda x: np.maximum(0, 1 - np.abs(x))]),
+    "10.1": (
+        lambda d, channels=64: conv_params(3, 1, channels) + (d + 1) * conv_params(3, channels, channels) + conv_params(3, channels, 1) + 16,
+        [
+            lambda d, channels=64: conv_params(3, 1, channels) + d * conv_params(3, channels, channels) + conv_params(3, channels, 1) + 16,
+            lambda d, channels=64: 222_801,
+        ],
+    ),
+    "10.2": (multiscale_solution, [lambda model, hr: multiscale_solution(model, hr, scales=(8,)), lambda model, hr: multiscale_solution(model, hr, scales=(2, 4))]),
+}
+
+
+def run(number: str, answer) -> str:
+    """check() on one answer, strict: '' when it passes, the one-line verdict when it fails."""
+    try:
+        check(f"Exercise {number}", exercises.VERIFIERS[number], answer, strict=True)
+    except ExerciseFailed as exc:
+        return str(exc)
+    return ""
+
+
+def test_every_exercise_has_a_case():
+    assert sorted(CASES) == sorted(exercises.VERIFIERS)
+
+
+@pytest.mark.parametrize("number", list(CASES))
+def test_solution_passes(number):
+    assert run(number, CASES[number][0]) == ""
+
+
+@pytest.mark.parametrize("number", list(CASES))
+def test_wrong_answers_fail(number):
+    for i, wrong in enumerate(CASES[number][1]):
+        verdict = run(number, wrong)
+        assert verdict.startswith(f"Exercise {number}: "), f"wrong answer {i} passed exercise {number}"
+        assert "\n" not in verdict
+
+
+def test_pyramid_level_on_a_full_size_x4_model():
+    """Exercise 2.4 against a model shaped like the official x4 (depth 10, 64 channels)."""
+    torch.manual_seed(1)
+    model = LapSRN(scale=4, depth=10)
+    exercises.verify_pyramid_level(make_level(), model)
+    with pytest.raises(AssertionError, match="level 1"):
+        exercises.verify_pyramid_level(make_level(crop="output_padding"), model)
+    weights = level_weights(model, 0)
+    assert len(weights["convs"]) == 10 and weights["upsample"][0].shape == (64, 64, 3, 3)
+
+
+def test_check_turns_any_error_into_one_line(capsys):
+    def broken(_):
+        raise KeyError("weights\nmissing")
+
+    check("Exercise 0.1", exercises.verify_pyramid_levels, broken)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    assert out.startswith("Exercise 0.1: your code raised KeyError: ")
+    with pytest.raises(ExerciseFailed, match="raised ZeroDivisionError"):
+        check("Exercise 0.1", exercises.verify_pyramid_levels, lambda s: 1 / 0, strict=True)
+
+
+def test_check_reports_not_attempted_and_correct(capsys):
+    def todo(_):
+        raise NotImplementedError("Exercise 0.1: return the number of levels")
+
+    check("Exercise 0.1", exercises.verify_pyramid_levels, todo)
+    check("Exercise 0.1", exercises.verify_pyramid_levels, CASES["0.1"][0])
+    check("Exercise 0.1", lambda: exercises.assert_close(None, 1))
+    lines = capsys.readouterr().out.splitlines()
+    assert "not attempted yet" in lines[0]
+    assert lines[1] == "Exercise 0.1: correct!"
+    assert "forget to return" in lines[2]
+
+
+def notebook_exercises() -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for source in sorted(SOURCES.glob("*.md")):
+        found[source.stem[:2]] = set(re.findall(r"\*\*Exercise (\d+\.\d+) ", source.read_text(encoding="utf-8")))
+    return found
+
+
+def test_every_exercise_in_the_course_has_a_verifier():
+    for lesson, numbers in notebook_exercises().items():
+        missing = numbers - set(exercises.VERIFIERS)
+        assert not missing, f"lesson {lesson}: exercises {sorted(missing)} have no verifier in lapsrn_edu.exercises"
+
+
+@pytest.mark.parametrize("lesson", ["00", "01", "02", "03", "04", "09", "10"])
+def test_lessons_check_with_the_tested_verifiers(lesson):
+    text = next(SOURCES.glob(f"{lesson}_*.md")).read_text(encoding="utf-8")
+    for number in re.findall(r"\*\*Exercise (\d+\.\d+) ", text):
+        name = exercises.VERIFIERS[number].__name__
+        assert re.search(rf'check\(\s*"Exercise {re.escape(number)}",\s*{name}\b', text), f"lesson {lesson} does not check exercise {number} with {name}"
