@@ -182,7 +182,7 @@ def run_download(args: argparse.Namespace) -> int:
     from .download import download
 
     for what in dict.fromkeys(args.what):
-        counts = download(what, root=args.data_root, mirror=args.mirror, progress=show_progress())
+        counts = download(what, root=args.data_root, mirror=args.mirror, manifest=args.manifest, progress=show_progress())
         print(f"{what}: {counts['downloaded']} downloaded, {counts['skipped']} already present and verified")
     return 0
 
@@ -299,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", parents=[common, device], help="PSNR/SSIM of a model on a dataset (the paper's protocol)")
     p.add_argument("--model", required=True, help=f"{models}, or a .pt/.mat file")
-    p.add_argument("--dataset", required=True, help="set5, set14, bsd100, t91, bsds200, embedded, or a folder of images")
+    p.add_argument("--dataset", required=True, help="set5, set14, bsd100, urban100, manga109, t91, bsds200, embedded, or a folder of images")
     p.add_argument("--scale", type=int, required=True, help="2, 4 or 8")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--gray-as-gray", action="store_true",
@@ -328,8 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=run_info)
 
     p = sub.add_parser("download", parents=[common], help="fetch weights and images from their pinned public sources, verified")
-    p.add_argument("what", nargs="+", choices=["weights", "set5", "set14", "bsd100", "train", "all"], help="one or more")
+    p.add_argument("what", nargs="+", help="one or more of: weights, set5, set14, bsd100, urban100, manga109, train, all")
     p.add_argument("--mirror", metavar="URL", help="base URL instead of raw.githubusercontent.com (or $LAPSRN_EDU_MIRROR)")
+    p.add_argument("--manifest", metavar="FILE", help="another manifest than the package's sources.json (same format)")
     p.set_defaults(run=run_download)
 
     p = sub.add_parser("demo", parents=[common], help="write a figure comparing bicubic and LapSRN on sample images")

@@ -3,6 +3,7 @@
 Everything is found under one *data root*, laid out like the project's ``data/`` folder::
 
     benchmarks/Set5  benchmarks/Set14  benchmarks/BSD100       (test images, never trained on)
+    benchmarks/Urban100  benchmarks/Manga109                   (the paper's two larger test sets)
     train/T91        train/BSDS200                             (the 291 training images)
     pretrained/matconvnet/LapSRN_x{2,4,8}.mat, MSLapSRN_D5R{2,5,8}.mat
 
@@ -27,11 +28,13 @@ DATASET_FOLDERS: dict[str, tuple[str, ...]] = {
     "set5": ("benchmarks/Set5",),
     "set14": ("benchmarks/Set14",),
     "bsd100": ("benchmarks/BSD100",),
+    "urban100": ("benchmarks/Urban100",),
+    "manga109": ("benchmarks/Manga109",),
     "t91": ("train/T91",),
     "bsds200": ("train/BSDS200",),
     "train": ("train/T91", "train/BSDS200"),
 }
-TEST_SETS = ("set5", "set14", "bsd100")
+TEST_SETS = ("set5", "set14", "bsd100", "urban100", "manga109")  # the paper's five: never trained on
 EMBEDDED_IMAGES = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "camera")
 
 
@@ -149,8 +152,8 @@ def image_paths(name_or_folder: str | Path, root: str | Path | None = None) -> l
 
 
 def load_dataset(name_or_folder: str | Path, root: str | Path | None = None) -> list[Image]:
-    """All images of a named dataset (``set5``, ``set14``, ``bsd100``, ``t91``, ``bsds200``, ``train``),
-    a folder, or ``embedded`` (the scikit-image images)."""
+    """All images of a named dataset (``set5``, ``set14``, ``bsd100``, ``urban100``, ``manga109``, ``t91``,
+    ``bsds200``, ``train``), a folder, or ``embedded`` (the scikit-image images)."""
     if str(name_or_folder).lower() == "embedded":
         return embedded_images()
     return [read_image(p) for p in image_paths(name_or_folder, root)]

@@ -1,82 +1,121 @@
-"""Fetch the benchmark images, training images and official weights, and prove they are the right ones.
+"""Fetch the benchmark images, training images and official weights, verified, with pooch.
 
-Every file comes from a public GitHub repository at a pinned commit (see the data's PROVENANCE.md),
-as ``{base}/{owner}/{repo}/{commit}/{path}`` with ``base = https://raw.githubusercontent.com``
+Every file comes from a public GitHub repository at a pinned commit, as
+``{base}/{owner}/{repo}/{commit}/{path}`` with ``base = https://raw.githubusercontent.com``
 (overridable: the ``mirror`` argument or ``$LAPSRN_EDU_MIRROR``). The manifest ``sources.json``,
-shipped in the package, says where each file goes and how to check it:
+shipped in the package, is pooch's registry: for each file, where it goes under the data root, its
+URL, and the SHA-256 of the file as the repository holds it. A commit never changes, so neither
+does that hash.
 
-- files stored byte for byte (Set5, Set14, BSDS200, the .mat weights): the file's SHA-256;
-- files converted to PNG (BSD100 from JPEG, T91 from BMP): the fetched bytes cannot match our PNG,
-  so the *decoded pixels* are checked (SHA-256 of the uint8 array, plus its shape and mode) and
-  only then written as PNG.
-
-A transfer goes to ``NAME.part``; an interrupted one resumes with an HTTP Range request (or starts
-again if the server ignores it); the file is verified, then renamed into place, so a file under its
-real name is always a verified one. Files already present and correct are skipped.
+Most files are stored as they come (Set5, Set14, Urban100, Manga109, BSDS200, the .mat weights);
+pooch downloads each to a temporary file, checks its SHA-256 and only then moves it into place.
+Files marked ``"convert": "png"`` (BSD100's JPEGs, T91's BMPs) are verified the same way, kept as
+``downloads/<path>.<ext>`` under the data root, and re-encoded losslessly as PNG by a pooch
+processor that writes the PNG atomically, so a PNG under its real name always comes from a
+verified original. Files already present (and, for stored files, with the right SHA-256) are
+skipped without a request.
 """
 
 from __future__ import annotations
 
 import hashlib
-import http.client
-import io
 import json
+import logging
 import os
+import re
 import sys
 import tempfile
-import urllib.error
-import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Iterator
 
-import numpy as np
 from tqdm.auto import tqdm
 
 from .datasets import data_root
 
 MIRROR_ENV = "LAPSRN_EDU_MIRROR"
 DEFAULT_BASE_URL = "https://raw.githubusercontent.com"
-CHUNK = 1 << 16
+MANIFEST_FORMAT = 2
+RAW_DIR = "downloads"  # under the data root: the verified originals of converted files
 TIMEOUT_S = 60
+RETRIES = 2
+SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class DownloadError(OSError):
-    """A file that could not be fetched (network, server, or a broken transfer); a ``.part`` may remain."""
+    """A file that could not be fetched (network, server, or a broken transfer)."""
 
 
 class ChecksumError(DownloadError):
-    """A fetched file whose bytes or pixels are not the ones in the manifest; it was deleted."""
+    """A fetched file whose bytes are not the ones in the manifest; it was deleted."""
 
 
 @dataclass(frozen=True)
-class Source:
-    """One file of the manifest: where it goes, where it comes from, and how to check it."""
+class RemoteFile:
+    """One file of the manifest: where it goes, where it comes from, the SHA-256 of its bytes there."""
 
-    path: str  # relative to the data root
-    url: str  # relative to the base URL: owner/repo/commit/path
-    sha256: str | None = None  # of the file's bytes (files stored byte for byte)
-    pixels_sha256: str | None = None  # of the decoded uint8 pixels (files converted to PNG)
-    shape: tuple[int, ...] | None = None
-    mode: str | None = None
-    size: int | None = None
+    path: str  # under the data root
+    url: str  # under the base URL: owner/repo/commit/path
+    sha256: str  # of the file as the repository holds it
+    size: int  # bytes of that file
+    convert: str | None = None  # "png": stored re-encoded as PNG
+
+    @property
+    def fetched(self) -> str:
+        """Where pooch keeps the downloaded file, relative to the data root."""
+        if self.convert is None:
+            return self.path
+        return str(PurePosixPath(RAW_DIR, self.path).with_suffix(PurePosixPath(self.url).suffix))
 
 
-def load_manifest(manifest: str | Path | None = None) -> dict[str, list[Source]]:
-    """Groups of files (``weights``, ``set5``, ``set14``, ``bsd100``, ``train``) from the package's
-    ``sources.json`` or another manifest file."""
+def safe_relative(text: str, what: str, inside: str) -> str:
+    """``text`` if it is a plain relative path that stays below its root, else a ValueError: a
+    manifest must never make the download write (or fetch) outside the data root (or the base URL)."""
+    if "\\" in text or ":" in text or text.startswith("~") or any(part in ("", ".", "..") for part in text.split("/")):
+        raise ValueError(f"{what} {text!r} is not a relative path inside {inside}; refusing this manifest")
+    return text
+
+
+def parse_entry(entry: dict, where: str) -> RemoteFile:
+    try:
+        item = RemoteFile(
+            path=safe_relative(entry["path"], f"{where}: path", "the data root"),
+            url=safe_relative(entry["url"], f"{where}: url", "the base URL"),
+            sha256=entry["sha256"],
+            size=int(entry["size"]),
+            convert=entry.get("convert"),
+        )
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"{where}: each file needs path, url, sha256 and size ({exc!r} is missing or wrong)") from exc
+    if not SHA256.fullmatch(item.sha256):
+        raise ValueError(f"{where}: {item.path}: sha256 must be 64 lower-case hex digits")
+    if item.convert not in (None, "png"):
+        raise ValueError(f"{where}: {item.path}: convert must be \"png\" or absent, not {item.convert!r}")
+    return item
+
+
+def load_manifest(manifest: str | Path | None = None) -> dict[str, list[RemoteFile]]:
+    """Groups of files (``weights``, ``set5``, ``set14``, ``bsd100``, ``urban100``, ``manga109``,
+    ``train``) from the package's ``sources.json`` or another manifest file, every path checked."""
     if manifest is None:
-        text = resources.files("lapsrn_edu").joinpath("sources.json").read_text(encoding="utf-8")
+        name, text = "sources.json", resources.files("lapsrn_edu").joinpath("sources.json").read_text(encoding="utf-8")
     else:
-        text = Path(manifest).read_text(encoding="utf-8")
-    data = json.loads(text)
+        name, text = str(manifest), Path(manifest).read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{name}: not valid JSON ({exc})") from exc
+    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT or not isinstance(data.get("groups"), dict):
+        raise ValueError(f"{name}: not a download manifest of format {MANIFEST_FORMAT} (a \"groups\" object of file lists)")
     return {
-        group: [Source(**{**entry, "shape": tuple(entry["shape"]) if entry.get("shape") else None}) for entry in entries]
+        group: [parse_entry(entry, f"{name} [{group}]") for entry in entries]
         for group, entries in data["groups"].items()
     }
 
 
-def groups_for(what: str, manifest: dict[str, list[Source]]) -> list[str]:
+def groups_for(what: str, manifest: dict[str, list[RemoteFile]]) -> list[str]:
     """The manifest groups that ``what`` names (``all`` is every group)."""
     if what == "all":
         return list(manifest)
@@ -93,106 +132,85 @@ def base_url(mirror: str | None = None) -> str:
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
+        for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
 
 
-def decode_pixels(data: bytes | Path, mode: str) -> np.ndarray:
-    """Decode an image (bytes or a file) to a C-ordered uint8 array in ``mode`` (e.g. "RGB")."""
+def is_present(item: RemoteFile, root: Path) -> bool:
+    """A stored file with the manifest's SHA-256, or a converted PNG (written only from a verified
+    original) whose chunks are intact."""
+    target = root / item.path
+    if not target.is_file():
+        return False
+    if item.convert is None:
+        return sha256_file(target) == item.sha256
     from PIL import Image as PILImage
 
-    with PILImage.open(io.BytesIO(data) if isinstance(data, bytes) else data) as im:
-        im.load()
-        if im.mode != mode:
-            im = im.convert(mode)
-        return np.ascontiguousarray(np.asarray(im, dtype=np.uint8))
-
-
-def pixels_sha256(pixels: np.ndarray) -> str:
-    """The manifest's pixel hash: SHA-256 of the raw uint8 array bytes in C order."""
-    return hashlib.sha256(np.ascontiguousarray(pixels, dtype=np.uint8).tobytes()).hexdigest()
-
-
-def is_valid(source: Source, path: Path) -> bool:
-    """Whether ``path`` already holds the right file (bytes, or pixels for a converted one)."""
-    if not path.is_file():
-        return False
-    if source.sha256 is not None:
-        return sha256_file(path) == source.sha256
     try:
-        pixels = decode_pixels(path, source.mode or "RGB")
+        with PILImage.open(target) as im:
+            im.verify()
     except (OSError, ValueError, SyntaxError):
         return False
-    return pixels.shape == source.shape and pixels_sha256(pixels) == source.pixels_sha256
+    return True
 
 
-def fetch(url: str, part: Path) -> None:
-    """Download ``url`` into ``part``, resuming from its current length when the server honours Range."""
-    offset = part.stat().st_size if part.exists() else 0
-    request = urllib.request.Request(url, headers={"Range": f"bytes={offset}-"} if offset else {})
-    try:
-        response = urllib.request.urlopen(request, timeout=TIMEOUT_S)
-    except urllib.error.HTTPError as exc:
-        if exc.code == 416 and offset:  # the .part already holds the whole file
-            return
-        raise DownloadError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
-    except (urllib.error.URLError, OSError) as exc:
-        raise DownloadError(f"{url}: cannot connect ({getattr(exc, 'reason', exc)})") from exc
-    with response:
-        resumed = response.status == 206 and response.headers.get("Content-Range", "").startswith(f"bytes {offset}-")
-        expected = response.headers.get("Content-Length")
-        received = 0
+class ConvertToPNG:
+    """A pooch processor: re-encode the verified original as a lossless PNG at ``target``, atomically."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+
+    def __call__(self, fname: str, action: str, pup: object) -> str:
+        from PIL import Image as PILImage
+
         try:
-            with open(part, "ab" if resumed else "wb") as f:
-                for block in iter(lambda: response.read(CHUNK), b""):
-                    f.write(block)
-                    received += len(block)
-        except (http.client.HTTPException, OSError) as exc:
-            raise DownloadError(f"{url}: transfer broken after {received} bytes ({exc!r}); run again to resume") from exc
-    if expected is not None and received < int(expected):
-        raise DownloadError(f"{url}: transfer broken after {received} of {expected} bytes; run again to resume")
+            with PILImage.open(fname) as im:
+                im.load()
+                image = im.copy()
+        except (OSError, ValueError, SyntaxError) as exc:
+            raise DownloadError(f"{fname}: verified, but not an image Pillow can read ({exc})") from exc
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                image.save(f, format="PNG")
+            os.replace(tmp, self.target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return str(self.target)
 
 
-def install(source: Source, part: Path, target: Path) -> None:
-    """Verify a fetched ``part`` and move it to ``target`` (decoding and re-encoding as PNG for a
-    converted file); a wrong file is deleted and reported."""
-    if source.sha256 is not None:
-        actual = sha256_file(part)
-        if actual != source.sha256:
-            part.unlink()
-            raise ChecksumError(
-                f"{target}: SHA-256 mismatch (expected {source.sha256}, got {actual}); the download was deleted"
-            )
-        os.replace(part, target)
-        return
-    try:
-        pixels = decode_pixels(part.read_bytes(), source.mode or "RGB")
-    except (OSError, ValueError, SyntaxError) as exc:
-        part.unlink()
-        raise ChecksumError(f"{target}: the download is not a readable image ({exc}); it was deleted") from exc
-    actual = pixels_sha256(pixels)
-    if pixels.shape != source.shape or actual != source.pixels_sha256:
-        part.unlink()
-        raise ChecksumError(
-            f"{target}: pixel SHA-256 mismatch (expected {source.pixels_sha256} for shape {list(source.shape or ())}, "
-            f"got {actual} for shape {list(pixels.shape)}); the download was deleted"
+def one_line(item: RemoteFile, url: str, root: Path, exc: Exception) -> DownloadError:
+    """pooch's and requests' errors as the one line the command line prints."""
+    import requests
+
+    target = root / item.path
+    if isinstance(exc, ValueError) and "hash" in str(exc):
+        got = re.search(r"but got ([0-9a-f]{64})", str(exc))
+        return ChecksumError(
+            f"{target}: SHA-256 mismatch (expected {item.sha256}, got {got.group(1) if got else 'another file'}) "
+            f"from {url}; the download was deleted"
         )
-    write_png_atomically(pixels, target)
-    part.unlink()
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        return DownloadError(f"{url}: HTTP {exc.response.status_code} {exc.response.reason}")
+    if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+        return DownloadError(f"{url}: cannot connect ({type(exc).__name__}); check the network, or use --mirror / ${MIRROR_ENV}")
+    return DownloadError(f"{url}: transfer failed ({type(exc).__name__}); run again")
 
 
-def write_png_atomically(pixels: np.ndarray, target: Path) -> None:
-    from PIL import Image as PILImage
+@contextmanager
+def quiet_pooch() -> Iterator[None]:
+    """pooch logs every file it fetches; our progress bar (or silence) says enough."""
+    import pooch
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
     try:
-        with os.fdopen(fd, "wb") as f:
-            PILImage.fromarray(pixels).save(f, format="PNG")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def download(
@@ -201,22 +219,42 @@ def download(
     mirror: str | None = None,
     manifest: str | Path | None = None,
     progress: bool = True,
+    retries: int | None = None,
 ) -> dict[str, int]:
-    """Fetch group ``what`` (``weights``, ``set5``, ``set14``, ``bsd100``, ``train`` or ``all``) into
-    the data root. Returns counts: ``{"downloaded": n, "skipped": m}``. Stops at the first failure."""
-    sources = load_manifest(manifest)
+    """Fetch group ``what`` (a group of the manifest, or ``all``) into the data root, verified; a
+    failed transfer is tried ``retries`` more times (default ``RETRIES``). Returns counts:
+    ``{"downloaded": n, "skipped": m}``. Stops at the first failure."""
+    import pooch
+    import requests
+
+    files = load_manifest(manifest)
     base = base_url(mirror)
     root = Path(root).expanduser() if root is not None else data_root()
+    downloader = pooch.HTTPDownloader(progressbar=False, chunk_size=1 << 16, timeout=TIMEOUT_S)
     counts = {"downloaded": 0, "skipped": 0}
-    for group in groups_for(what, sources):
-        for source in tqdm(sources[group], desc=f"download {group}", unit="file", disable=not progress, file=sys.stderr):
-            target = root / source.path
-            if is_valid(source, target):
-                counts["skipped"] += 1
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            part = target.with_name(target.name + ".part")
-            fetch(f"{base}/{source.url}", part)
-            install(source, part, target)
-            counts["downloaded"] += 1
+    with quiet_pooch():
+        for group in groups_for(what, files):
+            items = files[group]
+            registry = pooch.create(
+                path=root,
+                base_url=f"{base}/",
+                registry={item.fetched: f"sha256:{item.sha256}" for item in items},
+                urls={item.fetched: f"{base}/{item.url}" for item in items},
+                retry_if_failed=RETRIES if retries is None else retries,
+            )
+            total = sum(item.size for item in items)
+            with tqdm(total=total, desc=f"download {group}", unit="B", unit_scale=True, disable=not progress, file=sys.stderr) as bar:
+                for item in items:
+                    if is_present(item, root):
+                        counts["skipped"] += 1
+                    else:
+                        target = root / item.path
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        processor = ConvertToPNG(target) if item.convert else None
+                        try:
+                            registry.fetch(item.fetched, processor=processor, downloader=downloader)
+                        except (ValueError, requests.RequestException) as exc:
+                            raise one_line(item, f"{base}/{item.url}", root, exc) from exc
+                        counts["downloaded"] += 1
+                    bar.update(item.size)
     return counts

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from .checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
-from .datasets import REPO_DATA, TEST_SETS, has_dataset
+from .datasets import REPO_DATA, has_dataset
 from .evaluate import EvaluationResult, evaluate
 from .train import RECIPES, TrainConfig
 
@@ -70,7 +70,7 @@ def machine() -> str:
 def export_run(
     run: str | Path,
     out_dir: str | Path = REPO_DATA / "models",
-    datasets: tuple[str, ...] = TEST_SETS,
+    datasets: tuple[str, ...] = ("set5", "set14", "bsd100"),
     root: str | Path | None = None,
     progress: bool = True,
 ) -> tuple[Path, Path]:

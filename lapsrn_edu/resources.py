@@ -14,7 +14,10 @@ from torch import nn
 from . import zoo
 from .datasets import DataNotFoundError, Image, data_root, embedded_images, has_dataset, load_dataset
 
-DOWNLOAD_GROUP = {"set5": "set5", "set14": "set14", "bsd100": "bsd100", "t91": "train", "bsds200": "train", "train": "train"}
+DOWNLOAD_GROUP = {
+    "set5": "set5", "set14": "set14", "bsd100": "bsd100", "urban100": "urban100", "manga109": "manga109",
+    "t91": "train", "bsds200": "train", "train": "train",
+}
 
 
 def missing(what: str, command: str) -> None:
