@@ -18,18 +18,15 @@ skipped without a request.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import re
 import sys
 import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePosixPath
-from typing import Iterator
 
 from tqdm.auto import tqdm
 
@@ -107,11 +104,12 @@ def load_manifest(manifest: str | Path | None = None) -> dict[str, list[RemoteFi
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{name}: not valid JSON ({exc})") from exc
-    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT or not isinstance(data.get("groups"), dict):
+    groups = data.get("groups") if isinstance(data, dict) else None
+    if not isinstance(groups, dict) or data.get("format") != MANIFEST_FORMAT or not all(isinstance(g, list) for g in groups.values()):
         raise ValueError(f"{name}: not a download manifest of format {MANIFEST_FORMAT} (a \"groups\" object of file lists)")
     return {
         group: [parse_entry(entry, f"{name} [{group}]") for entry in entries]
-        for group, entries in data["groups"].items()
+        for group, entries in groups.items()
     }
 
 
@@ -129,14 +127,6 @@ def base_url(mirror: str | None = None) -> str:
     return (mirror or os.environ.get(MIRROR_ENV) or DEFAULT_BASE_URL).rstrip("/")
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def is_present(item: RemoteFile, root: Path) -> bool:
     """A stored file with the manifest's SHA-256, or a converted PNG (written only from a verified
     original) whose chunks are intact."""
@@ -144,7 +134,9 @@ def is_present(item: RemoteFile, root: Path) -> bool:
     if not target.is_file():
         return False
     if item.convert is None:
-        return sha256_file(target) == item.sha256
+        import pooch
+
+        return pooch.file_hash(str(target), alg="sha256") == item.sha256
     from PIL import Image as PILImage
 
     try:
@@ -199,20 +191,6 @@ def one_line(item: RemoteFile, url: str, root: Path, exc: Exception) -> Download
     return DownloadError(f"{url}: transfer failed ({type(exc).__name__}); run again")
 
 
-@contextmanager
-def quiet_pooch() -> Iterator[None]:
-    """pooch logs every file it fetches; our progress bar (or silence) says enough."""
-    import pooch
-
-    logger = pooch.get_logger()
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
 def download(
     what: str,
     root: str | Path | None = None,
@@ -232,29 +210,29 @@ def download(
     root = Path(root).expanduser() if root is not None else data_root()
     downloader = pooch.HTTPDownloader(progressbar=False, chunk_size=1 << 16, timeout=TIMEOUT_S)
     counts = {"downloaded": 0, "skipped": 0}
-    with quiet_pooch():
-        for group in groups_for(what, files):
-            items = files[group]
-            registry = pooch.create(
-                path=root,
-                base_url=f"{base}/",
-                registry={item.fetched: f"sha256:{item.sha256}" for item in items},
-                urls={item.fetched: f"{base}/{item.url}" for item in items},
-                retry_if_failed=RETRIES if retries is None else retries,
-            )
-            total = sum(item.size for item in items)
-            with tqdm(total=total, desc=f"download {group}", unit="B", unit_scale=True, disable=not progress, file=sys.stderr) as bar:
-                for item in items:
-                    if is_present(item, root):
-                        counts["skipped"] += 1
-                    else:
-                        target = root / item.path
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        processor = ConvertToPNG(target) if item.convert else None
-                        try:
-                            registry.fetch(item.fetched, processor=processor, downloader=downloader)
-                        except (ValueError, requests.RequestException) as exc:
-                            raise one_line(item, f"{base}/{item.url}", root, exc) from exc
-                        counts["downloaded"] += 1
-                    bar.update(item.size)
+    pooch.get_logger().setLevel(logging.WARNING)  # it logs every file; our progress bar says enough
+    for group in groups_for(what, files):
+        items = files[group]
+        registry = pooch.create(
+            path=root,
+            base_url=f"{base}/",
+            registry={item.fetched: f"sha256:{item.sha256}" for item in items},
+            urls={item.fetched: f"{base}/{item.url}" for item in items},
+            retry_if_failed=RETRIES if retries is None else retries,
+        )
+        total = sum(item.size for item in items)
+        with tqdm(total=total, desc=f"download {group}", unit="B", unit_scale=True, disable=not progress, file=sys.stderr) as bar:
+            for item in items:
+                if is_present(item, root):
+                    counts["skipped"] += 1
+                else:
+                    target = root / item.path
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    processor = ConvertToPNG(target) if item.convert else None
+                    try:
+                        registry.fetch(item.fetched, processor=processor, downloader=downloader)
+                    except (ValueError, requests.RequestException) as exc:
+                        raise one_line(item, f"{base}/{item.url}", root, exc) from exc
+                    counts["downloaded"] += 1
+                bar.update(item.size)
     return counts

@@ -285,7 +285,8 @@ def test_cli_refuses_an_unsafe_manifest_in_one_line(tree, capsys):
 
 @pytest.mark.parametrize(
     "content, message",
-    [("{not json", "not valid JSON"), ('{"format": 1, "groups": {}}', "format 2"),
+    [("{not json", "not valid JSON"), ('{"format": 1, "groups": {}}', "format 2"), ("[1, 2]", "format 2"),
+     ('{"format": 2, "groups": {"g": 3}}', "format 2"),
      ('{"format": 2, "groups": {"g": [{"path": "a.png"}]}}', "needs path, url, sha256 and size"),
      ('{"format": 2, "groups": {"g": [{"path": "a.png", "url": "o/r/c/a.png", "sha256": "xyz", "size": 1}]}}', "64 lower-case hex")],
 )
