@@ -246,3 +246,164 @@ def study_figure(result) -> Figure:
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+# --- Figures added for the course's frameworks, band spectra and own-image lessons --------------
+
+
+def _feature_stack(ax, x: float, size: float, count: int, color: str) -> float:
+    """``count`` thin boxes of height ``size`` (a resolution) from ``x``; returns the right end."""
+    for i in range(count):
+        ax.add_patch(plt.Rectangle((x + 0.35 * i, -size / 2), 0.25, size, facecolor=color, edgecolor="k", lw=0.5))
+    return x + 0.35 * count
+
+
+def _image(ax, x: float, size: float, label: str, color: str = "0.85") -> float:
+    ax.add_patch(plt.Rectangle((x, -size / 2), size, size, facecolor=color, edgecolor="k", lw=0.8))
+    ax.text(x + size / 2, -size / 2 - 0.35, label, ha="center", va="top", fontsize=7)
+    return x + size
+
+
+def _arrow(ax, x0: float, x1: float, label: str = "", y: float = 0.0) -> None:
+    ax.annotate("", xy=(x1, y), xytext=(x0, y), arrowprops={"arrowstyle": "->", "lw": 0.9})
+    if label:
+        ax.text((x0 + x1) / 2, y + 0.2, label, ha="center", va="bottom", fontsize=7)
+
+
+def frameworks_figure() -> Figure:
+    """The three ways CNNs upsample, drawn for x4: pre-upsampling (SRCNN, VDSR, DRCN: bicubic
+    first, every convolution at the HR size), one-shot post-upsampling (FSRCNN, ESPCN: all
+    convolutions at the LR size, one x4 step at the end) and LapSRN's progressive pyramid (x2 per
+    level, a residual added at each level, an SR image at x2 and at x4). Box heights are image
+    sizes: a box twice as tall holds four times the pixels, and costs four times as much."""
+    fig, axes = plt.subplots(3, 1, figsize=(10, 7.4))
+    conv, up = "#9ecae1", "#fdae6b"
+    rows = [
+        ("pre-upsampling: SRCNN, VDSR, DRCN", "every convolution works on the large image"),
+        ("one-shot post-upsampling: FSRCNN, ESPCN", "convolutions on the small image, one x4 step at the end"),
+        ("progressive (LapSRN): x2 per level", "convolutions at each level's size; every level outputs an SR image"),
+    ]
+    for ax, (title, note) in zip(axes, rows):
+        ax.set_title(f"{title}: {note}", fontsize=9, loc="left")
+        ax.set_xlim(0, 19)
+        ax.set_ylim(-3.1, 2.6)
+        ax.set_aspect("equal")
+        ax.axis("off")
+
+    def upsampler(ax, x: float, size: float, label: str) -> float:
+        ax.add_patch(plt.Rectangle((x, -size / 2), 0.45, size, facecolor=up, edgecolor="k", lw=0.5))
+        ax.text(x + 0.22, size / 2 + 0.1, label, ha="center", va="bottom", fontsize=7)
+        return x + 0.45
+
+    ax = axes[0]
+    x = _image(ax, 0.2, 1, "LR")
+    _arrow(ax, x + 0.1, x + 2.1, "bicubic x4")
+    x = _image(ax, x + 2.2, 4, "bicubic image (HR size)")
+    _arrow(ax, x + 0.1, x + 0.7)
+    x = _feature_stack(ax, x + 0.8, 4, 12, conv)
+    _arrow(ax, x + 0.3, x + 2.5, "+ bicubic image")
+    _image(ax, x + 2.6, 4, "SR x4")
+    ax = axes[1]
+    x = _image(ax, 0.2, 1, "LR")
+    _arrow(ax, x + 0.1, x + 0.7)
+    x = _feature_stack(ax, x + 0.8, 1, 12, conv)
+    x = upsampler(ax, x + 0.3, 4, "x4 up")
+    _arrow(ax, x + 0.1, x + 0.7)
+    _image(ax, x + 0.8, 4, "SR x4")
+    ax = axes[2]
+    x = _image(ax, 0.2, 1, "LR")
+    _arrow(ax, x + 0.1, x + 0.7)
+    x = _feature_stack(ax, x + 0.8, 1, 6, conv)
+    x = upsampler(ax, x + 0.3, 2, "x2")
+    _arrow(ax, x + 0.1, x + 2.1, "residual + up x2")
+    x = _image(ax, x + 2.2, 2, "SR x2")
+    _arrow(ax, x + 0.1, x + 0.7)
+    x = _feature_stack(ax, x + 0.8, 2, 6, conv)
+    x = upsampler(ax, x + 0.3, 4, "x2")
+    _arrow(ax, x + 0.1, x + 2.1, "residual + up x2")
+    _image(ax, x + 2.2, 4, "SR x4")
+    ax.text(0.2, -2.8, "image branch: each SR image is upsampled x2 and the next level's residual is added to it", fontsize=7)
+    handles = [plt.Rectangle((0, 0), 1, 1, facecolor=c, edgecolor="k") for c in (conv, up)]
+    fig.legend(handles, ["3x3 convolutions (height = image size)", "learned upsampling"], loc="lower center", ncol=2, fontsize=8)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
+def residual_band_spectra(model, hr_images: list[np.ndarray], scale: int) -> list[dict[str, np.ndarray]]:
+    """What each level of ``model`` learned, in frequencies.
+
+    For every level (coarse to fine), radially averaged log power spectra (frequencies in cycles
+    per pixel of the HR grid), averaged over the (H, W) HR luma images:
+    ``predicted``, the residual the level adds; ``band``, the true Laplacian band at that level
+    (the HR image's MATLAB-bicubic pyramid: G_k - expand(G_k+1)); and ``needed``, what the level
+    would have to add to its own upsampled image to hit its target exactly (target minus the
+    level's image branch applied to the previous output). The band assumes a bicubic expand, the
+    network's image branch is a learned one: where ``band`` and ``needed`` differ, the residual
+    also corrects its own upsampler."""
+    import torch
+
+    from .pyramid import gaussian_pyramid, laplacian_pyramid
+    from .upscale import model_levels
+
+    levels = model_levels(model, scale)
+    upsamplers = [level.image_upsample for level in model.levels] if hasattr(model, "levels") else [model.image_upsample] * levels
+    spectra: list[dict[str, np.ndarray]] = []
+    for hr in hr_images:
+        hr = mod_crop(np.asarray(hr, dtype=np.float64), scale)
+        bands = laplacian_pyramid(hr, levels + 1, kind="bicubic")  # index 0: the finest band (HR size)
+        targets = gaussian_pyramid(hr, levels + 1, kind="bicubic")
+        lr = torch.from_numpy(np.ascontiguousarray(degrade(hr, scale), dtype=np.float32))[None, None]
+        with torch.no_grad():
+            outputs = model.eval()(lr, levels=levels)
+            previous = lr
+            for s, (upsampler, output) in enumerate(zip(upsamplers, outputs)):
+                upsampled = upsampler(previous)[0, 0].double().numpy()
+                k = levels - 1 - s  # pyramid index of this level's size
+                parts = {"predicted": output[0, 0].double().numpy() - upsampled, "band": bands[k], "needed": targets[k] - upsampled}
+                if len(spectra) <= s:
+                    spectra.append({"freq": radial_profile(bands[k])[0] / 2**k} | {name: 0.0 for name in parts})
+                for name, part in parts.items():
+                    spectra[s][name] = spectra[s][name] + radial_profile(part)[1] / len(hr_images)
+                previous = output
+    return spectra
+
+
+def band_spectra_figure(spectra: list[dict[str, np.ndarray]], title: str = "") -> Figure:
+    """Left: each level's predicted residual (solid), true Laplacian band (dashed) and the residual
+    it needed (dotted), log power against HR frequency (:func:`residual_band_spectra`). Right: the
+    predicted residual's power against the needed one's, in dB: 0 where a level adds all it should,
+    below 0 where detail is missing."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for s, level in enumerate(spectra):
+        color = f"C{s}"
+        label = f"level {s + 1} (x{2 ** (s + 1)})"
+        left.plot(level["freq"], level["predicted"], color=color, label=f"{label}: predicted residual")
+        left.plot(level["freq"], level["band"], color=color, ls="--", label=f"{label}: true Laplacian band")
+        left.plot(level["freq"], level["needed"], color=color, ls=":", label=f"{label}: needed residual")
+        right.plot(level["freq"], 10 * (level["predicted"] - level["needed"]), color=color, marker=".", label=label)
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
+        ax.set_xlabel("frequency on the HR grid (cycles per pixel, log scale)")
+        ax.legend(fontsize=6.5)
+    left.set_ylabel("log10 power")
+    right.set_ylabel("predicted / needed power (dB)")
+    right.axhline(0, color="gray", lw=0.6)
+    left.set_title("each level's residual, its true band, and what it needed", fontsize=9)
+    right.set_title("how much of the needed detail each level adds", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def side_by_side(panels: dict[str, np.ndarray], crop: int | None = None, title: str = "") -> Figure:
+    """Images of the same size in a row (e.g. an input enlarged by nearest neighbour, bicubic and a
+    network), each cut to the same central ``crop`` x ``crop`` region when given."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.6), squeeze=False)
+    for ax, (name, pixels) in zip(axes[0], panels.items()):
+        show(ax, center_crop(pixels, crop) if crop else pixels, name)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
