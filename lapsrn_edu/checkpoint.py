@@ -12,7 +12,11 @@ target: an interruption leaves either the old checkpoint or the new one, never h
 from __future__ import annotations
 
 import os
+import pickle
+import re
 import tempfile
+import warnings
+import zipfile
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -81,26 +85,56 @@ def save_checkpoint(path: str | Path, model: nn.Module, **extra: Any) -> None:
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Load a checkpoint dict on the CPU, with a clear error for a missing, corrupt or foreign file."""
+    """Load a checkpoint dict on the CPU, safely, and check it (:mod:`.checkpoint_schema`).
+
+    ``weights_only=True`` lets the file hold tensors and plain data only: a file that asks to
+    build any other Python object (the way a malicious pickle runs code) is refused before any
+    of it runs. Our checkpoints, optimiser state and history included, need nothing else.
+    """
+    from .checkpoint_schema import check_checkpoint  # it builds models through this module
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such checkpoint file")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path}: empty file, not a checkpoint")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # pickle, zip and torch errors alike mean "corrupt"
-        raise CheckpointError(f"{path}: corrupt or unreadable checkpoint ({type(exc).__name__}: {exc})") from exc
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a lapsrn-edu checkpoint (expected format {FORMAT!r})")
+        with warnings.catch_warnings():  # torch warns about pickle protocols on stderr: one line only
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # from None: torch's own message advises weights_only=False, the one thing not to do here
+        raise CheckpointError(f"{path}: refused: {_refusal(str(exc))}; nothing in the file was run") from None
+    except Exception as exc:  # zip, pickle and torch errors alike mean "corrupt"
+        raise CheckpointError(f"{path}: corrupt or unreadable checkpoint, {_what_went_wrong(path, exc)}") from exc
+    check_checkpoint(payload, path)
     return payload
 
 
+def _refusal(message: str) -> str:
+    """What the weights-only unpickler refused, in words (its own message suggests weights_only=False)."""
+    if found := re.search(r"GLOBAL ([\w.]+)", message):
+        return f"it asks to load the Python object {found.group(1)}, and a checkpoint holds only tensors and plain data"
+    if found := re.search(r"Unsupported operand (\d+)", message):
+        return f"pickle instruction {found.group(1)} is not allowed in a checkpoint (only tensors and plain data are)"
+    return "it holds more than tensors and plain data"
+
+
+def _what_went_wrong(path: Path, exc: BaseException) -> str:
+    """torch's loading errors are long and technical: a short reason, with a zip of other files named as such."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if not any(name.endswith("/data.pkl") for name in archive.namelist()):
+                return "a zip archive that torch.save did not write (no data.pkl inside)"
+    except (zipfile.BadZipFile, OSError):  # not a zip, or a broken one: torch's reason says more
+        pass
+    text = re.sub(r"\[enforce fail at [^\]]*\][\s.]*", "", " ".join(str(exc).split())).split(". ")[0]
+    return f"truncated or not written by torch.save ({type(exc).__name__}{': ' + text if text else ''})"
+
+
 def load_model(path: str | Path) -> nn.Module:
-    """The model stored in a checkpoint, in eval mode and float32."""
+    """The model stored in a checkpoint, in eval mode and float32 (weights checked by :func:`read_checkpoint`)."""
     payload = read_checkpoint(path)
     model = build_model(payload["arch"], payload["model_config"])
-    try:
-        state = {k: v.float() for k, v in payload["model"].items()}
-        model.load_state_dict(state, strict=True)
-    except (RuntimeError, KeyError) as exc:
-        raise CheckpointError(f"{path}: weights do not fit {payload['arch']} {payload['model_config']} ({exc})") from exc
+    model.load_state_dict({k: v.float() for k, v in payload["model"].items()}, strict=True)
     return model.eval()
