@@ -68,12 +68,11 @@ def _shape(shape: tuple[int, ...]) -> str:
     return " x ".join(map(str, shape)) or "a scalar"
 
 
-def _lapsrn_names(params: dict[str, np.ndarray], num_levels: int) -> dict[str, str]:
-    """Our state_dict keys -> the .mat parameter names that fill them."""
+def _lapsrn_names(num_levels: int, depth: int) -> dict[str, str]:
+    """Our state_dict keys -> the .mat parameter names that fill them (every level ``depth`` convs)."""
     names = {"input_conv.weight": "input_conv_f", "input_conv.bias": "input_conv_b"}
     for i in range(num_levels):
         s = num_levels - i
-        depth = len([k for k in params if re.fullmatch(rf"level{s}_conv\d+_f", k)])
         for k in range(depth):
             names[f"levels.{i}.convs.{2 * k}.weight"] = f"level{s}_conv{k + 1}_f"
             names[f"levels.{i}.convs.{2 * k}.bias"] = f"level{s}_conv{k + 1}_b"
@@ -112,7 +111,7 @@ def _check_layers(path: Path, params: dict[str, np.ndarray], names: dict[str, st
         raise WeightsError(f"{path}: no layer {_listed(missing)} in the file; not a complete LapSRN/MS-LapSRN network")
     extra = sorted(set(params) - set(names.values()))
     if extra:
-        raise WeightsError(f"{path}: layers {_listed(extra)} are not part of the network the other layers describe")
+        raise WeightsError(f"{path}: unexpected layer(s) {_listed(extra)}: not part of the network the other layers describe")
 
 
 def _described_model(path: Path, params: dict[str, np.ndarray]) -> tuple[LapSRN | MSLapSRN, dict[str, str]]:
@@ -129,7 +128,7 @@ def _described_model(path: Path, params: dict[str, np.ndarray]) -> tuple[LapSRN 
     if num_levels not in (1, 2, 3):
         raise WeightsError(f"{path}: found {num_levels} pyramid levels (layers named levelN_...), expected 1 to 3")
     depth = len([k for k in params if re.fullmatch(r"level1_conv\d+_f", k)])
-    names = _lapsrn_names(params, num_levels)
+    names = _lapsrn_names(num_levels, depth)
     _check_layers(path, params, names)
     channels = int(params["input_conv_f"].shape[-1]) if params["input_conv_f"].ndim else 0
     return LapSRN(LapSRNConfig(scale=2**num_levels, depth=depth, channels=channels)), names
