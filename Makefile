@@ -11,9 +11,11 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX_URL ?=
 KERNEL_NAME ?= lapsrn-edu
 STAMP := $(VENV)/.lapsrn-edu-installed
+# Jupyter refuses to start as root (a container, CI) unless told that this is meant
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .DEFAULT_GOAL := course
-.PHONY: help setup course course-quick demo test test-fast lab bench notebooks clean
+.PHONY: help setup course course-quick slides demo test test-fast lab bench notebooks clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -28,11 +30,17 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## create .venv, install the package (editable) and register the Jupyter kernel
 
-course: $(STAMP)  ## run the whole course (default mode) into build/; open build/index.html
-	$(BIN)/lapsrn-edu course --out build
+# --fetch: download the official weights, Set5 and Set14 if missing (verified; skipped when present,
+# as under CI's LAPSRN_EDU_DATA); offline it says so in one line and the lessons use the embedded images
+course: $(STAMP)  ## fetch the course data if missing, run the whole course (default mode) into build/; open build/index.html
+	$(BIN)/lapsrn-edu course --fetch --out build
 
-course-quick: $(STAMP)  ## run the course in quick mode (what CI runs)
-	$(BIN)/lapsrn-edu course --quick --out build
+course-quick: $(STAMP)  ## the same in quick mode (what CI runs)
+	$(BIN)/lapsrn-edu course --fetch --quick --out build
+
+slides: $(STAMP)  ## reveal.js slides of every lesson into build/slides/ (runs the course first if build/ has none)
+	@test -f build/index.html || $(MAKE) --no-print-directory course
+	$(BIN)/lapsrn-edu slides --out build
 
 demo: $(STAMP)  ## upscale the embedded sample images at x2/x4/x8 into build/demo.png
 	$(BIN)/lapsrn-edu demo --out build/demo.png
@@ -40,8 +48,8 @@ demo: $(STAMP)  ## upscale the embedded sample images at x2/x4/x8 into build/dem
 test: $(STAMP)  ## run the whole test suite
 	$(BIN)/python -m pytest
 
-lab: $(STAMP)  ## open JupyterLab on the notebooks with the project's kernel
-	$(BIN)/jupyter lab notebooks
+lab: $(STAMP)  ## open JupyterLab on the notebooks; they open on the kernel "Python (lapsrn-edu)" of .venv
+	$(BIN)/jupyter lab notebooks $(ALLOW_ROOT) --KernelManager.transport_encryption=auto
 
 bench: $(STAMP)  ## print the speed benchmarks
 	$(BIN)/python benchmarks/bench_core.py

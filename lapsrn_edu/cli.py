@@ -1,4 +1,4 @@
-"""The ``lapsrn-edu`` command line: evaluate, benchmark, upscale, info, download, demo, train, export, course.
+"""The ``lapsrn-edu`` command line: evaluate, benchmark, upscale, info, download, demo, train, export, course, slides.
 
 Every subcommand is one ``add_parser`` block in :func:`build_parser` plus one ``run_<name>``
 function that receives the parsed arguments and returns an exit code. Errors the user can fix
@@ -278,10 +278,20 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_course_command(args: argparse.Namespace) -> int:
-    from .course import run_course
+    from .course import fetch_course_data, run_course
 
+    if args.fetch:
+        print(fetch_course_data(progress=show_progress()), flush=True)
     runs = run_course("quick" if args.quick else "default", args.out, args.only, check=False)
     return 0 if all(run.ok for run in runs) else 1
+
+
+def run_slides(args: argparse.Namespace) -> int:
+    from .course import build_slides
+
+    decks = build_slides(args.out, args.only)
+    print(f"{len(decks)} slide decks in {Path(args.out) / 'slides'}; open {Path(args.out) / 'index.html'}")
+    return 0
 
 
 # --- the parser -----------------------------------------------------------------------------------
@@ -351,11 +361,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--datasets", type=comma_list, default=["set5", "set14", "bsd100"], help="test sets scored on the card")
     p.set_defaults(run=run_export)
 
-    p = sub.add_parser("course", help="execute every notebook (papermill) into executed copies, HTML pages and index.html")
+    p = sub.add_parser("course", help="execute every notebook (papermill) into executed copies, HTML pages, slides and index.html")
     p.add_argument("--quick", action="store_true", help="quick mode (what CI runs); default: the student's default mode")
     p.add_argument("--out", default="build", help="output folder (default: build)")
     p.add_argument("--only", metavar="NN,NN", help="comma-separated notebook numbers, e.g. 01,02")
+    p.add_argument("--fetch", action="store_true",
+                   help="first download the official weights, Set5 and Set14 where missing (offline: go on with the embedded images)")
     p.set_defaults(run=run_course_command)
+
+    p = sub.add_parser("slides", help="rebuild the reveal.js decks (cells tagged slide) from the executed notebooks in --out")
+    p.add_argument("--out", default="build", help="the course's output folder (default: build); decks go to OUT/slides")
+    p.add_argument("--only", metavar="NN,NN", help="comma-separated notebook numbers, e.g. 01,02")
+    p.set_defaults(run=run_slides)
     return parser
 
 

@@ -1,10 +1,14 @@
-"""Run the whole course: execute every notebook with papermill, export HTML, write an index page.
+"""Run the whole course: execute every notebook with papermill, export HTML and slides, write an index page.
 
-``run_course()`` executes ``notebooks/NN_*.ipynb`` in order (kernel: this interpreter's
-``python3``, working directory ``notebooks/``), writes the executed copies and one
-self-contained HTML page per notebook (images embedded) into ``out_dir``, and an
-``index.html`` that links them with their run time and status, so a lecturer can open
-``build/index.html`` offline and see every figure.
+``run_course()`` executes ``NN_*.ipynb`` in order (kernel: this interpreter's ``python3``, working
+directory: the notebooks' folder) and writes into ``out_dir`` the executed copies, one
+self-contained HTML page per notebook (figures embedded, equations typeset by a local MathJax),
+one reveal.js deck per notebook in ``slides/``, and an ``index.html`` that links them with their
+run time and status, so a lecturer can open ``build/index.html`` offline (see
+:mod:`lapsrn_edu.publish`).
+
+The notebooks are the repository's ``notebooks/``; an installed package carries a copy of them
+(``lapsrn_edu/notebooks``), so ``lapsrn-edu course`` also runs outside the repository.
 
 Two modes set the notebooks' ``QUICK`` parameter: ``"default"`` is what a student gets (the
 whole course in under 45 minutes on a 2-core laptop CPU), ``"quick"`` is what CI runs. The
@@ -13,22 +17,24 @@ executed copies always run with ``SOLUTIONS = True``, so every exercise shows it
 
 from __future__ import annotations
 
-import argparse
 import html
+import importlib.util
 import os
-import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+from . import publish
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
 MODES = {"default": {"QUICK": False}, "quick": {"QUICK": True}}
-KERNEL_NAME = "python3"
+KERNEL_NAME = "python3"  # jupyter_client runs it with this very interpreter
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
-STATIC_ENV = "LAPSRN_EDU_STATIC_WIDGETS"  # read by lapsrn_edu.widgets
+COURSE_DATA = ("weights", "set5", "set14")  # what the lessons use when present (about 13 MB)
+COURSE_EXTRA_MODULES = ("papermill", "nbconvert", "ipykernel")
 
 
 class CourseError(RuntimeError):
@@ -40,6 +46,11 @@ class CourseError(RuntimeError):
         self.runs = runs
 
 
+class CourseSetupError(ValueError):
+    """The course cannot start here (no notebooks, or the ``course`` extra is not installed);
+    the message says what to do."""
+
+
 @dataclass
 class NotebookRun:
     """One executed notebook: where its outputs are, how long it took, and how it ended."""
@@ -48,6 +59,7 @@ class NotebookRun:
     title: str
     executed: Path
     html: Path | None
+    slides: Path | None
     seconds: float
     error: str | None = None
 
@@ -56,15 +68,27 @@ class NotebookRun:
         return self.error is None
 
 
-def course_notebooks(only: str | list[str] | None = None, notebook_dir: Path = NOTEBOOK_DIR) -> list[Path]:
+def notebook_dir() -> Path:
+    """The repository's ``notebooks/`` when running from a checkout, else the copy installed with the package."""
+    for folder in (REPO_ROOT / "notebooks", PACKAGE_DIR / "notebooks"):
+        if any(folder.glob("[0-9][0-9]_*.ipynb")):
+            return folder
+    raise CourseSetupError(
+        f"no course notebooks in {REPO_ROOT / 'notebooks'} or {PACKAGE_DIR / 'notebooks'}: "
+        "reinstall the package (`pip install 'lapsrn-edu[course]'`) or run `make` in a clone of the repository"
+    )
+
+
+def course_notebooks(only: str | list[str] | None = None, folder: Path | None = None) -> list[Path]:
     """The course's notebooks in order; ``only`` keeps those whose number or name starts with one
     of the given prefixes (``"01,02"`` or ``["01", "02"]``)."""
-    paths = sorted(p for p in notebook_dir.glob("[0-9][0-9]_*.ipynb"))
+    folder = folder or notebook_dir()
+    paths = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
     if only:
         prefixes = [s.strip() for s in (only.split(",") if isinstance(only, str) else only) if s.strip()]
         paths = [p for p in paths if any(p.name.startswith(prefix) for prefix in prefixes)]
         if not paths:
-            raise ValueError(f"no notebook in {notebook_dir} matches {only!r}")
+            raise ValueError(f"no notebook in {folder} matches {only!r}")
     return paths
 
 
@@ -80,11 +104,43 @@ def notebook_title(path: Path) -> str:
     return path.stem
 
 
+def require_course_tools() -> None:
+    """Raise :class:`CourseSetupError` (one line: what to install) if papermill, nbconvert or
+    ipykernel is missing, instead of a traceback in the middle of the course."""
+    missing = [name for name in COURSE_EXTRA_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise CourseSetupError(f"the course needs {', '.join(missing)}: install them with `pip install 'lapsrn-edu[course]'`")
+
+
+def fetch_course_data(root: str | Path | None = None, progress: bool = False) -> str:
+    """Download what the lessons use and the data root lacks (the official weights, Set5, Set14),
+    each file verified; returns the one line to print. Present files are skipped without a
+    request, so with the data in place (as in CI) nothing is fetched. Offline, or where the data
+    root is read-only, nothing fails: the lessons fall back to the embedded images."""
+    from .datasets import data_root
+    from .download import download
+
+    where = Path(root) if root is not None else data_root()
+    downloaded = 0
+    try:
+        for group in COURSE_DATA:
+            downloaded += download(group, root=where, progress=progress)["downloaded"]
+    except OSError as exc:  # DownloadError (network, checksum) and file-system errors alike
+        reason = " ".join(str(exc).split())
+        return (f"course data: not downloaded ({reason}); the lessons fall back to the embedded images "
+                "(and to bicubic where weights are missing)")
+    if downloaded:
+        return f"course data: {downloaded} files downloaded and verified into {where}"
+    return f"course data: the official weights, Set5 and Set14 are present under {where}"
+
+
 @contextmanager
 def kernel_environment() -> Iterator[None]:
-    """The kernel inherits this process's environment: make the package importable from
-    ``notebooks/``, draw figures inline even where ``MPLBACKEND=Agg`` is set (as in CI), and have
-    widgets draw their default figure instead of a live widget."""
+    """The kernel inherits this process's environment: make the package importable from the
+    notebooks' folder, draw figures inline even where ``MPLBACKEND=Agg`` is set (as in CI), and
+    have widgets draw their default figure instead of a live widget."""
+    from .widgets import STATIC_ENV
+
     saved = {key: os.environ.get(key) for key in ("PYTHONPATH", "MPLBACKEND", STATIC_ENV)}
     paths = [str(REPO_ROOT), *filter(None, (saved["PYTHONPATH"] or "").split(os.pathsep))]
     os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
@@ -100,22 +156,20 @@ def kernel_environment() -> Iterator[None]:
                 os.environ[key] = value
 
 
-def export_html(executed: Path, target: Path) -> Path:
-    """A self-contained HTML page of an executed notebook (figures are embedded as data URIs)."""
-    import nbformat
-    from nbconvert import HTMLExporter
+def kernel_config():
+    """The kernel manager's settings: CurveZMQ keys for the kernel's sockets, which ipykernel
+    supports; without them every kernel logs that it runs over TCP without encryption."""
+    from traitlets.config import Config
 
-    exporter = HTMLExporter(template_name="lab", embed_images=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
-    target.write_text(body, encoding="utf-8")
-    return target
+    return Config({"KernelManager": {"transport_encryption": "auto"}})
 
 
-def run_notebook(path: Path, out_dir: Path, parameters: dict[str, Any]) -> NotebookRun:
-    """Execute one notebook with papermill, then export it to HTML (even when it failed, so the
-    page shows where it stopped)."""
+def run_notebook(path: Path, out_dir: Path, parameters: dict[str, Any], assets: publish.Assets | None = None) -> NotebookRun:
+    """Execute one notebook with papermill, then export its page and deck (even when it failed,
+    so the page shows where it stopped); ``assets``: the offline MathJax and reveal.js in ``out_dir``."""
     import papermill
 
+    assets = assets or publish.install_assets(out_dir)
     executed = out_dir / path.name
     title = notebook_title(path)
     start = time.perf_counter()
@@ -128,25 +182,28 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict[str, Any]) -> Noteb
             kernel_name=KERNEL_NAME,
             cwd=str(path.parent),
             progress_bar=False,
+            config=kernel_config(),
         )
     except Exception as exc:  # papermill raises PapermillExecutionError, kernel and I/O errors alike
         error = f"{type(exc).__name__}: {exc}".strip()
     seconds = time.perf_counter() - start
-    page = None
+    page = deck = None
     if executed.is_file():
-        page = export_html(executed, out_dir / f"{path.stem}.html")
-    return NotebookRun(path.stem, title, executed, page, seconds, error)
+        page = publish.html_page(executed, out_dir / f"{path.stem}.html", assets)
+        deck = publish.slide_deck(executed, publish.deck_path(out_dir, path), assets)
+    return NotebookRun(path.stem, title, executed, page, deck, seconds, error)
 
 
 def write_index(runs: list[NotebookRun], out_dir: Path, mode: str) -> Path:
-    """``index.html``: every notebook with its title, links, run time and status."""
+    """``index.html``: every notebook with its title, page, slides, run time and status."""
     rows = []
     for run in runs:
         link = f'<a href="{html.escape(run.html.name)}">{html.escape(run.title)}</a>' if run.html else html.escape(run.title)
+        slides = f'<a href="{html.escape(run.slides.relative_to(out_dir).as_posix())}">slides</a>' if run.slides else ""
         status = "ok" if run.ok else f"failed: {html.escape(run.error or '')[:300]}"
         colour = "#1a7f37" if run.ok else "#cf222e"
         rows.append(
-            f"<tr><td>{html.escape(run.name)}</td><td>{link}</td>"
+            f"<tr><td>{html.escape(run.name)}</td><td>{link}</td><td>{slides}</td>"
             f'<td><a href="{html.escape(run.executed.name)}">.ipynb</a></td>'
             f'<td style="text-align:right">{run.seconds:.0f} s</td><td style="color:{colour}">{status}</td></tr>'
         )
@@ -159,8 +216,9 @@ table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;
 <h1>LapSRN: a course in notebooks</h1>
 <p>Deep Laplacian Pyramid Networks for Fast and Accurate Super-Resolution (Lai et al., CVPR 2017),
 explained and reproduced with <code>lapsrn_edu</code>. Executed in <b>{html.escape(mode)}</b> mode on
-{time.strftime("%Y-%m-%d %H:%M")}; total run time {total / 60:.1f} min.</p>
-<table><tr><th>#</th><th>lesson</th><th>notebook</th><th>run time</th><th>status</th></tr>
+{time.strftime("%Y-%m-%d %H:%M")}; total run time {total / 60:.1f} min. Every page and slide deck
+works offline (press <kbd>S</kbd> in a deck for the speaker view).</p>
+<table><tr><th>#</th><th>lesson</th><th>slides</th><th>notebook</th><th>run time</th><th>status</th></tr>
 {chr(10).join(rows)}
 </table></body></html>
 """
@@ -176,7 +234,7 @@ def run_course(
     parameters: dict[str, Any] | None = None,
     check: bool = True,
 ) -> list[NotebookRun]:
-    """Execute the course's notebooks in order into ``out_dir`` (executed .ipynb + HTML + index).
+    """Execute the course's notebooks in order into ``out_dir`` (executed .ipynb, HTML, slides, index).
 
     ``mode`` is "default" (what a student gets) or "quick" (CI); ``parameters`` override any
     notebook parameter (e.g. ``{"TRAIN_MINUTES": 20}``). Every notebook runs even if an earlier
@@ -184,14 +242,19 @@ def run_course(
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    require_course_tools()
+    notebooks = course_notebooks(only)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    assets = publish.install_assets(out)
+    if note := publish.missing_assets_note(assets):
+        print(note)
     params = {**MODES[mode], "SOLUTIONS": True, **(parameters or {})}
     runs = []
     with kernel_environment():
-        for path in course_notebooks(only):
+        for path in notebooks:
             print(f"{path.stem} ...", end=" ", flush=True)
-            run = run_notebook(path, out, params)
+            run = run_notebook(path, out, params, assets)
             print(f"{run.seconds:.0f} s {'ok' if run.ok else 'FAILED'}", flush=True)
             if not run.ok:
                 print(f"    {run.error.splitlines()[0] if run.error else ''}", flush=True)
@@ -203,16 +266,20 @@ def run_course(
     return runs
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m lapsrn_edu.course [--quick] [--out build] [--only 01,02]``."""
-    parser = argparse.ArgumentParser(prog="python -m lapsrn_edu.course", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="quick mode (what CI runs)")
-    parser.add_argument("--out", default="build", help="output folder (default: build)")
-    parser.add_argument("--only", default=None, help="comma-separated notebook numbers, e.g. 01,02")
-    args = parser.parse_args(argv)
-    runs = run_course("quick" if args.quick else "default", args.out, args.only, check=False)
-    return 0 if all(r.ok for r in runs) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def build_slides(out_dir: str | Path = "build", only: str | list[str] | None = None) -> list[Path]:
+    """Rebuild the reveal.js decks in ``out_dir/slides`` (after editing a lesson's slide tags)
+    from the executed copies in ``out_dir``; a lesson not executed there yet gets a deck of its
+    text and equations only, with a note."""
+    require_course_tools()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    assets = publish.install_assets(out)
+    if note := publish.missing_assets_note(assets):
+        print(note)
+    decks = []
+    for path in course_notebooks(only):
+        executed = out / path.name
+        if not executed.is_file():
+            print(f"note: {path.stem} has not been run into {out} (run `lapsrn-edu course`), so its deck has no figures")
+        decks.append(publish.slide_deck(executed if executed.is_file() else path, publish.deck_path(out, path), assets))
+    return decks

@@ -30,10 +30,16 @@ OURS = ("ours-x2", "ours-x4", "ours-x8")
 MODEL_NAMES = ("bicubic", *OFFICIAL_FILES, *OURS)
 
 
+# Where an installed wheel keeps data/models (pyproject.toml maps it to lapsrn_edu.trained_models).
+SHIPPED_MODELS = Path(__file__).resolve().parent / "trained_models"
+
+
 def ours_path(name: str, root: str | Path | None = None) -> Path:
-    """Our committed model ``name`` (``ours-x4``): ``models/`` under the data root, else the repo's ``data/models``."""
-    for base in (Path(root) if root else data_root(), REPO_DATA):
-        path = base / "models" / f"{name}.pt"
+    """Our model ``name`` (``ours-x4``): ``models/`` under the data root, else the repository's
+    ``data/models``, else the copy an installed package ships."""
+    bases = (Path(root) / "models" if root else data_root() / "models", REPO_DATA / "models", SHIPPED_MODELS)
+    for base in bases:
+        path = base / f"{name}.pt"
         if path.is_file():
             return path
     raise DataNotFoundError(f"{REPO_DATA / 'models' / (name + '.pt')}: model {name!r} not found; train it with `lapsrn-edu train`")

@@ -83,3 +83,70 @@ def test_static_mode_draws_the_default_figure_instead_of_a_widget(monkeypatch):
     monkeypatch.delenv(widgets.STATIC_ENV)
     live = widgets.charbonnier_explorer()
     assert not isinstance(live, Figure) and len(live.result.axes) == len(figure.axes)
+
+
+def png_of(figure) -> bytes:
+    return widgets.png_bytes(figure)
+
+
+def test_a_new_contrast_repaints_the_level_figure_as_drawing_it_anew_would():
+    torch.manual_seed(0)
+    model = LapSRN(scale=4, depth=1, channels=4).eval()
+    lr = np.random.default_rng(3).random((10, 10))
+    viewer = widgets.level_viewer(model, lr, hr_y=np.zeros((40, 40)))
+    control(viewer, "contrast").value = 9.0
+    fresh = plots.level_figure(widgets.level_images(model, lr, 4), np.zeros((40, 40)), 9.0, title="LapSRN run to x4")
+    assert png_of(viewer.result) == png_of(fresh)
+
+
+def test_level_viewer_runs_the_model_once_and_smaller_scales_are_its_first_levels():
+    torch.manual_seed(0)
+    model = LapSRN(scale=8, depth=1, channels=4).eval()
+    lr = np.random.default_rng(4).random((8, 8))
+    calls = []
+    model.register_forward_hook(lambda *args: calls.append(1))
+    viewer = widgets.level_viewer(model, lr)
+    for scale in (4, 2, 8, 4):
+        control(viewer, "scale").value = scale
+    assert len(calls) == 1
+    for scale, levels in ((2, 1), (4, 2)):
+        expected = widgets.level_images(model, lr, scale)
+        control(viewer, "scale").value = scale
+        shown = [np.asarray(ax.images[0].get_array()) for ax in viewer.result.axes[2::3]]  # the output column
+        assert len(shown) == levels
+        for level, picture in zip(expected, shown):
+            np.testing.assert_allclose(picture, np.clip(level["output"], 0, 1), atol=1e-6)
+
+
+def test_a_redraw_changes_the_png_and_a_clamped_control_draws_once():
+    rng = np.random.default_rng(5)
+    explorer = widgets.pyramid_explorer({"noise": rng.random((64, 64))}, levels=4)
+    draws = []
+    original = explorer.draw
+    explorer.draw = lambda **values: draws.append(values) or original(**values)
+    before = explorer.figure_view.value
+    control(explorer, "level shown").value = 3
+    assert explorer.figure_view.value != before and len(draws) == 1
+    control(explorer, "levels").value = 3  # clamps "level shown" to 2: one move, one figure
+    assert len(draws) == 2 and control(explorer, "level shown").value == 2
+
+
+def test_charbonnier_x_range_starts_at_its_code_default():
+    explorer = widgets.charbonnier_explorer(span=0.05)
+    assert control(explorer, "x range").value == 0.05
+    assert explorer.result.axes[0].get_xlim()[1] >= 0.05
+    odd = widgets.charbonnier_explorer(span=0.03)
+    assert control(odd, "x range").value == 0.03
+
+
+def test_a_failing_redraw_raises_when_driven_from_code():
+    def draw(value: int):
+        if value:
+            raise RuntimeError("broken")
+        return plt.figure()
+
+    import ipywidgets
+
+    explorer = widgets.Explorer(draw, value=ipywidgets.IntSlider(value=0, description="value"))
+    with pytest.raises(RuntimeError):
+        control(explorer, "value").value = 1

@@ -1,0 +1,163 @@
+"""Executed notebooks as pages and slides a lecturer can open offline: HTML with typeset equations,
+and a reveal.js deck of each lesson's key figures and equations.
+
+nbconvert's templates load MathJax, reveal.js, jQuery and require.js from CDNs, so offline a page
+shows raw LaTeX and a deck does not start. Here both come from Python packages of the ``course``
+extra (MathJax 2.7 from ``jupyter-server-mathjax``; reveal.js 5 from the files that
+``sphinx-revealjs`` ships), copied once into ``<out>/assets/`` and referenced by relative URLs,
+and the templates in ``lapsrn_edu/templates`` leave the CDN scripts out.
+
+A deck holds the cells a lesson tags for it: ``slide`` starts a new slide with that cell,
+``slide-continue`` adds the cell to the slide before it. The first Markdown cell (the lesson's
+title and goals) always opens the deck. Slides show no code, only Markdown and the cells'
+figures and results (printed text stays in the notebook).
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+ASSETS = "assets"
+MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
+SLIDE_TAGS = {"slide": "slide", "slide-continue": "-"}  # tag -> reveal.js slide type
+SLIDES_DIR = "slides"
+
+
+def package_folder(module: str, *parts: str) -> Path | None:
+    """A data folder inside an installed package, found without importing the package
+    (sphinx_revealjs would import Sphinx); ``None`` when the package or folder is absent."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations)), *parts)
+    return folder if folder.is_dir() else None
+
+
+@dataclass(frozen=True)
+class Assets:
+    """Where the offline copies of MathJax and reveal.js are (``None``: not installed)."""
+
+    mathjax: Path | None
+    reveal: Path | None
+
+    def mathjax_url(self, page: Path) -> str | None:
+        """The MathJax URL as seen from the page ``page`` (``None``: keep nbconvert's CDN default)."""
+        return f"{relative_url(self.mathjax, page)}/MathJax.js?config={MATHJAX_CONFIG}" if self.mathjax else None
+
+
+def relative_url(target: Path, page: Path) -> str:
+    return Path(os.path.relpath(target, page.parent)).as_posix()
+
+
+def copy_tree(source: Path, target: Path, keep: Callable[[Path], bool]) -> None:
+    """Copy the files of ``source`` for which ``keep(relative path)`` holds, unless ``target``
+    already holds the same set (a stamp names the source it came from)."""
+    stamp = target / ".copied-from"
+    if stamp.is_file() and stamp.read_text(encoding="utf-8") == str(source):
+        return
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        if path.is_file() and keep(relative):
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target / relative)
+    stamp.write_text(str(source), encoding="utf-8")
+
+
+def reveal_file(relative: Path) -> bool:
+    """The reveal.js files a deck loads: the UMD build, its CSS and themes, the notes plugin."""
+    parts = relative.parts
+    if relative.suffix == ".map" or relative.name.endswith(".esm.js"):
+        return False
+    return parts[0] in ("dist", "LICENSE") or parts[:2] == ("plugin", "notes")
+
+
+def install_assets(out_dir: Path) -> Assets:
+    """Copy MathJax and reveal.js from their packages into ``out_dir/assets`` (once)."""
+    mathjax_source = package_folder("jupyter_server_mathjax", "static")
+    reveal_source = package_folder("sphinx_revealjs", "_static", "revealjs")
+    mathjax = reveal = None
+    if mathjax_source:
+        mathjax = out_dir / ASSETS / "mathjax"
+        copy_tree(mathjax_source, mathjax, lambda relative: True)
+    if reveal_source:
+        reveal = out_dir / ASSETS / "reveal.js"
+        copy_tree(reveal_source, reveal, reveal_file)
+    return Assets(mathjax, reveal)
+
+
+def missing_assets_note(assets: Assets) -> str | None:
+    """One line naming what pages or decks will need the network for, or ``None``."""
+    missing = [name for name, path in (("jupyter-server-mathjax", assets.mathjax), ("sphinx-revealjs", assets.reveal)) if path is None]
+    if not missing:
+        return None
+    return (f"note: {' and '.join(missing)} not installed, so equations (and slides) need the network; "
+            "install them with `pip install 'lapsrn-edu[course]'`")
+
+
+def html_page(executed: Path, target: Path, assets: Assets) -> Path:
+    """A self-contained HTML page of an executed notebook: figures embedded as data URIs,
+    equations typeset by the local MathJax."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lapsrn_page", extra_template_basedirs=[str(TEMPLATES)], extra_template_paths=[str(TEMPLATES)], embed_images=True)
+    if assets.mathjax:
+        exporter.mathjax_url = assets.mathjax_url(target)
+    body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+def slide_notebook(nb):
+    """The deck's cells: the first Markdown cell, then every cell tagged ``slide`` or
+    ``slide-continue``, with reveal.js slide types set and printed output dropped."""
+    deck = copy.deepcopy(nb)
+    first_markdown = next((i for i, cell in enumerate(nb.cells) if cell.cell_type == "markdown"), None)
+    cells = []
+    for index, cell in enumerate(deck.cells):
+        tags = cell.metadata.get("tags", [])
+        kind = next((SLIDE_TAGS[tag] for tag in tags if tag in SLIDE_TAGS), "slide" if index == first_markdown else None)
+        if kind is None:
+            continue
+        cell.metadata["slideshow"] = {"slide_type": kind}
+        if cell.cell_type == "code":
+            cell.outputs = [out for out in cell.get("outputs", []) if out.get("output_type") in ("display_data", "execute_result")]
+        cells.append(cell)
+    deck.cells = cells
+    return deck
+
+
+def slide_deck(notebook: Path, target: Path, assets: Assets) -> Path:
+    """A lesson's reveal.js deck (``target``) from a notebook, executed or not (no figures then)."""
+    import nbformat
+    from nbconvert import SlidesExporter
+
+    exporter = SlidesExporter(
+        template_name="lapsrn_slides",
+        extra_template_basedirs=[str(TEMPLATES)], extra_template_paths=[str(TEMPLATES)],
+        embed_images=True,
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        reveal_theme="white",  # its fonts ship with reveal.js ("simple" loads Google Fonts)
+    )
+    if assets.reveal:
+        exporter.reveal_url_prefix = relative_url(assets.reveal, target)
+    if assets.mathjax:
+        exporter.mathjax_url = assets.mathjax_url(target)
+    body, _ = exporter.from_notebook_node(slide_notebook(nbformat.read(notebook, as_version=4)))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+def deck_path(out_dir: Path, notebook: Path) -> Path:
+    """Where the deck of ``notebook`` goes: ``<out>/slides/NN_name.slides.html``."""
+    return out_dir / SLIDES_DIR / f"{notebook.stem}.slides.html"
