@@ -24,7 +24,7 @@ from PIL import Image
 
 from lapsrn_edu import cli
 from lapsrn_edu.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
-from lapsrn_edu.models import LapSRN, LapSRNConfig
+from lapsrn_edu.models import LapSRN, LapSRNConfig, registry
 from lapsrn_edu.official import load_official
 from lapsrn_edu.train import Trainer, config_from_checkpoint, recipe, train
 
@@ -229,6 +229,16 @@ def test_our_committed_models_pass_the_checks(scale):
     assert all(v.dtype == torch.float16 for v in read_checkpoint(path)["model"].values())
     model = load_model(path)
     assert model.scale == scale and all(p.dtype == torch.float32 for p in model.parameters())
+
+
+@pytest.mark.parametrize("arch", registry.ARCHITECTURES)
+def test_every_architecture_round_trips_through_the_checks(arch, tmp_path):
+    torch.manual_seed(0)
+    model = registry.build(arch)
+    save_checkpoint(tmp_path / "m.pt", model)
+    loaded = load_model(tmp_path / "m.pt")
+    assert type(loaded) is type(model)
+    assert all(torch.equal(loaded.state_dict()[k], v) for k, v in model.state_dict().items())
 
 
 @pytest.fixture(scope="module")
