@@ -118,7 +118,8 @@ def _expected_shapes(arch: str, config: dict[str, Any]) -> dict[str, tuple[int, 
     missing = [k for k in defaults if k not in config]
     unknown = [k for k in config if k not in defaults]
     if missing or unknown:
-        problems = [f"lacks {', '.join(missing)}"] * bool(missing) + [f"has unknown {', '.join(map(repr, unknown))}"] * bool(unknown)
+        problems = [f"lacks {', '.join(missing)}"] if missing else []
+        problems += [f"has unknown {', '.join(map(repr, unknown))}"] if unknown else []
         _fail(f"'model_config' {' and '.join(problems)} for {arch} (fields: {', '.join(defaults)})")
     for name, default in defaults.items():
         _check_config_value(name, config[name], default)
