@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import MISSING, fields
 from pathlib import Path
-from typing import Any, NoReturn
+from types import UnionType
+from typing import Any, NoReturn, Union, get_args, get_origin, get_type_hints
 
 import numpy as np
 import torch
@@ -75,12 +77,7 @@ def _check(payload: Any) -> None:
     shapes = _expected_shapes(payload["arch"], payload["model_config"])
     _check_weights(payload["model"], shapes, payload["arch"])
     if "optimizer" in payload:
-        lacking = [key for key in TRAINING if key not in payload]
-        if lacking:
-            _fail(f"a training checkpoint (it has 'optimizer') also needs {', '.join(map(repr, lacking))}")
-        _check_optimizer(payload["optimizer"])
-    if "history" in payload:
-        _check_history(payload["history"])
+        _check_training(payload)
 
 
 def _is_a(value: Any, kind: type) -> bool:
@@ -171,6 +168,51 @@ def _check_weights(state: dict[Any, Any], shapes: dict[str, tuple[int, ...]], ar
             _fail(f"weight {key!r} holds NaN or infinite values")
 
 
+def _check_training(payload: dict[str, Any]) -> None:
+    """What resuming rebuilds from plain data: the optimiser state, the TrainConfig fields and the
+    history's epoch records, each with the types the trainer declares."""
+    from .train import EpochRecord, TrainConfig  # only training checkpoints need the trainer's types
+
+    lacking = [key for key in TRAINING if key not in payload]
+    if lacking:
+        _fail(f"a training checkpoint (it has 'optimizer') also needs {', '.join(map(repr, lacking))}")
+    _check_optimizer(payload["optimizer"])
+    hints = get_type_hints(TrainConfig)
+    for name, value in payload["config"].items():  # fields the trainer no longer has are dropped on resume
+        if name in hints and not _fits(value, hints[name]):
+            _fail(f"'config' {name} is {value!r}, expected {_type_name(hints[name])}")
+    history, epochs = payload["history"], payload["history"].get("epochs")
+    if not isinstance(history.get("config"), dict) or not isinstance(history.get("status"), str) or not isinstance(epochs, list):
+        _fail("'history' needs a 'config' dict, a 'status' string and a list of 'epochs'")
+    hints = get_type_hints(EpochRecord)
+    required = [f.name for f in fields(EpochRecord) if f.default is MISSING]
+    for record in epochs:
+        if not isinstance(record, dict):
+            _fail(f"'history' has an epoch record that is {_kind(record)}, expected a dict")
+        unknown, lacking = [k for k in record if k not in hints], [k for k in required if k not in record]
+        if unknown or lacking:
+            _fail(f"'history' has an epoch record with unknown {unknown} and without {lacking}")
+        for name, value in record.items():
+            if not _fits(value, hints[name]):
+                _fail(f"'history' epoch {name} is {value!r}, expected {_type_name(hints[name])}")
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """``value`` is of the declared type: int, float, str, bool, None, ``X | None``, ``tuple[...]``."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, UnionType):
+        return any(_fits(value, arg) for arg in args)
+    if origin is tuple:
+        return isinstance(value, (list, tuple)) and len(value) == len(args) and all(map(_fits, value, args))
+    if hint is type(None):
+        return value is None
+    return _is_a(value, hint)
+
+
+def _type_name(hint: Any) -> str:
+    return hint.__name__ if isinstance(hint, type) else str(hint)
+
+
 def _check_optimizer(optimizer: dict[Any, Any]) -> None:
     """The shape of an optimiser state_dict (whether it fits the model is load_state_dict's check)."""
     state, groups = optimizer.get("state"), optimizer.get("param_groups")
@@ -188,15 +230,6 @@ def _check_optimizer(optimizer: dict[Any, Any]) -> None:
                     _fail(f"'optimizer' state {name!r} of parameter {index} is not finite floating point")
             elif not isinstance(value, NUMBER):
                 _fail(f"'optimizer' state {name!r} of parameter {index} is {_kind(value)}")
-
-
-def _check_history(history: dict[Any, Any]) -> None:
-    epochs = history.get("epochs")
-    if not isinstance(history.get("config"), dict) or not isinstance(history.get("status"), str) or not isinstance(epochs, list):
-        _fail("'history' needs a 'config' dict, a 'status' string and a list of 'epochs'")
-    for record in epochs:
-        if not isinstance(record, dict) or not all(isinstance(k, str) and isinstance(v, PLAIN) for k, v in record.items()):
-            _fail("'history' has an epoch record that is not a dict of numbers and strings")
 
 
 def _check_plain_dict(key: str, values: dict[Any, Any]) -> None:

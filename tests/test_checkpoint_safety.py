@@ -273,6 +273,10 @@ TRAINING_CHANGES: dict[str, tuple[Callable[[dict], Any], str]] = {
     "optimizer of another model": (lambda p: p["optimizer"]["param_groups"].append(dict(p["optimizer"]["param_groups"][0])), "optimiser state do not fit this model"),
     "best_psnr a string": (lambda p: p.update(best_psnr="high"), "'best_psnr' is a str, expected float"),
     "config holds a dict": (lambda p: p["config"].update(scale={"x": 1}), "'config' entry 'scale' is a dict"),
+    "config field of the wrong type": (lambda p: p["config"].update(batch_size="16"), "'config' batch_size is '16', expected int"),
+    "config tuple missing": (lambda p: p["config"].update(scale_range=None), "'config' scale_range is None, expected tuple[float, float]"),
+    "epoch record unknown": (lambda p: p["history"]["epochs"].append({"bogus": 1}), "'history' has an epoch record with unknown ['bogus']"),
+    "epoch value of the wrong type": (lambda p: p["history"]["epochs"][0].update(loss="low"), "'history' epoch loss is 'low', expected float"),
 }
 
 
