@@ -4,8 +4,9 @@
 file can only give tensors and plain Python data (dicts, lists, numbers, strings): nothing in it
 runs. This module checks that the data is one of our checkpoints: the required keys with their
 types, an architecture we know with a config it accepts, every weight with exactly the shape that
-architecture builds, and finite numbers. Each problem is one :class:`CheckpointError` line that
-names the file and what is wrong.
+architecture builds, and finite numbers; in a training checkpoint also the optimiser state, the
+training config and the history, with the types the trainer declares. Each problem is one
+:class:`CheckpointError` line that names the file and what is wrong.
 """
 
 from __future__ import annotations
