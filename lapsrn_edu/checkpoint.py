@@ -2,7 +2,7 @@
 
 A checkpoint is a dict saved with ``torch.save``::
 
-    {"format": "lapsrn-edu/1", "version": <package version>, "arch": "LapSRN" | "MSLapSRN" | "OneShotSR",
+    {"format": "lapsrn-edu/1", "version": <package version>, "arch": a name of models.registry,
      "model_config": {...}, "model": state_dict, ...anything else the caller adds (optimiser, history)}
 
 Writes go to a temporary file in the same folder, are flushed to disk, then renamed over the
@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .models import LapSRN, LapSRNConfig, MSLapSRN, MSLapSRNConfig, OneShotSR
+from .models import registry
 
 FORMAT = "lapsrn-edu/1"
 
@@ -40,23 +40,19 @@ def package_version() -> str:
 
 
 def model_spec(model: nn.Module) -> tuple[str, dict[str, Any]]:
-    """(architecture name, constructor arguments) that rebuild ``model``."""
-    if isinstance(model, (LapSRN, MSLapSRN)):
-        return type(model).__name__, asdict(model.config)
-    if isinstance(model, OneShotSR):
-        return "OneShotSR", dict(model.hparams)
-    raise TypeError(f"cannot describe a {type(model).__name__} in a checkpoint")
+    """(architecture name, config as a dict) that rebuild ``model`` (see :mod:`.models.registry`)."""
+    try:
+        return registry.describe(model)
+    except registry.UnknownArchitectureError as exc:
+        raise TypeError(f"cannot describe a {type(model).__name__} in a checkpoint ({exc})") from None
 
 
 def build_model(arch: str, config: dict[str, Any]) -> nn.Module:
-    """Rebuild a model from :func:`model_spec`'s output."""
-    if arch == "LapSRN":
-        return LapSRN(LapSRNConfig(**config))
-    if arch == "MSLapSRN":
-        return MSLapSRN(MSLapSRNConfig(**config))
-    if arch == "OneShotSR":
-        return OneShotSR(**config)
-    raise CheckpointError(f"unknown architecture {arch!r} in checkpoint")
+    """Rebuild a model from :func:`model_spec`'s output; a config that does not fit is a CheckpointError."""
+    try:
+        return registry.build(arch, config)
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(f"cannot build {arch!r} from {config!r}: {exc}") from None
 
 
 def atomic_save(obj: Any, path: str | Path) -> None:
