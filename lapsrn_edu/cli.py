@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -240,16 +241,17 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from .train import TrainingDivergedError, config_from_checkpoint, recipe, train
+    from .train import Trainer, TrainingDivergedError, config_from_checkpoint, recipe
 
     overrides = {name: value for name, value in vars(args).items() if name in training_fields() and value is not None}
     if args.resume and args.config is None:
         config = config_from_checkpoint(args.resume, **overrides)
     else:
         config = recipe(args.config or "quick", **overrides, resume=args.resume)
+    trainer = Trainer(config, progress=show_progress())  # a checkpoint that cannot resume fails here, before any note
     note(f"training {config.recipe} x{config.scale} into {config.out}" + (f", resuming {config.resume}" if config.resume else ""))
     try:
-        history = train(config, progress=show_progress())
+        history = trainer.run()
     except TrainingDivergedError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1
@@ -260,6 +262,23 @@ def run_train(args: argparse.Namespace) -> int:
         last = history.epochs[-1]
         psnr = "" if last.val_psnr is None else f", {history.val_dataset} {last.val_psnr:.2f} dB"
         print(f"{config.out}: {last.epoch} epochs, {last.iteration} iterations, loss {last.loss:.4g}{psnr}, {last.train_seconds / 60:.1f} min")
+    return 0
+
+
+# --- study ----------------------------------------------------------------------------------------
+
+
+def run_study_command(args: argparse.Namespace) -> int:
+    from .studies import STUDIES, run_study
+
+    names = list(STUDIES) if args.name == "all" else [args.name]
+    overrides = {k: v for k, v in (("threads", args.threads), ("data_root", args.data_root)) if v is not None}
+    for name in names:
+        result = run_study(name, args.budget, seeds=args.seeds, out=args.out, runs=args.runs, progress=show_progress(), **overrides)
+        if args.json:
+            print(json.dumps(asdict(result)))
+        else:
+            print(result.summary() + f"\nsaved: {Path(args.out) / (name + '.json')}\n")
     return 0
 
 
@@ -353,6 +372,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="CKPT", help="continue exactly from a checkpoint (e.g. RUN/last.pt)")
     add_training_flags(p)
     p.set_defaults(run=run_train)
+
+    from .studies import BUDGETS, STUDIES
+
+    p = sub.add_parser("study", parents=[common], help="run one of the paper's studies under a named budget and print its verdict")
+    p.add_argument("name", choices=[*STUDIES, "all"], help="which study (all: the five in turn)")
+    p.add_argument("--budget", choices=BUDGETS, default="course",
+                   help="smoke (seconds), course (about a minute per run), standard (about 7 minutes per run, the committed results), paper (GPU)")
+    p.add_argument("--seeds", type=int, help="seeds per variant (default: the study's, 2 where variants are close)")
+    p.add_argument("--out", default="build/studies", help="folder of the result STUDY.json (default: build/studies)")
+    p.add_argument("--runs", default="runs/studies", help="folder of the training runs (resumed when interrupted)")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's)")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.set_defaults(run=run_study_command)
 
     p = sub.add_parser("export", parents=[common], help="publish a run's LAST checkpoint as data/models/ours-xS.pt (fp16) + model card")
     p.add_argument("run_dir", metavar="RUN", help="run folder (its last.pt is used) or a last checkpoint file")

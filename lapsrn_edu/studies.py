@@ -1,155 +1,551 @@
-"""The paper's four studies (PAPER.md section 7) as experiments: variants x one budget -> results.
+"""The paper's studies as experiments with a verdict: variants x seeds under one named budget.
 
-A *study* is a list of :class:`Variant` s (the model and training switches that differ) trained
-under one identical :class:`~lapsrn_edu.train.TrainConfig` (the *budget*: same data, patches,
-seed, optimiser and number of iterations) with the package's training loop. The result keeps each
-variant's curves (loss and validation PSNR per epoch, against iterations and seconds) and its
-final PSNR, and is saved as JSON, so a notebook only chooses the budget and plots.
+A :class:`Study` is the paper's claim (with where the paper makes it, see ``docs/paper.md``), the
+variants that test it, and the comparisons the claim predicts ("residual learning beats no
+residual"). Every variant is trained by the package's own training loop under one *budget* (the
+same data, patches, optimiser, schedule and number of iterations, see :func:`budget`); the
+``baselines`` study instead gives every method the same *training time*, converted to iterations
+by timing them side by side. A variant's run is stored under ``runs/studies/<arch>-<hash>/``,
+named by everything that determines its result, so a run shared by two studies (the standard
+LapSRN is in all five) trains once, and an interrupted run resumes from its last checkpoint.
 
-Studies: ``residual`` (residual learning on or off), ``loss`` (Charbonnier or L2), ``pyramid``
-(LapSRN or a one-shot upsampler of the same depth), ``depth`` (convs per level).
+Each variant is scored by its **last** checkpoint on Set5 x4 (and Set14 x4), never by a
+checkpoint picked on a test set. :func:`decide` turns the margin between two variants and their
+seed-to-seed spread into one of three verdicts: ``reproduced``, ``not reproduced`` or
+``within noise``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+import platform
+import statistics
+import time
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from .checkpoint import load_model
+from .datasets import has_dataset
 from .evaluate import evaluate
-from .models import LapSRN, LapSRNConfig, OneShotSR, count_parameters
-from .train import TrainConfig, recipe, train, validation_images, with_overrides
+from .flops import flops_per_megapixel
+from .losses import multiscale_loss
+from .models import count_parameters, registry
+from .patches import make_batch
+from .timing import ms_per_megapixel
+from .train import History, TrainConfig, make_optimizer, recipe, train, validation_images, with_overrides
+
+# --- budgets --------------------------------------------------------------------------------------
+
+BUDGETS = ("smoke", "course", "standard", "paper")
+# Fields that do not change what a run learns: left out of its identity, so moving a run folder or
+# changing threads does not retrain it.
+NOT_IDENTITY = ("out", "resume", "threads", "device", "workers", "data_root", "recipe")
+
+
+def budget(name: str, **overrides: Any) -> TrainConfig:
+    """The shared training budget of every variant, by name (all at x4, on the 291 images when present):
+
+    - ``smoke``: 8 iterations of 4 patches; proves the code runs (CI, quick mode). Decides nothing.
+    - ``course``: the ``quick`` recipe (depth 5, 64 channels, 64 px patches, batches of 16, Adam,
+      cosine schedule) cut to 400 iterations: about a minute per variant on a 2-core CPU, enough
+      to pass bicubic by more than 1 dB and to see which variant learns faster.
+    - ``standard``: the ``quick`` recipe at its full length (3,000 iterations, 30 epochs): about 7
+      minutes per variant with 2 threads (LapSRN at depth 5 reaches about 30.8 dB on Set5 x4).
+      The committed results in ``data/studies/`` use it.
+    - ``paper``: the paper's recipe (SGD, lr 1e-5, 128 px patches, batches of 64, depth 10): for a GPU.
+    """
+    if name not in BUDGETS:
+        raise ValueError(f"unknown budget {name!r}; choose one of {', '.join(BUDGETS)}")
+    base = {
+        "smoke": recipe("quick", scale=4, epochs=2, iterations_per_epoch=4, batch_size=4, patch_size=32),
+        "course": recipe("quick", scale=4, epochs=4, iterations_per_epoch=100),
+        "standard": recipe("quick", scale=4),
+        "paper": recipe("paper", scale=4),
+    }[name]
+    return with_overrides(base, recipe=f"study-{name}", **overrides)
+
+
+# --- what a study is ------------------------------------------------------------------------------
+
+INHERITED = ("scale", "depth", "channels", "upsampler")  # model fields taken from the budget
 
 
 @dataclass(frozen=True)
 class Variant:
-    """One arm of a study: ``arch`` ("LapSRN" or "OneShotSR"), model switches (e.g.
-    ``residual=False``) and training overrides (e.g. ``loss="l2"``, ``depth=2``)."""
+    """One arm of a study: an architecture of :mod:`lapsrn_edu.models.registry`, its config
+    fields that differ from the budget (``model``), training fields that differ (``train``).
+
+    A model takes ``scale``, ``depth``, ``channels`` and ``upsampler`` from the budget when its
+    config has such a field and ``model`` does not set it. ``same_parameters_as`` names another
+    variant whose parameter count this one matches by choosing its ``channels``."""
 
     name: str
     arch: str = "LapSRN"
     model: dict[str, Any] = field(default_factory=dict)
     train: dict[str, Any] = field(default_factory=dict)
+    same_parameters_as: str | None = None
 
-    def build(self, config: TrainConfig) -> nn.Module:
-        """The variant's network, sized by the budget (scale, depth, channels) and its overrides."""
-        if self.arch == "OneShotSR":
-            return OneShotSR(scale=config.scale, depth=config.depth, channels=config.channels)
-        if self.arch == "LapSRN":
-            return LapSRN(LapSRNConfig(scale=config.scale, depth=config.depth, channels=config.channels, upsampler=config.upsampler, **self.model))
-        raise ValueError(f"unknown architecture {self.arch!r}; use LapSRN or OneShotSR")
+    def training_config(self, config: TrainConfig, seed: int) -> TrainConfig:
+        return with_overrides(config, seed=seed, **self.train)
+
+    def model_config(self, config: TrainConfig) -> dict[str, Any]:
+        accepted = {f.name for f in fields(registry.architecture(self.arch).config_class)}
+        inherited = {k: getattr(config, k) for k in INHERITED if k in accepted}
+        return {**inherited, **self.model}
 
 
-STUDIES: dict[str, tuple[str, list[Variant]]] = {
-    "residual": (
-        "Does predicting residuals (Laplacian bands) train faster and better than predicting images?",
-        [Variant("residual learning"), Variant("no residual", model={"residual": False})],
-    ),
-    "loss": (
-        "Does the Charbonnier loss beat L2?",
-        [Variant("Charbonnier", train={"loss": "charbonnier"}), Variant("L2", train={"loss": "l2"})],
-    ),
-    "pyramid": (
-        "Does upsampling x2 per level beat one-shot upsampling with the same convolutions?",
-        [Variant("pyramid (LapSRN)"), Variant("one-shot", arch="OneShotSR")],
-    ),
-    "depth": (
-        "How do quality and cost grow with the depth per level?",
-        [Variant("depth 1", train={"depth": 1}), Variant("depth 3", train={"depth": 3}), Variant("depth 5", train={"depth": 5})],
-    ),
+@dataclass(frozen=True)
+class Comparison:
+    """What the paper's claim predicts: variant ``better`` ends above variant ``worse``."""
+
+    better: str
+    worse: str
+
+
+@dataclass(frozen=True)
+class Study:
+    """A claim of the paper, where it is made, the variants that test it, and the predictions."""
+
+    name: str
+    claim: str
+    where: str
+    variants: tuple[Variant, ...]
+    comparisons: tuple[Comparison, ...]
+    seeds: int = 1
+    equal_time: bool = False  # train every variant for the first variant's time, not its iterations
+    note: str = ""
+
+    def variant(self, name: str) -> Variant:
+        for v in self.variants:
+            if v.name == name:
+                return v
+        raise ValueError(f"study {self.name!r} has no variant {name!r}")
+
+
+LAPSRN = Variant("LapSRN")
+
+STUDIES: dict[str, Study] = {
+    s.name: s
+    for s in (
+        Study(
+            "residual",
+            "Predicting each level's residual (a Laplacian band) trains faster and ends better than "
+            "predicting each level's image directly.",
+            "CVPR 2017, section 4.1 (Model analysis), residual learning and its convergence plot; docs/paper.md#residual-learning",
+            (LAPSRN, Variant("no residual", model={"residual": False})),
+            (Comparison("LapSRN", "no residual"),),
+            seeds=2,
+        ),
+        Study(
+            "loss",
+            "The Charbonnier loss trains to better results than L2 (and L2 needs more iterations).",
+            "CVPR 2017, section 4.1 (Model analysis), loss function; docs/paper.md#loss-function",
+            (LAPSRN, Variant("L2", train={"loss": "l2"}), Variant("L1", train={"loss": "l1"})),
+            (Comparison("LapSRN", "L2"),),
+            seeds=2,
+            note="Every run uses Adam (the paper used SGD). Adam divides each weight's step by the "
+            "running size of its gradient, so the loss's overall scale (sum or mean, L2's small "
+            "gradients near zero) no longer sets the step size; what is left is how each loss "
+            "weighs large errors against small ones. L1 is the Charbonnier loss's limit for a "
+            "small eps and is shown for reference.",
+        ),
+        Study(
+            "pyramid",
+            "Upsampling x2 per pyramid level beats one-shot upsampling by the whole scale with the "
+            "same convolutions (the paper: about 0.7 dB on Set5 and 0.4 dB on Set14 at x4).",
+            "CVPR 2017, section 4.1 (Model analysis), pyramid structure and its ablation table; docs/paper.md#pyramid-structure",
+            (
+                LAPSRN,
+                Variant("one-shot, same convolutions", arch="OneShotSR"),
+                Variant("one-shot, same parameters", arch="OneShotSR", same_parameters_as="LapSRN"),
+            ),
+            (Comparison("LapSRN", "one-shot, same convolutions"), Comparison("LapSRN", "one-shot, same parameters")),
+            seeds=2,
+        ),
+        Study(
+            "depth",
+            "Deeper levels are more accurate and slower: PSNR and runtime both grow with the number "
+            "of convolutions per level d (the paper chooses d = 10 at x2 and x4).",
+            "CVPR 2017, section 4.1 (Model analysis), network depth and its table; docs/paper.md#network-depth",
+            tuple(Variant(f"depth {d}", train={"depth": d}) for d in (3, 5, 10, 15)),
+            (Comparison("depth 5", "depth 3"), Comparison("depth 10", "depth 5"), Comparison("depth 15", "depth 10")),
+            note="Every depth trains for the same number of iterations, so a deeper network also "
+            "takes longer to train.",
+        ),
+        Study(
+            "baselines",
+            "Given the same training time, LapSRN is more accurate than SRCNN, FSRCNN and VDSR, and "
+            "faster at test time than the networks that work on a bicubic-upsampled image.",
+            "CVPR 2017, section 4.2 (Table 4) and section 4.3 (execution time); docs/paper.md#results",
+            (
+                LAPSRN,
+                Variant("SRCNN", arch="SRCNN"),
+                Variant("FSRCNN", arch="FSRCNN"),
+                Variant("VDSR", arch="VDSR", model={"depth": 20, "channels": 64}),
+            ),
+            (Comparison("LapSRN", "SRCNN"), Comparison("LapSRN", "FSRCNN"), Comparison("LapSRN", "VDSR")),
+            equal_time=True,
+            note="Every method trains with the budget's data, loss and optimiser for the time LapSRN "
+            "takes; each method's iterations are that time divided by its own time per iteration, "
+            "measured side by side before training.",
+        ),
+    )
 }
 
+# Published Set5 x4 PSNR of the baselines, as the LapSRN paper lists them (CVPR 2017, Table 4).
+PUBLISHED_SET5_X4 = {"SRCNN": 30.49, "VDSR": 31.35, "LapSRN": 31.54}
 
-def budget(quick: bool, out: str | Path = "build/studies", **overrides: Any) -> TrainConfig:
-    """The shared training budget: the package's quick recipe at x4 with a small network (depth 3,
-    32 channels, batches of 8), for 100 iterations in quick mode (about half a minute per variant
-    on a 2-core CPU) or 400 by default (about two minutes). Pass ``epochs`` and
-    ``iterations_per_epoch`` (or any other field) to spend more."""
-    iterations = 25 if quick else 50
-    epochs = 4 if quick else 8
-    base = recipe("quick", scale=4, depth=3, channels=32, batch_size=8, epochs=epochs, iterations_per_epoch=iterations)
-    return with_overrides(base, out=str(out), **overrides)
+
+# --- the verdict ------------------------------------------------------------------------------------
+
+NOISE_FLOOR_DB = 0.1  # with two or more seeds, a smaller gap is never called real
+ONE_SEED_DB = 0.3  # with one seed per variant, a smaller gap is left undecided
+VERDICTS = ("reproduced", "not reproduced", "within noise")
+
+
+@dataclass
+class Decision:
+    """One prediction checked: the mean margin of ``better`` over ``worse`` and the noise it must beat."""
+
+    better: str
+    worse: str
+    margin: float  # mean PSNR of better minus mean PSNR of worse, dB
+    spread: float  # the larger seed-to-seed range (max - min) of the two variants, dB
+    seeds: int  # the fewer seeds of the two variants
+    verdict: str
+
+
+def decide(better: list[float], worse: list[float], better_name: str = "better", worse_name: str = "worse") -> Decision:
+    """The package's one rule. The noise is the larger seed-to-seed range of the two variants,
+    but at least 0.1 dB with two seeds or more, and 0.3 dB with a single seed (one run says
+    nothing about its own spread). A margin above the noise is ``reproduced``, one below minus the
+    noise ``not reproduced``, anything between ``within noise``."""
+    if not better or not worse:
+        raise ValueError("each variant needs at least one result")
+    spread = max(max(better) - min(better), max(worse) - min(worse))
+    seeds = min(len(better), len(worse))
+    noise = max(spread, NOISE_FLOOR_DB if seeds >= 2 else ONE_SEED_DB)
+    margin = statistics.fmean(better) - statistics.fmean(worse)
+    verdict = "reproduced" if margin > noise else "not reproduced" if margin < -noise else "within noise"
+    return Decision(better_name, worse_name, margin, spread, seeds, verdict)
+
+
+def overall(decisions: list[Decision]) -> str:
+    """A study's verdict: reproduced when every prediction is, not reproduced when any is contradicted."""
+    verdicts = {d.verdict for d in decisions}
+    if verdicts == {"reproduced"}:
+        return "reproduced"
+    return "not reproduced" if "not reproduced" in verdicts else "within noise"
+
+
+# --- results ----------------------------------------------------------------------------------------
 
 
 @dataclass
 class VariantResult:
-    """A variant's curves (one entry per epoch) and final validation PSNR."""
+    """One trained run of a variant: its curve (one point per epoch) and its last checkpoint's scores."""
 
     name: str
-    parameters: int
+    seed: int
+    arch: str
+    model_config: dict[str, Any]
+    run: str  # the run folder's name under the runs folder
     iterations: list[int]
-    seconds: list[float]
+    seconds: list[float]  # cumulative training seconds (data and compute) at each epoch
     loss: list[float]
-    val_psnr: list[float]
-    final_psnr: float
+    val_psnr: list[float]  # Set5 x4 (the monitor set) after each epoch
+    final_psnr: float  # Set5 x4 of the last checkpoint
+    set14_psnr: float | None
+    passes_bicubic_at: int | None  # first iteration whose validation PSNR is above bicubic
+    parameters: int
+    gflops_per_mp: float
+    ms_per_mp: float
+    train_seconds: float
+    optimizer: str
+    loss_function: str
 
 
 @dataclass
 class StudyResult:
-    """Everything a study's notebook plots and concludes from; saved as JSON."""
+    """Everything a study's notebook shows; saved as ``<out>/<study>.json``."""
 
     study: str
-    question: str
-    budget: dict[str, Any]
+    claim: str
+    where: str
+    note: str
+    budget: dict[str, Any]  # {"name": ..., "config": TrainConfig as a dict}
+    seeds: int
+    variants_spec: list[dict[str, Any]]
     val_dataset: str
-    bicubic_psnr: float
+    bicubic_psnr: float  # Set5 x4
+    bicubic_set14: float | None
+    decisions: list[Decision]
+    verdict: str
     variants: list[VariantResult]
+    calibration: dict[str, float] = field(default_factory=dict)  # equal-time studies: seconds per iteration
+    command: str = ""
+    machine: str = ""
+    created: str = ""
 
     def save(self, path: str | Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(asdict(self), indent=1))
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=1) + "\n")
+        tmp.replace(path)
 
     @classmethod
     def load(cls, path: str | Path) -> StudyResult:
         data = json.loads(Path(path).read_text())
-        return cls(**{**data, "variants": [VariantResult(**v) for v in data["variants"]]})
+        data["variants"] = [VariantResult(**v) for v in data["variants"]]
+        data["decisions"] = [Decision(**d) for d in data["decisions"]]
+        return cls(**data)
+
+    def runs_of(self, name: str) -> list[VariantResult]:
+        return [v for v in self.variants if v.name == name]
+
+    def variant_names(self) -> list[str]:
+        return list(dict.fromkeys(v.name for v in self.variants))
 
     def summary(self) -> str:
-        """A plain-text table: parameters, final PSNR, gain over bicubic, training time."""
-        lines = [f"{'variant':<20}{'parameters':>12}{'final PSNR':>12}{'vs bicubic':>12}{'train time':>12}"]
-        for v in self.variants:
-            lines.append(f"{v.name:<20}{v.parameters:>12,}{v.final_psnr:>10.2f} dB{v.final_psnr - self.bicubic_psnr:>+9.2f} dB{v.seconds[-1]:>10.0f} s")
+        """A plain-text table (mean over seeds, with the spread) and the verdict, one line per prediction."""
+        lines = [f"{self.study}: {self.claim}", f"budget {self.budget['name']}, Set5 x4 bicubic {self.bicubic_psnr:.2f} dB", ""]
+        lines.append(f"{'variant':<30}{'seeds':>6}{'Set5 x4':>10}{'spread':>8}{'vs bicubic':>12}{'params':>11}{'ms/MP':>9}{'train':>8}")
+        for name in self.variant_names():
+            runs = self.runs_of(name)
+            psnrs = [r.final_psnr for r in runs]
+            lines.append(
+                f"{name:<30}{len(runs):>6}{statistics.fmean(psnrs):>10.2f}{max(psnrs) - min(psnrs):>8.2f}"
+                f"{statistics.fmean(psnrs) - self.bicubic_psnr:>+12.2f}{runs[0].parameters:>11,}{runs[0].ms_per_mp:>9.0f}"
+                f"{statistics.fmean(r.train_seconds for r in runs) / 60:>6.1f} m"
+            )
+        lines.append("")
+        for d in self.decisions:
+            lines.append(f"{d.better} vs {d.worse}: {d.margin:+.2f} dB (spread {d.spread:.2f}, {d.seeds} seed(s)) -> {d.verdict}")
+        lines.append(f"verdict: {self.verdict}")
         return "\n".join(lines)
 
 
-def run_study(name: str, config: TrainConfig, progress: bool = True, reuse: bool = True) -> StudyResult:
-    """Train every variant of study ``name`` under ``config`` and return (and save) the result.
+def load_result(study: str, folder: str | Path) -> StudyResult | None:
+    """The saved result of ``study`` in ``folder`` (e.g. the committed ``data/studies``), or None."""
+    path = Path(folder) / f"{study}.json"
+    return StudyResult.load(path) if path.is_file() else None
 
-    Results go to ``<config.out>/<name>.json``; with ``reuse`` a saved result of the same budget is
-    returned without training again.
-    """
+
+# --- running a study ----------------------------------------------------------------------------------
+
+
+def run_id(arch: str, model_config: dict[str, Any], config: TrainConfig) -> str:
+    """A run folder's name: the architecture and a hash of everything that decides what it learns."""
+    identity = {k: v for k, v in asdict(config).items() if k not in NOT_IDENTITY}
+    text = json.dumps({"arch": arch, "model": model_config, "train": identity}, sort_keys=True, default=list)
+    return f"{arch}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+def matching_channels(arch: str, model_config: dict[str, Any], target: int) -> int:
+    """The ``channels`` that bring ``arch``'s parameter count closest to ``target``."""
+    def size(c: int) -> int:
+        return count_parameters(registry.build(arch, {**model_config, "channels": c}))
+
+    return min(range(4, 257), key=lambda c: abs(size(c) - target))
+
+
+def resolve_variants(study: Study, config: TrainConfig) -> list[tuple[Variant, dict[str, Any]]]:
+    """Each variant with its final model config (``same_parameters_as`` resolved)."""
+    resolved: dict[str, dict[str, Any]] = {}
+    for v in study.variants:
+        model_config = v.model_config(v.training_config(config, config.seed))
+        if v.same_parameters_as:
+            ref = study.variant(v.same_parameters_as)
+            target = count_parameters(registry.build(ref.arch, resolved[ref.name]))
+            model_config = {**model_config, "channels": matching_channels(v.arch, model_config, target)}
+        resolved[v.name] = model_config
+    return [(v, resolved[v.name]) for v in study.variants]
+
+
+def seconds_per_iteration(models: dict[str, nn.Module], config: TrainConfig, repeats: int = 5) -> dict[str, float]:
+    """Median seconds of one training iteration (batch, forward, loss, backward, step) of each
+    model, measured side by side, round by round, on random patches of the budget's size."""
+    generator = torch.Generator().manual_seed(0)
+    hr = torch.rand(config.batch_size, 1, config.patch_size, config.patch_size, generator=generator)
+    optimizers = {name: make_optimizer(m, config) for name, m in models.items()}
+    times: dict[str, list[float]] = {name: [] for name in models}
+    for round_ in range(repeats + 1):
+        for name, model in models.items():
+            start = time.perf_counter()
+            lr_image, targets = make_batch(hr, config.scale)
+            outputs = model(lr_image)
+            loss = multiscale_loss(outputs, targets[-len(outputs):], config.loss, config.reduction)
+            optimizers[name].zero_grad(set_to_none=True)
+            loss.backward()
+            optimizers[name].step()
+            if round_:
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def equal_time_overrides(study: Study, config: TrainConfig, variants: list[tuple[Variant, dict[str, Any]]],
+                         cache: Path) -> tuple[dict[str, dict[str, int]], dict[str, float]]:
+    """Each variant's (epochs, iterations_per_epoch) so that it trains as long as the first variant.
+
+    The timing is stored in ``cache`` and reused, so a resumed study keeps its iteration counts."""
+    if cache.is_file():
+        calibration = json.loads(cache.read_text())
+    else:
+        torch.manual_seed(0)
+        models = {v.name: registry.build(v.arch, mc) for v, mc in variants}
+        calibration = seconds_per_iteration(models, config)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(calibration, indent=1))
+    reference = variants[0][0]
+    seconds = calibration[reference.name] * reference.training_config(config, config.seed).total_iterations
+    overrides = {reference.name: {}}
+    for v, _ in variants[1:]:
+        iterations = max(10, round(seconds / calibration[v.name]))
+        per_epoch = max(1, round(iterations / 10))
+        overrides[v.name] = {"epochs": max(1, round(iterations / per_epoch)), "iterations_per_epoch": per_epoch}
+    return overrides, calibration
+
+
+def train_variant(variant: Variant, model_config: dict[str, Any], config: TrainConfig, runs: Path, progress: bool) -> tuple[Path, History]:
+    """Train one variant's run, or resume it, or reuse it when it is complete; its folder and history."""
+    run_dir = runs / run_id(variant.arch, model_config, config)
+    config = with_overrides(config, out=str(run_dir), resume=None)
+    history_file, last = run_dir / "history.json", run_dir / "last.pt"
+    if history_file.is_file():
+        history = History.load(history_file)
+        if history.status == "completed" and len(history.epochs) == config.epochs:
+            return run_dir, history
+    if last.is_file():
+        config = with_overrides(config, resume=str(last))
+    torch.manual_seed(config.seed)
+    model = registry.build(variant.arch, model_config)
+    return run_dir, train(config, progress, model=model)
+
+
+def final_scores(run_dir: Path, scale: int, root: str | None) -> tuple[nn.Module, float | None]:
+    """The last checkpoint's model and its Set14 PSNR (cached in the run folder; None without Set14)."""
+    model = load_model(run_dir / "last.pt")
+    cache = run_dir / "set14.json"
+    if cache.is_file():
+        return model, json.loads(cache.read_text())["psnr"]
+    if not has_dataset("set14", root):
+        return model, None
+    psnr = evaluate(model, "set14", scale, root=root, progress=False).psnr
+    cache.write_text(json.dumps({"psnr": psnr}))
+    return model, psnr
+
+
+def run_study(
+    name: str,
+    budget_name: str = "course",
+    seeds: int | None = None,
+    out: str | Path = "build/studies",
+    runs: str | Path = "runs/studies",
+    progress: bool = True,
+    reuse: bool = True,
+    **overrides: Any,
+) -> StudyResult:
+    """Train every variant of study ``name`` for every seed under the named budget and decide.
+
+    The result is saved as ``<out>/<name>.json``. With ``reuse``, a saved result whose budget,
+    variants and seeds are the same is returned without training. ``overrides`` change budget
+    fields (e.g. ``threads=1``; ``epochs`` for a longer run)."""
     if name not in STUDIES:
         raise ValueError(f"unknown study {name!r}; choose one of {', '.join(STUDIES)}")
-    question, variants = STUDIES[name]
-    path = Path(config.out) / f"{name}.json"
+    config = budget(budget_name, **overrides)
+    threads = torch.get_num_threads()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    try:
+        return _run_study(STUDIES[name], config, budget_name, seeds or STUDIES[name].seeds, Path(out), Path(runs), progress, reuse)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run_study(study: Study, config: TrainConfig, budget_name: str, seeds: int, out: Path, runs: Path,
+               progress: bool, reuse: bool) -> StudyResult:
+    name = study.name
+    variants = resolve_variants(study, config)
+    spec = [{**asdict(v), "model": mc} for v, mc in variants]
+    budget_record = {"name": budget_name, "config": json.loads(json.dumps(asdict(config)))}
+    path = out / f"{name}.json"
     if reuse and path.is_file():
         saved = StudyResult.load(path)
-        if saved.budget == json.loads(json.dumps(asdict(config))):
+        if saved.budget == budget_record and saved.variants_spec == json.loads(json.dumps(spec)) and saved.seeds == seeds:
             return saved
+
+    train_overrides, calibration = {}, {}
+    if study.equal_time:
+        cache = runs / f"calibration-{name}-{run_id('study', {}, config)}.json"
+        train_overrides, calibration = equal_time_overrides(study, config, variants, cache)
+
     val_name, val_images = validation_images(config)
     bicubic = evaluate(None, val_images, config.scale, progress=False).psnr
+    bicubic_set14 = evaluate(None, "set14", config.scale, root=config.data_root, progress=False).psnr if has_dataset("set14", config.data_root) else None
+    trained: list[tuple[Variant, dict[str, Any], int, Path, History, nn.Module, float | None]] = []
+    for variant, model_config in variants:
+        for seed in range(seeds):
+            run_config = with_overrides(variant.training_config(config, seed), **train_overrides.get(variant.name, {}))
+            run_dir, history = train_variant(variant, model_config, run_config, runs, progress)
+            model, set14 = final_scores(run_dir, config.scale, config.data_root)
+            trained.append((variant, model_config, seed, run_dir, history, model, set14))
+
+    timing = ms_per_megapixel({v.name: m for v, _, seed, _, _, m, _ in trained if seed == 0}, config.scale)
     results = []
-    for variant in variants:
-        variant_config = with_overrides(config, out=str(Path(config.out) / name / variant.name.replace(" ", "_")), **variant.train)
-        torch.manual_seed(variant_config.seed)
-        model = variant.build(variant_config)
-        history = train(variant_config, progress, model=model)
+    for variant, model_config, seed, run_dir, history, model, set14 in trained:
         epochs = history.epochs
+        run_config = with_overrides(variant.training_config(config, seed), **train_overrides.get(variant.name, {}))
         results.append(
             VariantResult(
                 name=variant.name,
-                parameters=count_parameters(model),
+                seed=seed,
+                arch=variant.arch,
+                model_config=model_config,
+                run=run_dir.name,
                 iterations=[e.iteration for e in epochs],
                 seconds=[e.train_seconds for e in epochs],
                 loss=[e.loss for e in epochs],
                 val_psnr=[e.val_psnr for e in epochs],
                 final_psnr=epochs[-1].val_psnr,
+                set14_psnr=set14,
+                passes_bicubic_at=next((e.iteration for e in epochs if e.val_psnr > bicubic), None),
+                parameters=count_parameters(model),
+                gflops_per_mp=flops_per_megapixel(model, config.scale) / 1e9,
+                ms_per_mp=timing[variant.name],
+                train_seconds=epochs[-1].train_seconds,
+                optimizer=run_config.optimizer,
+                loss_function=run_config.loss,
             )
         )
-    result = StudyResult(name, question, asdict(config), val_name, bicubic, results)
+    decisions = []
+    for c in study.comparisons:
+        better = [r.final_psnr for r in results if r.name == c.better]
+        worse = [r.final_psnr for r in results if r.name == c.worse]
+        decisions.append(decide(better, worse, c.better, c.worse))
+    result = StudyResult(
+        study=name,
+        claim=study.claim,
+        where=study.where,
+        note=study.note,
+        budget=budget_record,
+        seeds=seeds,
+        variants_spec=json.loads(json.dumps(spec)),
+        val_dataset=val_name,
+        bicubic_psnr=bicubic,
+        bicubic_set14=bicubic_set14,
+        decisions=decisions,
+        verdict=overall(decisions),
+        variants=results,
+        calibration=calibration,
+        command=f"lapsrn-edu study {name} --budget {budget_name} --seeds {seeds} --out {out}",
+        machine=f"{platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}",
+        created=time.strftime("%Y-%m-%d"),
+    )
     result.save(path)
     return result

@@ -1,16 +1,94 @@
-"""The studies train every variant under one budget with the package's training loop."""
+"""The studies: budgets by name, the verdict rule, run identity and reuse, equal-time baselines."""
 
+import functools
+import json
 import math
 
+import pytest
+
 from lapsrn_edu import studies
-from lapsrn_edu.models import OneShotSR
+from lapsrn_edu.datasets import Image, embedded_images, write_image
+from lapsrn_edu.models import OneShotSR, count_parameters, registry
 from lapsrn_edu.train import recipe, train
 
 
-def tiny_budget(tmp_path, **overrides):
-    return studies.budget(
-        True, out=str(tmp_path), epochs=1, iterations_per_epoch=3, train_data="embedded", val_data="embedded", threads=1, **overrides
-    )
+@pytest.fixture(autouse=True)
+def small_timing(monkeypatch):
+    """Time inference on a 16 px input: the studies' real 96 px takes VDSR seconds per round."""
+    monkeypatch.setattr(studies, "ms_per_megapixel", functools.partial(studies.ms_per_megapixel, size=16, repeats=1))
+
+
+def tiny(tmp_path, **overrides):
+    """Overrides that make any study train in seconds on the embedded images, validated on one
+    small crop, with no Set14 under the data root."""
+    empty_root, val = tmp_path / "no-data", tmp_path / "val"
+    empty_root.mkdir(exist_ok=True)
+    val.mkdir(exist_ok=True)
+    write_image(val / "crop.png", Image("crop", embedded_images(("camera",))[0].pixels[200:248, 200:248]))
+    defaults = dict(train_data="embedded", val_data=str(val), data_root=str(empty_root), depth=1, channels=8,
+                    patch_size=16, batch_size=2, epochs=2, iterations_per_epoch=2, threads=1)
+    return {**defaults, **overrides}
+
+
+def test_budgets_are_chosen_by_name():
+    assert studies.budget("standard").total_iterations == 3000
+    assert studies.budget("course").total_iterations < studies.budget("standard").total_iterations
+    assert studies.budget("paper").optimizer == "sgd"
+    with pytest.raises(ValueError, match="choose one of smoke, course, standard, paper"):
+        studies.budget("huge")
+
+
+@pytest.mark.parametrize(
+    "better, worse, verdict",
+    [
+        ([30.5, 30.6], [30.0, 30.1], "reproduced"),  # margin 0.5 > spread 0.1
+        ([30.0, 30.1], [30.5, 30.6], "not reproduced"),
+        ([30.5, 30.9], [30.3, 30.4], "within noise"),  # margin 0.35 < spread 0.4
+        ([30.05, 30.06], [30.0, 30.01], "within noise"),  # margin 0.05 under the 0.1 dB floor
+        ([30.2], [30.0], "within noise"),  # one seed: 0.2 dB decides nothing
+        ([30.5], [30.0], "reproduced"),
+    ],
+)
+def test_one_rule_turns_margin_and_spread_into_a_verdict(better, worse, verdict):
+    decision = studies.decide(better, worse, "a", "b")
+    assert decision.verdict == verdict
+    assert decision.margin == pytest.approx(sum(better) / len(better) - sum(worse) / len(worse))
+
+
+def test_a_study_is_reproduced_only_when_every_prediction_is():
+    yes, no, maybe = (studies.decide(*pair) for pair in (([31.0], [30.0]), ([30.0], [31.0]), ([30.0], [30.1])))
+    assert studies.overall([yes, yes]) == "reproduced"
+    assert studies.overall([yes, maybe]) == "within noise"
+    assert studies.overall([yes, maybe, no]) == "not reproduced"
+
+
+def test_a_run_is_named_by_what_it_learns_not_where_it_is_written():
+    config = studies.budget("standard")
+    model = {"scale": 4, "depth": 5}
+    same = studies.run_id("LapSRN", model, config)
+    assert studies.run_id("LapSRN", model, studies.budget("standard", out="elsewhere", threads=1)) == same
+    assert studies.run_id("LapSRN", model, studies.budget("standard", seed=1)) != same
+    assert studies.run_id("LapSRN", {**model, "residual": False}, config) != same
+
+
+def test_the_same_parameters_variant_matches_lapsrns_size():
+    study = studies.STUDIES["pyramid"]
+    variants = dict((v.name, mc) for v, mc in studies.resolve_variants(study, studies.budget("standard")))
+    lapsrn = count_parameters(registry.build("LapSRN", variants["LapSRN"]))
+    same_convs = count_parameters(registry.build("OneShotSR", variants["one-shot, same convolutions"]))
+    same_params = count_parameters(registry.build("OneShotSR", variants["one-shot, same parameters"]))
+    assert abs(same_params - lapsrn) / lapsrn < 0.03 < abs(same_convs - lapsrn) / lapsrn
+    assert variants["one-shot, same convolutions"]["depth"] == variants["LapSRN"]["depth"] == 5
+
+
+def test_every_study_names_its_claim_its_place_in_the_paper_and_existing_variants():
+    for study in studies.STUDIES.values():
+        assert study.claim and "CVPR 2017, section" in study.where
+        names = {v.name for v in study.variants}
+        assert all(c.better in names and c.worse in names for c in study.comparisons)
+        for v in study.variants:
+            registry.architecture(v.arch)
+    assert {s.name for s in studies.STUDIES.values() if s.seeds >= 2} >= {"residual", "loss", "pyramid"}
 
 
 def test_a_one_shot_network_trains_on_the_finest_level(tmp_path):
@@ -21,16 +99,65 @@ def test_a_one_shot_network_trains_on_the_finest_level(tmp_path):
     history = train(config, progress=False, model=model)
     assert len(history.epochs) == 2 and all(math.isfinite(e.loss) for e in history.epochs)
     assert any(not (a == b).all() for a, b in zip(before, model.parameters()))
-    assert (tmp_path / "last.pt").is_file()
 
 
-def test_run_study_trains_every_variant_and_reuses_its_result(tmp_path):
-    config = tiny_budget(tmp_path)
-    result = studies.run_study("pyramid", config, progress=False, reuse=True)
-    assert [v.name for v in result.variants] == [v.name for v in studies.STUDIES["pyramid"][1]]
-    assert all(math.isfinite(v.final_psnr) and v.parameters > 0 for v in result.variants)
-    saved = tmp_path / "pyramid.json"
-    assert saved.is_file()
-    mtime = saved.stat().st_mtime_ns
-    again = studies.run_study("pyramid", config, progress=False, reuse=True)
-    assert saved.stat().st_mtime_ns == mtime and again.variants[0].final_psnr == result.variants[0].final_psnr
+def test_a_study_trains_every_variant_and_seed_then_reuses_runs_and_result(tmp_path):
+    out, runs = tmp_path / "out", tmp_path / "runs"
+    result = studies.run_study("residual", "smoke", seeds=2, out=out, runs=runs, progress=False, **tiny(tmp_path))
+    assert [(v.name, v.seed) for v in result.variants] == [("LapSRN", 0), ("LapSRN", 1), ("no residual", 0), ("no residual", 1)]
+    assert result.verdict in studies.VERDICTS and len(result.decisions) == 1
+    saved = json.loads((out / "residual.json").read_text())
+    for key in ("study", "claim", "budget", "bicubic_psnr", "verdict"):
+        assert key in saved
+    for entry in saved["variants"]:
+        for key in ("name", "seed", "final_psnr", "val_psnr", "iterations", "parameters", "gflops_per_mp", "ms_per_mp", "train_seconds"):
+            assert key in entry
+        assert entry["final_psnr"] == entry["val_psnr"][-1] and entry["set14_psnr"] is None
+    histories = sorted(runs.glob("*/history.json"))
+    assert len(histories) == 4
+    stamps = [h.stat().st_mtime_ns for h in histories]
+    (out / "residual.json").unlink()
+    again = studies.run_study("residual", "smoke", seeds=2, out=out, runs=runs, progress=False, **tiny(tmp_path))
+    assert [h.stat().st_mtime_ns for h in histories] == stamps, "completed runs are not trained again"
+    assert [v.final_psnr for v in again.variants] == [v.final_psnr for v in result.variants]
+    mtime = (out / "residual.json").stat().st_mtime_ns
+    studies.run_study("residual", "smoke", seeds=2, out=out, runs=runs, progress=False, **tiny(tmp_path))
+    assert (out / "residual.json").stat().st_mtime_ns == mtime, "an unchanged study is read back, not rerun"
+
+
+def test_a_saved_result_is_not_reused_when_the_variants_change(tmp_path, monkeypatch):
+    out, runs = tmp_path / "out", tmp_path / "runs"
+    studies.run_study("residual", "smoke", out=out, runs=runs, progress=False, **tiny(tmp_path))
+    study = studies.STUDIES["residual"]
+    changed = studies.Study(study.name, study.claim, study.where,
+                            (study.variants[0], studies.Variant("no residual", model={"residual": False, "channels": 4})),
+                            study.comparisons, seeds=study.seeds)
+    monkeypatch.setitem(studies.STUDIES, "residual", changed)
+    result = studies.run_study("residual", "smoke", out=out, runs=runs, progress=False, **tiny(tmp_path))
+    assert result.variants_spec[1]["model"]["channels"] == 4
+
+
+def test_an_interrupted_run_resumes_from_its_last_checkpoint(tmp_path):
+    config = studies.budget("smoke", **tiny(tmp_path))
+    variant = studies.STUDIES["residual"].variants[0]
+    model_config = variant.model_config(config)
+    runs = tmp_path / "runs"
+    run_dir = runs / studies.run_id(variant.arch, model_config, config)
+    # the run stopped after its first epoch (as when a session ends)
+    first = train(studies.with_overrides(config, epochs=1, out=str(run_dir)), progress=False,
+                  model=registry.build(variant.arch, model_config))
+    again, history = studies.train_variant(variant, model_config, config, runs, progress=False)
+    assert again == run_dir and [e.epoch for e in history.epochs] == [1, 2]
+    assert history.epochs[0] == first.epochs[0], "the first epoch was not trained again"
+
+
+def test_equal_time_gives_the_slower_method_fewer_iterations(tmp_path):
+    out, runs = tmp_path / "out", tmp_path / "runs"
+    result = studies.run_study("baselines", "smoke", out=out, runs=runs, progress=False, **tiny(tmp_path, epochs=10, iterations_per_epoch=10))
+    assert set(result.calibration) == {"LapSRN", "SRCNN", "FSRCNN", "VDSR"}
+    iterations = {v.name: v.iterations[-1] for v in result.variants}
+    seconds = {name: iterations[name] * result.calibration[name] for name in iterations}
+    assert iterations["LapSRN"] == 100
+    for name in ("SRCNN", "FSRCNN", "VDSR"):  # each trains as long as LapSRN, to within rounding to 10 epochs
+        assert seconds[name] == pytest.approx(seconds["LapSRN"], rel=0.1) or iterations[name] == 10
+    assert len(list(runs.glob("calibration-*.json"))) == 1
