@@ -1,0 +1,50 @@
+"""The course's references stay inside the repository: every link to docs/paper.md names a heading
+that exists there, and every lesson of issue 9's set ends with questions whose answers are hidden."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PAPER_PAGE = ROOT / "docs" / "paper.md"
+
+
+def anchors(markdown: str) -> set[str]:
+    """GitHub's anchors for the headings of a Markdown page."""
+    found = set()
+    for heading in re.findall(r"^#+ (.+)$", markdown, flags=re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        found.add(slug)
+    return found
+
+
+def referring_files() -> list[Path]:
+    files = [*ROOT.glob("tools/notebooks/*.md"), *ROOT.glob("lapsrn_edu/**/*.py"), ROOT / "README.md", PAPER_PAGE]
+    return [f for f in files if f.is_file()]
+
+
+def test_every_link_to_the_paper_page_names_an_existing_heading():
+    known = anchors(PAPER_PAGE.read_text(encoding="utf-8"))
+    assert {"the-loss", "training", "results", "residual-learning", "ms-lapsrn", "further-reading"} <= known
+    broken = []
+    for path in referring_files():
+        for anchor in re.findall(r"docs/paper\.md#([\w\-]+)", path.read_text(encoding="utf-8")):
+            if anchor not in known:
+                broken.append(f"{path.relative_to(ROOT)}: #{anchor}")
+    assert not broken, "links to missing headings of docs/paper.md: " + ", ".join(broken)
+
+
+def test_the_paper_page_gives_full_citations_for_the_further_reading():
+    text = PAPER_PAGE.read_text(encoding="utf-8")
+    reading = text[text.index("## Further reading") :]
+    for work in ("Burt", "SRCNN", "FSRCNN", "VDSR", "DRCN", "ESPCN", "MS-LapSRN", "1704.03915", "1710.01992"):
+        assert work in text if work.endswith(("915", "992")) else work in reading, work
+
+
+@pytest.mark.parametrize("lesson", ["00", "01", "02", "03", "04", "09", "10"])
+def test_lessons_end_with_questions_and_hidden_answers(lesson):
+    text = next(ROOT.glob(f"tools/notebooks/{lesson}_*.md")).read_text(encoding="utf-8")
+    assert re.search(r"^## (\d+\. )?Check your understanding", text, flags=re.M)
+    assert "<details><summary>Answers</summary>" in text
+    assert "PAPER.md" not in text
