@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -50,6 +51,19 @@ class EvaluationResult:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict) -> EvaluationResult:
+        """The inverse of :meth:`to_dict` (for a result saved as JSON)."""
+        return cls(**{**data, "images": [ImageScore(**s) for s in data.get("images", [])]})
+
+    def save(self, path: str | Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(self.to_dict()))
+
+    @classmethod
+    def load(cls, path: str | Path) -> EvaluationResult:
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
 
 def mod_crop(image: np.ndarray, scale: int) -> np.ndarray:
     """Crop to a multiple of ``scale``, keeping the top-left corner (LapSRN's ``mod_crop``)."""
@@ -71,12 +85,14 @@ def evaluate(
     device: str | torch.device | None = None,
     progress: bool = True,
     model_name: str | None = None,
+    dataset_name: str | None = None,
 ) -> EvaluationResult:
     """PSNR/SSIM of ``model`` (a zoo name, a file, an ``nn.Module``, or ``None``/"bicubic") on a
     dataset (a name, a folder, or a list of :class:`Image`) at ``scale``.
 
     ``gray_as_rgb`` replicates a gray image to RGB before anything else (the paper's convention);
-    False keeps it gray end to end, which gives Set14 about 0.1 dB less.
+    False keeps it gray end to end, which gives Set14 about 0.1 dB less. ``model_name`` and
+    ``dataset_name`` label the result (useful when passing a module or a list of images).
     """
     levels_for_scale(scale)
     name = model_name or (str(model) if isinstance(model, (str, Path)) or model is None else type(model).__name__)
@@ -85,7 +101,7 @@ def evaluate(
     if model is not None:
         model_levels(model, scale)  # fail before the loop if the model cannot give this scale
     images = load_dataset(dataset, root) if isinstance(dataset, (str, Path)) else dataset
-    dataset_name = dataset if isinstance(dataset, (str, Path)) else "images"
+    dataset_name = dataset_name or (str(dataset) if isinstance(dataset, (str, Path)) else "images")
     scores, seconds = [], 0.0
     for image in tqdm(images, desc=f"{name} x{scale} on {dataset_name}", disable=not progress, leave=False):
         pixels = image.pixels

@@ -230,27 +230,6 @@ def zoom_gallery(
     return fig
 
 
-def study_figure(result) -> Figure:
-    """A study's curves (a :class:`lapsrn_edu.studies.StudyResult`): training loss and validation
-    PSNR against iterations, with bicubic's PSNR as the line to beat."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
-    for v in result.variants:
-        left.plot(v.iterations, v.loss, marker="o", ms=3, label=v.name)
-        right.plot(v.iterations, v.val_psnr, marker="o", ms=3, label=f"{v.name} ({v.parameters:,} params)")
-    right.axhline(result.bicubic_psnr, color="gray", ls="--", label="bicubic")
-    left.set_yscale("log")
-    left.set_title("training loss per epoch (each variant in its own units)", fontsize=9)
-    right.set_title(f"validation PSNR on {result.val_dataset} (x{result.budget['scale']})", fontsize=9)
-    for ax in (left, right):
-        ax.set_xlabel("iteration")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
-
-
-# --- Figures added for the course's frameworks, band spectra and own-image lessons --------------
-
-
 def _feature_stack(ax, x: float, size: float, count: int, color: str) -> float:
     """``count`` thin boxes of height ``size`` (a resolution) from ``x``; returns the right end."""
     for i in range(count):
@@ -405,5 +384,26 @@ def side_by_side(panels: dict[str, np.ndarray], crop: int | None = None, title: 
         show(ax, center_crop(pixels, crop) if crop else pixels, name)
     if title:
         fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def history_figure(history, bicubic_psnr: float | None = None) -> Figure:
+    """A training run's three curves against iterations (a :class:`lapsrn_edu.train.History`):
+    the loss, the learning rate, and the validation PSNR with bicubic's as the line to beat."""
+    epochs = history.epochs
+    iterations = [e.iteration for e in epochs]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+    axes[0].plot(iterations, [e.loss for e in epochs], marker="o")
+    axes[0].set_title(f"training loss ({history.config.get('loss', '')}, {history.config.get('reduction', '')} reduction)", fontsize=9)
+    axes[1].plot(iterations, [e.lr for e in epochs], marker="o")
+    axes[1].set_title(f"learning rate ({history.config.get('lr_schedule', '')})", fontsize=9)
+    axes[2].plot(iterations, [e.val_psnr for e in epochs], marker="o", label="this run")
+    if bicubic_psnr is not None:
+        axes[2].axhline(bicubic_psnr, color="gray", ls="--", label="bicubic")
+    axes[2].set_title(f"validation PSNR on {history.val_dataset} (x{history.config.get('scale', '?')})", fontsize=9)
+    axes[2].legend(fontsize=8)
+    for ax in axes:
+        ax.set_xlabel("iteration")
     fig.tight_layout()
     return fig

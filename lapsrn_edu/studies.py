@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from .checkpoint import load_model
-from .datasets import has_dataset
+from .datasets import REPO_DATA, has_dataset
 from .evaluate import evaluate
 from .flops import flops_per_megapixel
 from .losses import multiscale_loss
@@ -38,6 +38,8 @@ from .models import count_parameters, registry
 from .patches import make_batch
 from .timing import ms_per_megapixel
 from .train import History, TrainConfig, make_optimizer, recipe, train, validation_images, with_overrides
+
+COMMITTED = REPO_DATA / "studies"  # the standard-budget results committed with the project
 
 # --- budgets --------------------------------------------------------------------------------------
 
@@ -331,10 +333,38 @@ class StudyResult:
         return "\n".join(lines)
 
 
-def load_result(study: str, folder: str | Path) -> StudyResult | None:
-    """The saved result of ``study`` in ``folder`` (e.g. the committed ``data/studies``), or None."""
+def load_result(study: str, folder: str | Path = COMMITTED) -> StudyResult | None:
+    """The saved result of ``study`` in ``folder`` (default: the committed ``data/studies``), or None."""
     path = Path(folder) / f"{study}.json"
     return StudyResult.load(path) if path.is_file() else None
+
+
+def reading(result: StudyResult) -> str:
+    """What a result can and cannot say, in plain words: where each variant passes bicubic, which
+    one leads after the first epoch and at the end, and the verdict with the reason for it."""
+    first_iteration = result.variants[0].iterations[0]
+    lines = [f"Budget {result.budget['name']}: {result.variants[0].iterations[-1]:,} iterations for "
+             f"{result.variants[0].name}, {result.seeds} seed(s) per variant; scored on {result.val_dataset} x4, "
+             f"where bicubic gives {result.bicubic_psnr:.2f} dB."]
+    for name in result.variant_names():
+        runs = result.runs_of(name)
+        passes = [r.passes_bicubic_at for r in runs]
+        when = (f"passes bicubic after {statistics.fmean(passes):,.0f} iterations" if None not in passes
+                else "does not pass bicubic in every seed within this budget")
+        lines.append(f"- {name}: {when}; {statistics.fmean(r.val_psnr[0] for r in runs):.2f} dB after the first "
+                     f"{first_iteration} iterations, {statistics.fmean(r.final_psnr for r in runs):.2f} dB at the end.")
+    for d in result.decisions:
+        early = (statistics.fmean(r.val_psnr[0] for r in result.runs_of(d.better))
+                 - statistics.fmean(r.val_psnr[0] for r in result.runs_of(d.worse)))
+        faster = d.better if early > 0 else d.worse
+        line = (f"{d.better} against {d.worse}: {early:+.2f} dB after the first epoch ({faster} learns faster at "
+                f"first), {d.margin:+.2f} dB at the end with a seed spread of {d.spread:.2f} dB: {d.verdict}.")
+        if d.verdict == "within noise":
+            line += (" One seed per variant cannot separate gaps under 0.3 dB; more seeds or a longer budget may."
+                     if d.seeds < 2 else " The gap is not larger than what a change of seed alone does.")
+        lines.append(line)
+    lines.append(f"Verdict on the paper's claim at this budget: {result.verdict}.")
+    return "\n".join(lines)
 
 
 # --- running a study ----------------------------------------------------------------------------------

@@ -130,6 +130,14 @@ def test_evaluate_a_list_of_images_without_data():
     assert 5 < result.psnr < 40 and 0 < result.ssim < 1
 
 
+def test_a_result_is_labelled_saved_and_read_back(tmp_path):
+    images = [Image("noise", np.random.default_rng(2).random((16, 16, 3)))]
+    result = evaluate(None, images, 2, progress=False, model_name="bicubic", dataset_name="my-images")
+    assert (result.model, result.dataset) == ("bicubic", "my-images")
+    result.save(tmp_path / "r" / "result.json")
+    assert EvaluationResult.load(tmp_path / "r" / "result.json") == result
+
+
 def test_evaluate_refuses_a_scale_the_model_cannot_give():
     with pytest.raises(ValueError, match="at most x2"):
         evaluate(LapSRN(scale=2, depth=1, channels=4), [Image("x", np.zeros((16, 16)))], 4, progress=False)
