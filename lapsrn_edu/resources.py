@@ -20,9 +20,11 @@ DOWNLOAD_GROUP = {
 }
 
 
-def missing(what: str, command: str) -> None:
-    """Say what is missing and how to get it, in one line a student can act on."""
-    print(f"Note: {what} not found under the data root {data_root()}. Get it with `{command}` "
+def missing(what: str, command: str, root: str | Path | None = None) -> None:
+    """Say what is missing under the data root ``root`` (default: :func:`data_root`) and how to
+    get it, in one line a student can act on."""
+    where = Path(root).expanduser() if root is not None else data_root()
+    print(f"Note: {what} not found under the data root {where}. Get it with `{command}` "
           "(or set LAPSRN_EDU_DATA); carrying on with what is available.")
 
 
@@ -32,7 +34,7 @@ def images_or_embedded(dataset: str, limit: int | None = None, root: str | Path 
     if has_dataset(dataset, root):
         images = load_dataset(dataset, root)
         return images[:limit] if limit else images, dataset
-    missing(f"the {dataset} images", f"lapsrn-edu download {DOWNLOAD_GROUP.get(dataset, dataset)}")
+    missing(f"the {dataset} images", f"lapsrn-edu download {DOWNLOAD_GROUP.get(dataset, dataset)}", root)
     images = embedded_images()
     return images[:limit] if limit else images, "embedded"
 
@@ -45,5 +47,5 @@ def first_model(names: list[str], root: str | Path | None = None) -> tuple[nn.Mo
             return zoo.load(name, root), name
         except DataNotFoundError:
             command = "lapsrn-edu download weights" if name.startswith("official") else "lapsrn-edu train`, then `lapsrn-edu export RUN"
-            missing(f"the weights of {name}", command)
+            missing(f"the weights of {name}", command, root)
     return None, "bicubic"

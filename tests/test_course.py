@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lapsrn_edu import cli, course, publish
+from lapsrn_edu import cli, course, publish, resources
 
 CLOSED_PORT = "http://127.0.0.1:9"  # nothing listens there: a download fails at once, no network used
 
@@ -134,3 +134,11 @@ def test_slides_command_builds_a_deck_per_notebook(tmp_path, capsys):
     assert "has not been run" in out and "1 slide decks" in out
     deck = tmp_path / "slides" / "03_charbonnier_loss.slides.html"
     assert deck.is_file() and "<section" in deck.read_text()
+
+
+def test_a_missing_resource_is_reported_under_the_root_it_was_looked_for(tmp_path, capsys):
+    images, source = resources.images_or_embedded("set5", limit=1, root=tmp_path)
+    model, name = resources.first_model(["official-x4"], root=tmp_path)
+    notes = capsys.readouterr().out.splitlines()
+    assert source == "embedded" and len(images) == 1 and model is None and name == "bicubic"
+    assert len(notes) == 2 and all(f"under the data root {tmp_path}." in note for note in notes), notes
