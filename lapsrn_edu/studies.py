@@ -147,8 +147,8 @@ STUDIES: dict[str, Study] = {
             "loss",
             "The Charbonnier loss trains to better results than L2 (and L2 needs more iterations).",
             "CVPR 2017, section 4.1 (Model analysis), loss function; docs/paper.md#loss-function",
-            (LAPSRN, Variant("L2", train={"loss": "l2"}), Variant("L1", train={"loss": "l1"})),
-            (Comparison("LapSRN", "L2"),),
+            (Variant("Charbonnier"), Variant("L2", train={"loss": "l2"}), Variant("L1", train={"loss": "l1"})),
+            (Comparison("Charbonnier", "L2"),),
             seeds=2,
             note="Every run uses Adam (the paper used SGD). Adam divides each weight's step by the "
             "running size of its gradient, so the loss's overall scale (sum or mean, L2's small "
