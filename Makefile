@@ -48,11 +48,14 @@ demo: $(STAMP)  ## upscale the embedded sample images at x2/x4/x8 into build/dem
 test: $(STAMP)  ## run the whole test suite
 	$(BIN)/python -m pytest
 
-lab: $(STAMP)  ## open JupyterLab on the notebooks; they open on the kernel "Python (lapsrn-edu)" of .venv
-	$(BIN)/jupyter lab notebooks $(ALLOW_ROOT) --KernelManager.transport_encryption=auto
+# The notebooks ask for the kernel "python3"; JUPYTER_PREFER_ENV_PATH makes that the one of .venv
+# (its Python) even where a python3 kernel of another Python is registered for the user.
+lab: $(STAMP)  ## open JupyterLab on the notebooks, on the Python of .venv ("Python 3 (ipykernel)")
+	JUPYTER_PREFER_ENV_PATH=1 $(BIN)/jupyter lab notebooks $(ALLOW_ROOT) --KernelManager.transport_encryption=auto
 
-bench: $(STAMP)  ## print the speed benchmarks
+bench: $(STAMP)  ## print the speed benchmarks (core, widget redraws)
 	$(BIN)/python benchmarks/bench_core.py
+	$(BIN)/python benchmarks/bench_widgets.py
 
 notebooks: $(STAMP)  ## after editing tools/notebooks/*.md: sync each notebooks/*.ipynb with its source
 	$(BIN)/jupytext --sync tools/notebooks/[0-9][0-9]_*.md

@@ -1,0 +1,102 @@
+"""The package outside the repository: the wheel, installed (not editable) in a fresh virtual
+environment, evaluates our shipped model and runs a shipped notebook.
+
+The fresh environment gets no copy of torch: a ``.pth`` file puts this environment's
+site-packages after its own, so it reuses what is installed here (torch, numpy, Jupyter; their
+data files through ``JUPYTER_PATH``) while ``lapsrn_edu`` itself can only come from the wheel.
+Nothing is downloaded: the wheel is built with this environment's setuptools
+(``--no-build-isolation``) and installed with ``--no-index``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from lapsrn_edu import course
+
+pytestmark = pytest.mark.slow
+
+
+def run(command: list, cwd: Path, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    result = subprocess.run([str(c) for c in command], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"{' '.join(map(str, command))} exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+def source_tree(target: Path) -> Path:
+    """The repository's files as a fresh clone has them (tracked, plus new files not ignored)."""
+    repo = course.REPO_ROOT
+    if not (repo / ".git").exists() or shutil.which("git") is None:
+        pytest.skip("the wheel is built from a git checkout of the repository")
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=repo, capture_output=True, text=True, check=True).stdout
+    for name in filter(None, listed.split("\0")):
+        if (repo / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(repo / name, target / name)
+    return target
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> dict:
+    """Build the wheel and install it in a new virtual environment; returns its paths."""
+    setuptools = pytest.importorskip("setuptools")
+    if int(setuptools.__version__.split(".")[0]) < 77:
+        pytest.skip(f"building the wheel needs setuptools>=77 here (the dev extra); found {setuptools.__version__}")
+    tmp = tmp_path_factory.mktemp("wheel")
+    source = source_tree(tmp / "source")
+    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index", "-w", tmp / "dist", source], tmp)
+    wheel = next((tmp / "dist").glob("lapsrn_edu-*.whl"))
+    venv = tmp / "venv"
+    run([sys.executable, "-m", "venv", "--without-pip", venv], tmp)
+    python = venv / "bin" / "python"
+    run([sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-deps", "--no-index", wheel], tmp)
+    site = Path(run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp).stdout.strip())
+    reused = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
+    (site / "zz_reuse_dependencies.pth").write_text("\n".join(reused) + "\n")
+    env = {key: value for key, value in os.environ.items() if key not in ("LAPSRN_EDU_DATA", "PYTHONPATH", "LAPSRN_EDU_STATIC_WIDGETS")}
+    env["LAPSRN_EDU_MIRROR"] = "http://127.0.0.1:9"  # nothing may be fetched
+    # the reused packages' data files (nbconvert's templates, the python3 kernel) stay under this
+    # environment's share/jupyter, where an install of lapsrn-edu[course] into the venv would put them
+    env["JUPYTER_PATH"] = str(Path(sys.prefix) / "share" / "jupyter")
+    return {"wheel": wheel, "source": source, "venv": venv, "python": python, "site": site, "env": env, "cwd": tmp}
+
+
+def test_the_wheel_holds_every_module_our_models_and_the_notebooks(installed):
+    names = set(zipfile.ZipFile(installed["wheel"]).namelist())
+    package = installed["source"] / "lapsrn_edu"
+    modules = {f"lapsrn_edu/{p.relative_to(package).as_posix()}" for p in package.rglob("*.py")}
+    assert modules <= names, f"missing from the wheel (add the package to pyproject.toml): {sorted(modules - names)}"
+    for model in sorted((installed["source"] / "data" / "models").glob("*.pt")):
+        assert f"lapsrn_edu/trained_models/{model.name}" in names
+    for notebook in sorted((installed["source"] / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        assert f"lapsrn_edu/notebooks/{notebook.name}" in names
+
+
+def test_installed_package_evaluates_our_shipped_model(installed):
+    probe = run([installed["python"], "-c", "import lapsrn_edu.zoo as z; print(z.__file__); print(z.ours_path('ours-x4'))"],
+                installed["cwd"], installed["env"]).stdout.split()
+    assert all(Path(p).is_relative_to(installed["site"]) for p in probe), probe  # not the repository's copy
+    result = run([installed["venv"] / "bin" / "lapsrn-edu", "evaluate", "--model", "ours-x4", "--dataset", "embedded", "--scale", "4"],
+                 installed["cwd"], installed["env"])
+    lines = result.stdout.splitlines()
+    assert lines[0] == "ours-x4 x4 on embedded"
+    mean = next(line for line in lines if line.startswith("mean")).split()
+    assert 20 < float(mean[1]) < 40, result.stdout
+
+
+def test_installed_course_runs_the_notebooks_it_ships(installed):
+    out = installed["cwd"] / "build"
+    result = run([installed["venv"] / "bin" / "lapsrn-edu", "course", "--quick", "--only", "00", "--out", out],
+                 installed["cwd"], installed["env"], timeout=600)
+    assert "00_welcome" in result.stdout and "ok" in result.stdout, result.stdout
+    assert (out / "00_welcome.html").is_file() and (out / "slides" / "00_welcome.slides.html").is_file()
+    assert (out / "assets" / "mathjax" / "MathJax.js").is_file()
