@@ -29,7 +29,6 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.pop("LAPSRN_EDU_STATIC_WIDGETS", None)  # live widgets, as in JupyterLab
 
 import matplotlib  # noqa: E402
 
@@ -43,6 +42,8 @@ from lapsrn_edu.color import rgb_to_y  # noqa: E402
 from lapsrn_edu.evaluate import degrade, mod_crop  # noqa: E402
 from lapsrn_edu.models import LapSRN  # noqa: E402
 from lapsrn_edu.resources import first_model, images_or_embedded  # noqa: E402
+
+os.environ.pop(widgets.STATIC_ENV, None)  # live widgets, as in JupyterLab
 
 GOAL_S = 0.5
 

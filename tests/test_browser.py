@@ -17,11 +17,11 @@ no browser is ever downloaded. Without it the tests skip with that reason, excep
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
 import os
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -34,6 +34,7 @@ import numpy as np
 import pytest
 
 from lapsrn_edu import course
+from lapsrn_edu.widgets import STATIC_ENV
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -54,9 +55,7 @@ def browser_or_skip() -> None:
     missing = []
     if not CHROMIUM.is_file():
         missing.append(f"{CHROMIUM} (apt-get install chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("playwright") is None:
         missing.append("the playwright package (pip install 'lapsrn-edu[browser]')")
     if missing:
         message = f"browser tests need {' and '.join(missing)}"
@@ -101,7 +100,7 @@ def lab(tmp_path_factory):
     notification.parent.mkdir(parents=True)
     notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))  # no "news?" toast
     port, token = free_port(), secrets.token_hex(16)
-    env = {key: value for key, value in os.environ.items() if key not in ("LAPSRN_EDU_STATIC_WIDGETS", "MPLBACKEND")}
+    env = {key: value for key, value in os.environ.items() if key not in (STATIC_ENV, "MPLBACKEND")}
     env.update(JUPYTER_CONFIG_DIR=str(config), JUPYTER_RUNTIME_DIR=str(root / "runtime"), JUPYTER_PREFER_ENV_PATH="1")
     command = [
         sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",

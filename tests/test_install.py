@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from lapsrn_edu import course
+from lapsrn_edu.widgets import STATIC_ENV
 
 pytestmark = pytest.mark.slow
 
@@ -62,7 +63,7 @@ def installed(tmp_path_factory) -> dict:
     site = Path(run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp).stdout.strip())
     reused = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
     (site / "zz_reuse_dependencies.pth").write_text("\n".join(reused) + "\n")
-    env = {key: value for key, value in os.environ.items() if key not in ("LAPSRN_EDU_DATA", "PYTHONPATH", "LAPSRN_EDU_STATIC_WIDGETS")}
+    env = {key: value for key, value in os.environ.items() if key not in ("LAPSRN_EDU_DATA", "PYTHONPATH", STATIC_ENV)}
     env["LAPSRN_EDU_MIRROR"] = "http://127.0.0.1:9"  # nothing may be fetched
     # the reused packages' data files (nbconvert's templates, the python3 kernel) stay under this
     # environment's share/jupyter, where an install of lapsrn-edu[course] into the venv would put them
