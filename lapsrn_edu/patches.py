@@ -101,11 +101,26 @@ class Augmentation:
             raise ValueError(f"scale_range must satisfy 0 < low <= high <= 1, got {self.scale_range}")
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where sample ``i`` comes from: a ``window`` x ``window`` square of image ``image`` at
+    (``top``, ``left``), resized to the patch, turned ``turns`` x 90 degrees, then maybe flipped."""
+
+    image: int
+    top: int
+    left: int
+    window: int
+    turns: int
+    flip: bool
+
+
 class PatchDataset(Dataset):
     """Sample ``i`` -> one augmented (1, P, P) float32 HR luma patch, reproducible from ``(seed, i)``.
 
     Rescaling by ``s`` then cropping P pixels is done as: crop a window of P / s pixels, resize it
     to P with MATLAB bicubic (antialiased), so only the pixels that are kept get resized.
+    :meth:`placement` draws where a sample comes from; :mod:`.gpu_patches` cuts the same samples
+    on the training device.
     """
 
     def __init__(
@@ -125,22 +140,29 @@ class PatchDataset(Dataset):
     def __len__(self) -> int:  # the stream is endless; a length only serves DataLoader's checks
         return 2**62
 
-    def __getitem__(self, index: int) -> torch.Tensor:
+    def placement(self, index: int) -> Placement:
+        """The random draws of sample ``index``, from its own generator seeded by ``(seed, index)``."""
         rng = np.random.default_rng([self.seed, index])
-        image = self.images[rng.integers(len(self.images))].y
+        which = int(rng.integers(len(self.images)))
+        shape = self.images[which].y.shape
         p = self.patch_size
         low, high = self.augmentation.scale_range
-        largest_window = min(image.shape)
+        largest_window = min(shape)
         scale = max(rng.uniform(low, high), p / largest_window)  # small images: clamp the zoom-out
         window = min(int(round(p / scale)), largest_window)
-        top = rng.integers(image.shape[0] - window + 1)
-        left = rng.integers(image.shape[1] - window + 1)
-        patch = image[top : top + window, left : left + window]
-        if window != p:
-            patch = imresize(patch, output_shape=(p, p))
-        if self.augmentation.rotate:
-            patch = np.rot90(patch, k=int(rng.integers(4)))
-        if self.augmentation.flip and rng.integers(2):
+        top = int(rng.integers(shape[0] - window + 1))
+        left = int(rng.integers(shape[1] - window + 1))
+        turns = int(rng.integers(4)) if self.augmentation.rotate else 0
+        flip = bool(self.augmentation.flip and rng.integers(2))
+        return Placement(which, top, left, window, turns, flip)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        where = self.placement(index)
+        patch = self.images[where.image].y[where.top : where.top + where.window, where.left : where.left + where.window]
+        if where.window != self.patch_size:
+            patch = imresize(patch, output_shape=(self.patch_size, self.patch_size))
+        patch = np.rot90(patch, k=where.turns)
+        if where.flip:
             patch = patch[:, ::-1]
         return torch.from_numpy(np.ascontiguousarray(patch, dtype=np.float32))[None]
 
