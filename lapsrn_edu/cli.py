@@ -288,7 +288,8 @@ def run_study_command(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from .export import export_run
 
-    weights, card = export_run(args.run_dir, args.out_dir, tuple(args.datasets), root=args.data_root, progress=show_progress())
+    weights, card = export_run(args.run_dir, args.out_dir, tuple(args.datasets), root=args.data_root, progress=show_progress(),
+                               name=args.name, trained_on=args.trained_on)
     print(f"{weights}: {weights.stat().st_size / 2**20:.2f} MB (float16); model card {card}")
     return 0
 
@@ -367,8 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scales", type=comma_ints, default=[2, 4, 8], help="comma-separated (default: 2,4,8)")
     p.set_defaults(run=run_demo)
 
-    p = sub.add_parser("train", parents=[common, device], help="train LapSRN (recipes quick or paper); resumable")
-    p.add_argument("--config", choices=["quick", "paper"], help="recipe (default: quick, or the checkpoint's with --resume)")
+    p = sub.add_parser("train", parents=[common, device], help="train LapSRN (recipes quick, paper or gpu); resumable")
+    p.add_argument("--config", choices=["quick", "paper", "gpu"], help="recipe (default: quick, or the checkpoint's with --resume)")
     p.add_argument("--resume", metavar="CKPT", help="continue exactly from a checkpoint (e.g. RUN/last.pt)")
     add_training_flags(p)
     p.set_defaults(run=run_train)
@@ -391,6 +392,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", default=str(Path(__file__).resolve().parent.parent / "data" / "models"),
                    help="where ours-xS.pt and ours-xS.md go (default: the repo's data/models)")
     p.add_argument("--datasets", type=comma_list, default=["set5", "set14", "bsd100"], help="test sets scored on the card")
+    p.add_argument("--name", help="model name, the file's and the zoo's (default: ours-xS), e.g. ours-x4-gpu")
+    p.add_argument("--trained-on", metavar="TEXT", help="the machine the run trained on, for the card (default: this one)")
     p.set_defaults(run=run_export)
 
     p = sub.add_parser("course", help="execute every notebook (papermill) into executed copies, HTML pages, slides and index.html")

@@ -1,4 +1,5 @@
-"""Publish a training run as one of our models: ``data/models/ours-x{S}.pt`` plus a model card.
+"""Publish a training run as one of our models: ``data/models/ours-x{S}.pt`` plus a model card
+(another name, such as ``ours-x4-gpu``, with ``name``).
 
 What gets published is the run's LAST checkpoint, never one chosen for its score on Set5, Set14
 or BSD100 (that would be selecting on the test set). The weights are stored in float16, which
@@ -73,8 +74,13 @@ def export_run(
     datasets: tuple[str, ...] = ("set5", "set14", "bsd100"),
     root: str | Path | None = None,
     progress: bool = True,
+    name: str | None = None,
+    trained_on: str | None = None,
 ) -> tuple[Path, Path]:
-    """Write ``ours-x{S}.pt`` (float16) and ``ours-x{S}.md`` from a run's last checkpoint; returns both paths."""
+    """Write ``NAME.pt`` (float16) and ``NAME.md`` from a run's last checkpoint; returns both paths.
+    ``name`` defaults to ``ours-x{S}``; it is also the zoo name the card tells to load.
+    ``trained_on`` describes the machine the run trained on when it is not this one (a run
+    trained on a GPU machine and published, and scored, here)."""
     source = last_checkpoint(run)
     state = read_checkpoint(source)
     config, history = state.get("config"), state.get("history")
@@ -83,31 +89,41 @@ def export_run(
     model = load_model(source).half()
     scale = int(config["scale"])
     out_dir = Path(out_dir)
-    weights = out_dir / f"ours-x{scale}.pt"
+    name = name or f"ours-x{scale}"
+    if not name.replace("-", "").replace("_", "").isalnum():
+        raise ValueError(f"model name {name!r}: use letters, digits, '-' and '_' only (it becomes a file name)")
+    weights = out_dir / f"{name}.pt"
     record = history["epochs"][-1] if history["epochs"] else {}
     save_checkpoint(weights, model, config=config, iteration=state["iteration"], trained_from=str(source), selected_on="last checkpoint of the run")
     size = weights.stat().st_size
     if size > MAX_BYTES:
         raise ValueError(f"{weights}: {size / 2**20:.1f} MB, over the 4 MB budget for committed models")
-    present = [name for name in datasets if has_dataset(name, root)]
-    results = [evaluate(load_model(weights), name, scale, root=root, progress=progress) for name in present]
-    card = out_dir / f"ours-x{scale}.md"
-    card.write_text(model_card(scale, config, state["iteration"], record, results, size))
+    present = [dataset for dataset in datasets if has_dataset(dataset, root)]
+    results = [evaluate(load_model(weights), dataset, scale, root=root, progress=progress) for dataset in present]
+    card = out_dir / f"{name}.md"
+    card.write_text(model_card(scale, config, state["iteration"], record, results, size, name, trained_on))
     return weights, card
 
 
 def model_card(
-    scale: int, config: dict[str, Any], iteration: int, record: dict[str, Any], results: list[EvaluationResult], size: int
+    scale: int, config: dict[str, Any], iteration: int, record: dict[str, Any], results: list[EvaluationResult], size: int,
+    name: str | None = None,
+    trained_on: str | None = None,
 ) -> str:
+    name = name or f"ours-x{scale}"
     rows = "\n".join(f"| {r.dataset} | {r.psnr:.2f} | {r.ssim:.4f} |" for r in results) or "| (no test set under the data root) | | |"
     hours = record.get("train_seconds", 0.0) / 3600
     wall = record.get("elapsed_seconds", 0.0) / 3600
     data = "T91 + BSDS200 (291 images)" if config.get("train_data") in ("auto", "train") else config.get("train_data")
-    return f"""# ours-x{scale}
+    if trained_on:
+        where = f"trained on {trained_on}; scored on {machine()}"
+    else:
+        where = machine() + ("" if torch.cuda.is_available() else " (shared with other jobs, so times are inflated)")
+    return f"""# {name}
 
 LapSRN x{scale} trained by this project (`lapsrn-edu`), published from the LAST checkpoint of its run
 (not selected on any test set). Weights in float16 ({size / 2**20:.2f} MB); load with
-`lapsrn_edu.zoo.load("ours-x{scale}")` or use `--model ours-x{scale}`.
+`lapsrn_edu.zoo.load("{name}")` or use `--model {name}`.
 
 | item | value |
 |---|---|
@@ -117,9 +133,9 @@ LapSRN x{scale} trained by this project (`lapsrn-edu`), published from the LAST 
 | optimiser | {config['optimizer']}, lr {config['lr']:g} ({config['lr_schedule']}), {config['loss']} loss ({config['reduction']} reduction) |
 | iterations | {iteration} ({iteration * config['batch_size']} patches), {record.get('epoch', 0)} epochs of {config['iterations_per_epoch']} |
 | training time | {hours:.2f} h of data + compute, {wall:.2f} h wall clock including validation |
-| machine | {machine()} (shared with other jobs, so times are inflated) |
+| machine | {where} |
 
-Scores: the paper's protocol (`lapsrn-edu evaluate --model ours-x{scale} --scale {scale}`), PSNR/SSIM on Y.
+Scores: the paper's protocol (`lapsrn-edu evaluate --model {name} --scale {scale}`), PSNR/SSIM on Y.
 
 | dataset | PSNR (dB) | SSIM |
 |---|---|---|

@@ -5,6 +5,7 @@ Names (the command line's ``--model``):
     official-x2, official-x4, official-x8     LapSRN_x{2,4,8}.mat under the data root
     official-ms-d5r2, -d5r5, -d5r8            MSLapSRN_D5R{2,5,8}.mat under the data root
     ours-x2, ours-x4, ours-x8                 this project's trained models in data/models/
+    ours-x4-gpu                               the paper-size x4 model trained by the `gpu` recipe
     PATH                                      a .mat release file or a lapsrn-edu checkpoint (.pt)
 """
 
@@ -26,7 +27,7 @@ OFFICIAL_FILES = {
     "official-ms-d5r5": "MSLapSRN_D5R5.mat",
     "official-ms-d5r8": "MSLapSRN_D5R8.mat",
 }
-OURS = ("ours-x2", "ours-x4", "ours-x8")
+OURS = ("ours-x2", "ours-x4", "ours-x8", "ours-x4-gpu")
 MODEL_NAMES = ("bicubic", *OFFICIAL_FILES, *OURS)
 
 
