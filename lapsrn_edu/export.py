@@ -105,6 +105,11 @@ def export_run(
     return weights, card
 
 
+def duration(seconds: float) -> str:
+    """Hours for a long run, minutes for one that took less than an hour (a GPU run)."""
+    return f"{seconds / 3600:.2f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min"
+
+
 def model_card(
     scale: int, config: dict[str, Any], iteration: int, record: dict[str, Any], results: list[EvaluationResult], size: int,
     name: str | None = None,
@@ -112,8 +117,7 @@ def model_card(
 ) -> str:
     name = name or f"ours-x{scale}"
     rows = "\n".join(f"| {r.dataset} | {r.psnr:.2f} | {r.ssim:.4f} |" for r in results) or "| (no test set under the data root) | | |"
-    hours = record.get("train_seconds", 0.0) / 3600
-    wall = record.get("elapsed_seconds", 0.0) / 3600
+    train_time, wall = duration(record.get("train_seconds", 0.0)), duration(record.get("elapsed_seconds", 0.0))
     data = "T91 + BSDS200 (291 images)" if config.get("train_data") in ("auto", "train") else config.get("train_data")
     if trained_on:
         where = f"trained on {trained_on}; scored on {machine()}"
@@ -132,7 +136,7 @@ LapSRN x{scale} trained by this project (`lapsrn-edu`), published from the LAST 
 | data | {data}, {config['patch_size']} px patches, batch {config['batch_size']}, Y channel, on-the-fly augmentation |
 | optimiser | {config['optimizer']}, lr {config['lr']:g} ({config['lr_schedule']}), {config['loss']} loss ({config['reduction']} reduction) |
 | iterations | {iteration} ({iteration * config['batch_size']} patches), {record.get('epoch', 0)} epochs of {config['iterations_per_epoch']} |
-| training time | {hours:.2f} h of data + compute, {wall:.2f} h wall clock including validation |
+| training time | {train_time} of data + compute, {wall} wall clock including validation |
 | machine | {where} |
 
 Scores: the paper's protocol (`lapsrn-edu evaluate --model {name} --scale {scale}`), PSNR/SSIM on Y.

@@ -84,7 +84,7 @@ class DevicePatchCutter:
 
     def __call__(self, placements: torch.Tensor) -> torch.Tensor:
         image, top, left, window, turns, flip = placements.to(self.device, non_blocking=True).unbind(1)
-        m, p = self.max_window, self.patch_size
+        p = self.patch_size
         # the largest window at each placement; rows and columns past the image repeat its edge,
         # which the zero-padded weights then ignore
         rows = torch.minimum(top[:, None] + self.steps, self.heights[image, None] - 1)
