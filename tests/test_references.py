@@ -43,7 +43,7 @@ def test_the_paper_page_gives_full_citations_for_the_further_reading():
     assert "arXiv:1704.03915" in text
 
 
-@pytest.mark.parametrize("lesson", ["00", "01", "02", "03", "04", "09", "10"])
+@pytest.mark.parametrize("lesson", ["00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10"])
 def test_lessons_end_with_questions_and_hidden_answers(lesson):
     text = next(ROOT.glob(f"tools/notebooks/{lesson}_*.md")).read_text(encoding="utf-8")
     assert re.search(r"^## (\d+\. )?Check your understanding", text, flags=re.M)
