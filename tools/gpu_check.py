@@ -6,7 +6,10 @@ Two steps:
 in the repository (ignored by git through ``.git/info/exclude``): the 291 training images,
 Set5, Set14 (lossless WebP, a third smaller than their PNGs), the official x4 weights, and the
 SHA-256 of every image's pixels. With the repository it stays under the 64 MiB that a device
-machine's copy of the working tree may hold (BSD100 does not fit: it is scored here, after).
+machine's copy of the working tree may hold. BSD100 does not fit: the model is scored on it
+after, on the machine with the data, by re-exporting the returned run (``lapsrn-edu export
+FILES/run --name ours-x4-gpu --trained-on "..."``, which the summary prints), which also scores
+Set5 and Set14 on the CPU.
 
 ``python3 tools/gpu_check.py run`` (on the GPU machine; results under ``$OUT`` or ``--out``),
 inside a deadline (``--budget``, default 580 s), stopping at the first failure with one loud line:
