@@ -44,9 +44,10 @@ COMMITTED = REPO_DATA / "studies"  # the standard-budget results committed with 
 # --- budgets --------------------------------------------------------------------------------------
 
 BUDGETS = ("smoke", "course", "standard", "paper")
-# Fields that do not change what a run learns: left out of its identity, so moving a run folder or
-# changing threads does not retrain it.
-NOT_IDENTITY = ("out", "resume", "threads", "device", "workers", "data_root", "recipe")
+# Fields that do not change what a run learns: left out of its identity, so moving a run folder,
+# changing threads or where patches are cut does not retrain it. A field added to TrainConfig that
+# does change learning must keep the identity of existing runs at its default (tests pin one).
+NOT_IDENTITY = ("out", "resume", "threads", "device", "workers", "data_root", "recipe", "patches_on")
 
 
 def budget(name: str, **overrides: Any) -> TrainConfig:

@@ -71,6 +71,14 @@ def test_a_run_is_named_by_what_it_learns_not_where_it_is_written():
     assert studies.run_id("LapSRN", {**model, "residual": False}, config) != same
 
 
+def test_the_identity_of_a_standard_run_does_not_drift():
+    """Committed results and interrupted runs are found by this name: a new TrainConfig field, or a
+    changed default, must not rename (and so retrain) the runs of the standard budget."""
+    lapsrn = studies.STUDIES["residual"].variants[0]
+    config = lapsrn.training_config(studies.budget("standard"), seed=0)
+    assert studies.run_id("LapSRN", lapsrn.model_config(config), config) == "LapSRN-3e03c442cc39"
+
+
 def test_the_same_parameters_variant_matches_lapsrns_size():
     study = studies.STUDIES["pyramid"]
     variants = dict((v.name, mc) for v, mc in studies.resolve_variants(study, studies.budget("standard")))
