@@ -105,11 +105,13 @@ def imresize(
     scale: float | tuple[float, float] | None = None,
     output_shape: tuple[int, int] | None = None,
     antialias: bool = True,
+    rows: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """MATLAB ``imresize(image, scale, 'bicubic')`` for an (H, W) or (H, W, C) array.
 
     Returns float64 and does not round or clip: MATLAB does neither for double input, and the
-    paper's pipeline stays in double until evaluation.
+    paper's pipeline stays in double until evaluation. ``rows=(start, stop)`` computes only those
+    output rows, with the same values as the whole result's (a large image a band at a time).
     """
     x = np.asarray(image, dtype=np.float64)
     if x.ndim not in (2, 3):
@@ -117,9 +119,11 @@ def imresize(
     scales, out = _plan(x.shape[:2], scale, output_shape)
     for axis in _axis_order(scales):
         w = _sparse_weight_matrix(x.shape[axis], out[axis], scales[axis], antialias)
+        if axis == 0 and rows is not None:
+            w = w[rows[0] : rows[1]]
         moved = np.moveaxis(x, axis, 0)
         resized = w @ moved.reshape(moved.shape[0], -1)
-        x = np.moveaxis(resized.reshape((out[axis], *moved.shape[1:])), 0, axis)
+        x = np.moveaxis(resized.reshape((w.shape[0], *moved.shape[1:])), 0, axis)
     return x
 
 

@@ -116,6 +116,14 @@ def test_constant_image_stays_constant(scale):
     np.testing.assert_allclose(out, 0.37, atol=1e-13)
 
 
+@pytest.mark.parametrize("scale", [1 / 3, 4])
+def test_a_band_of_rows_equals_those_rows_of_the_whole(scale):
+    image = RNG.random((13, 11, 2))
+    whole = imresize(image, scale)
+    for start, stop in [(0, 3), (3, 7), (whole.shape[0] - 2, whole.shape[0])]:
+        np.testing.assert_array_equal(imresize(image, scale, rows=(start, stop)), whole[start:stop])
+
+
 @pytest.mark.parametrize("scale", [1 / 4, 1 / 2, 3])
 def test_torch_matches_numpy_in_float64_for_a_batch(scale):
     batch = torch.from_numpy(RNG.random((2, 3, 15, 22)))

@@ -9,6 +9,7 @@ from lapsrn_edu.datasets import Image, read_image
 from lapsrn_edu.models import FSRCNN, SRCNN, VDSR, LapSRN, MSLapSRN, OneShotSR
 from lapsrn_edu.official import load_official
 from lapsrn_edu.resize import imresize
+from lapsrn_edu import upscale
 from lapsrn_edu.upscale import super_resolve_y, upscale_image, upscale_pixels
 
 RNG = np.random.default_rng(0)
@@ -44,6 +45,35 @@ def test_tiles_equal_one_pass_for_random_models(name, tile):
     tiled = super_resolve_y(model, y, model.scale, tile=tile)
     assert tiled.shape == whole.shape == (30 * model.scale, 23 * model.scale)
     assert np.abs(tiled - whole).max() < 1e-5
+
+
+@pytest.mark.parametrize("name", ["lapsrn-x8", "mslapsrn-x4"])
+def test_strips_of_a_wide_image_equal_one_pass(monkeypatch, name):
+    """The fast path streams rows; an image wider than STRIP_WIDTH goes in overlapping strips."""
+    model = SMALL_MODELS[name]()
+    y = RNG.random((12, 41))
+    whole = super_resolve_y(model, y, model.scale)
+    monkeypatch.setattr(upscale, "STRIP_WIDTH", 9)
+    assert np.abs(super_resolve_y(model, y, model.scale) - whole).max() < 1e-5
+
+
+@pytest.mark.parametrize("name", ["srcnn-x4", "vdsr-x4"])
+def test_automatic_tiles_equal_one_pass(monkeypatch, name):
+    """Models without the fast path are tiled by default, so memory stays bounded for them too."""
+    model = SMALL_MODELS[name]()
+    y = RNG.random((30, 23))
+    with torch.no_grad():
+        whole = model(torch.from_numpy(y).float()[None, None])[-1][0, 0].double().numpy()
+    monkeypatch.setattr(upscale, "AUTO_TILE_OUTPUT", 40)  # 10 LR pixels at x4: 3 x 3 tiles
+    assert np.abs(super_resolve_y(model, y, model.scale) - whole).max() < 1e-5
+
+
+def test_colour_in_bands_equals_colour_at_once(monkeypatch):
+    model = SMALL_MODELS["lapsrn-x4"]()
+    rgb = RNG.random((10, 12, 3))
+    whole = upscale_pixels(rgb, 4, model)
+    monkeypatch.setattr(upscale, "COLOUR_BAND_ROWS", 7)
+    np.testing.assert_array_equal(upscale_pixels(rgb, 4, model), whole)
 
 
 def test_evaluation_hands_the_model_back_in_its_mode():
