@@ -470,11 +470,17 @@ def _added(upsampled: RowQueue, residual: torch.Tensor) -> torch.Tensor:
 
 
 def supports(model: nn.Module) -> bool:
-    """True for the models this fast path reproduces: LapSRN and MS-LapSRN, float32, on the CPU."""
+    """True for the models this fast path reproduces: LapSRN and MS-LapSRN, float32, on the CPU,
+    built as their class builds them (a lesson that swaps a layer for its own runs the plain model)."""
     if type(model) not in (LapSRN, MSLapSRN):
         return False
     weight = next(model.parameters())
-    return weight.dtype == torch.float32 and weight.device.type == "cpu"
+    if weight.dtype != torch.float32 or weight.device.type != "cpu":
+        return False
+    with torch.device("meta"):
+        reference = type(model)(model.config)
+    layout = [(name, type(m)) for name, m in model.named_modules()]
+    return layout == [(name, type(m)) for name, m in reference.named_modules()]
 
 
 def fast_model(model: nn.Module) -> FastPyramid:

@@ -133,6 +133,18 @@ def test_supported_models():
         fast.fast_model(SRCNN(scale=2, filters=(4, 2)))
 
 
+def test_a_model_with_a_swapped_layer_runs_the_plain_way():
+    """Lesson 02 replaces a level's feature upsampler by a bare transposed convolution: the fast
+    path does not know that layout, so upscaling falls back to the model itself."""
+    model = LapSRN(scale=2, depth=1, channels=4).eval()
+    model.levels[0].upsample = torch.nn.ConvTranspose2d(4, 4, 3, stride=2, padding=1, output_padding=1)
+    assert not fast.supports(model)
+    y = np.random.default_rng(0).random((8, 8))
+    with torch.no_grad():
+        expected = model(torch.from_numpy(y).float()[None, None])[-1][0, 0].double().numpy()
+    assert np.abs(super_resolve_y(model, y, 2) - expected).max() < 1e-6
+
+
 def test_upscale_sees_weights_changed_since_the_last_call():
     """super_resolve_y folds the weights on every call: a model validated between training
     steps is never run with stale weights."""
