@@ -141,6 +141,10 @@ class RowQueue:
         if x.shape[2]:
             self.pending.append(x)
 
+    @property
+    def held(self) -> int:
+        return sum(p.shape[2] for p in self.pending)
+
     def take(self, count: int) -> torch.Tensor:
         rows = _cat_rows(self.pending) if len(self.pending) > 1 else self.pending[0]
         if rows.shape[2] < count:
@@ -384,7 +388,7 @@ class FastPyramid:
                 PhaseRows(level.upsample),
                 ResidualRows(level.to_residual),
                 None if level.image_upsample is None else PhaseRows(level.image_upsample),
-                RowQueue(),
+                RowSum(),
             )
             for level in self.levels[:levels]
         ]
@@ -398,8 +402,7 @@ class FastPyramid:
                 if image_upsample is None:
                     image = residual
                 else:
-                    upsampled.put(image_upsample.push(image, last))
-                    image = _added(upsampled, residual)
+                    image = upsampled.add(image_upsample.push(image, last), residual)
                 out.append(image)
             return out
 
@@ -415,7 +418,7 @@ class FastPyramid:
                 PhaseRows(self.upsample),
                 ResidualRows(self.to_residual),
                 PhaseRows(self.image_upsample),
-                RowQueue(),
+                RowSum(),
             )
             for _ in range(levels)
         ]
@@ -432,8 +435,7 @@ class FastPyramid:
                     state = end.push(active, last, add=None if skip_kind == "NS" else skips)
                     active = _leaky(state)
                 features, residual = _upsample_level(upsample, to_residual, active, last, keep=k < len(stages) - 1)
-                upsampled.put(image_upsample.push(image, last))
-                image = _added(upsampled, residual)
+                image = upsampled.add(image_upsample.push(image, last), residual)
                 out.append(image)
             return out
 
@@ -464,9 +466,20 @@ def _upsample_level(upsample: PhaseRows, to_residual: ResidualRows, features: to
     return fine, _cat_rows(residuals)
 
 
-def _added(upsampled: RowQueue, residual: torch.Tensor) -> torch.Tensor:
-    """The residual's rows plus the matching rows of the upsampled image (which run ahead)."""
-    return upsampled.take(residual.shape[2]) + residual if residual.shape[2] else residual
+class RowSum:
+    """The sum of two branches that give their rows at different paces (the upsampled image and
+    the residual): the rows that both have given so far, each branch's extra rows kept."""
+
+    def __init__(self) -> None:
+        self.first, self.second = RowQueue(), RowQueue()
+
+    def add(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        self.first.put(first)
+        self.second.put(second)
+        count = min(self.first.held, self.second.held)
+        if count == 0:
+            return second[:, :, :0]
+        return self.first.take(count) + self.second.take(count)
 
 
 def supports(model: nn.Module) -> bool:

@@ -66,6 +66,13 @@ def test_mslapsrn_equals_the_model(skip):
     assert_same(fast.fast_model(model)(x), plain(model, x))
 
 
+def test_shallow_levels_where_the_image_branch_lags_behind_equal_the_model():
+    """With one conv per level the residual's rows come before the upsampled image's."""
+    model = lively(LapSRN(scale=8, depth=1, channels=8))
+    x = torch.rand(1, 1, 40, 6)
+    assert_same(banded(fast.fast_model(model), x, band=3), plain(model, x))
+
+
 def test_without_residual_learning_equals_the_model():
     model = lively(LapSRN(scale=4, depth=2, channels=8, residual=False))
     x = torch.rand(1, 1, 9, 12)
