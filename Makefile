@@ -53,8 +53,11 @@ test: $(STAMP)  ## run the whole test suite
 lab: $(STAMP)  ## open JupyterLab on the notebooks, on the Python of .venv ("Python 3 (ipykernel)")
 	JUPYTER_PREFER_ENV_PATH=1 $(BIN)/jupyter lab notebooks $(ALLOW_ROOT) --KernelManager.transport_encryption=auto
 
-bench: $(STAMP)  ## print the speed benchmarks (core, widget redraws)
+bench: $(STAMP)  ## print the speed benchmarks (core, inference against onnxruntime/OpenCV, memory, widget redraws)
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/bench_core.py
+	$(BIN)/python benchmarks/bench_inference.py
+	$(BIN)/python benchmarks/bench_memory.py
 	$(BIN)/python benchmarks/bench_widgets.py
 
 notebooks: $(STAMP)  ## after editing tools/notebooks/*.md: sync each notebooks/*.ipynb with its source
