@@ -35,7 +35,7 @@ from .models.layers import LEAKY_SLOPE
 
 CHANNELS_LAST = torch.channels_last
 _POINTWISE = getattr(torch.ops.mkldnn, "_convolution_pointwise", None)
-BAND_PIXELS = 1 << 16  # output pixels of the finest convolution per band (its maps: 16 MB)
+BAND_PIXELS = 1 << 15  # output pixels of the finest convolution per band (its maps: 8 MB)
 CHUNK_BYTES = 1 << 20  # input rows per upsampler call: they stay in the cache through its phases
 
 
@@ -85,6 +85,12 @@ def _rows(x: torch.Tensor, start: int, stop: int | None = None) -> torch.Tensor:
     return x[:, :, start:stop]
 
 
+def _kept(rows: torch.Tensor) -> torch.Tensor:
+    """A copy of the few rows a layer keeps for its next call: a view would keep its whole band
+    alive, one band per layer (hundreds of MB on a wide image)."""
+    return rows.clone(memory_format=CHANNELS_LAST) if rows.dim() == 4 else rows.clone()
+
+
 def _cat_rows(pieces: list[torch.Tensor]) -> torch.Tensor:
     """Rows stacked top to bottom, channels-last. (torch.cat along the rows of channels-last
     tensors takes a slow strided path; stacking their (N, H, W, C) views is one memcpy each.)"""
@@ -108,7 +114,7 @@ class ConvRows:
             # first rows: the convolution pads the top itself (no copy); without the bottom
             # rows yet, its last ``pad`` output rows are not final and are dropped
             count = x.shape[2] if last else x.shape[2] - pad
-            self.carry = _rows(x, x.shape[2] - kept)
+            self.carry = _kept(_rows(x, x.shape[2] - kept))
             if count <= 0:
                 return self._empty(x)
             if last:
@@ -120,7 +126,7 @@ class ConvRows:
             pieces.append(x.new_zeros(*x.shape[:2], pad, x.shape[3]))
         buf = _cat_rows(pieces)
         count = buf.shape[2] - kept
-        self.carry = _rows(buf, max(count, 0))
+        self.carry = _kept(_rows(buf, max(count, 0)))
         if count <= 0:
             return self._empty(buf)
         return self.conv(buf, add=None if add is None else add.take(count))
@@ -149,7 +155,7 @@ class RowQueue:
         rows = _cat_rows(self.pending) if len(self.pending) > 1 else self.pending[0]
         if rows.shape[2] < count:
             raise RuntimeError(f"internal error: {count} rows asked of a queue holding {rows.shape[2]}")
-        self.pending = [_rows(rows, count)] if rows.shape[2] > count else []
+        self.pending = [_kept(_rows(rows, count))] if rows.shape[2] > count else []
         return _rows(rows, 0, count).contiguous(memory_format=CHANNELS_LAST)
 
 
@@ -229,7 +235,7 @@ class PhaseRows:
                 pieces.append(x.new_zeros(*x.shape[:2], fold.below, x.shape[3]))
             buf = _cat_rows(pieces)
             count, pad = max(buf.shape[2] - fold.above - fold.below, 0), 0
-        self.carry = _rows(buf, buf.shape[2] - fold.above - fold.below if pad == 0 else buf.shape[2] - fold.above)
+        self.carry = _kept(_rows(buf, buf.shape[2] - fold.above - fold.below if pad == 0 else buf.shape[2] - fold.above))
         if count == 0:
             return []
         outputs = []
@@ -295,7 +301,7 @@ class ResidualRows:
         pieces = [zero if self.carry is None else self.carry, planes] + ([zero] if last else [])
         buf = torch.cat([p for p in pieces if p.shape[2]], dim=2)
         count = buf.shape[2] - 2
-        self.carry = buf[:, :, max(count, 0) :]
+        self.carry = buf[:, :, max(count, 0) :].clone()
         if count <= 0:
             return planes.new_empty(planes.shape[1], 1, 0, planes.shape[3])
         buf = F.pad(buf, (1, 1))
