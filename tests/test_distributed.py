@@ -1,6 +1,7 @@
 """Several processes through ``torchrun`` (DistributedDataParallel on gloo): the ranks stay in step."""
 
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -32,12 +33,24 @@ RANK_SCRIPT = textwrap.dedent(
 )
 
 
+def loopback_interface() -> str:
+    """The name of the loopback network interface (``lo`` on Linux, ``lo0`` on macOS)."""
+    names = [name for _, name in socket.if_nameindex()]
+    return next((n for n in ("lo", "lo0") if n in names), names[0] if names else "lo")
+
+
 def test_two_gloo_processes_end_with_identical_weights(tmp_path: Path) -> None:
     script = tmp_path / "rank.py"
     script.write_text(RANK_SCRIPT)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    # Both ranks live on this machine: gloo talks over loopback, whatever the host name resolves to
+    # (a sandbox can resolve it to an interface it does not let processes connect through).
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": loopback_interface()}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(script), str(tmp_path)]
-    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    try:
+        result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    except subprocess.TimeoutExpired as exc:
+        said = [text.decode(errors="replace") if isinstance(text, bytes) else text or "" for text in (exc.stdout, exc.stderr)]
+        raise AssertionError(f"torchrun did not finish in {exc.timeout} s; it printed:\n{said[0][-2000:]}\n{said[1][-4000:]}") from None
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     rank0, rank1 = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
     assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
