@@ -1,10 +1,12 @@
-"""Shared fixture: the data root, or a skip with the download hint when the data is absent."""
+"""Shared fixtures: the data root (or a skip with the download hint when the data is absent), and
+small folders of training and validation images."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from PIL import Image as PILImage
 
 from lapsrn_edu import datasets
 from lapsrn_edu.zoo import OFFICIAL_FILES
@@ -26,3 +28,18 @@ def require_data_root() -> Path:
 @pytest.fixture(scope="session")
 def data_root() -> Path:
     return require_data_root()
+
+
+@pytest.fixture(scope="module")
+def image_folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Small crops of a natural image (scikit-image's astronaut): a training and a validation folder."""
+    from skimage import data as skdata
+
+    base = tmp_path_factory.mktemp("images")
+    train_dir, val_dir = base / "train", base / "val"
+    train_dir.mkdir(), val_dir.mkdir()
+    astronaut = skdata.astronaut()
+    for k, (top, left) in enumerate([(0, 0), (100, 200), (200, 100), (300, 300)]):
+        PILImage.fromarray(astronaut[top : top + 48, left : left + 48]).save(train_dir / f"crop{k}.png")
+    PILImage.fromarray(astronaut[400:432, 50:82]).save(val_dir / "val.png")
+    return train_dir, val_dir

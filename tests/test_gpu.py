@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from PIL import Image as PILImage
 
 from lapsrn_edu import zoo
 from lapsrn_edu.checkpoint import load_model, read_checkpoint
@@ -47,21 +46,6 @@ def one_cpu_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def image_folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """Crops of scikit-image's astronaut: a training folder and a validation folder."""
-    from skimage import data as skdata
-
-    base = tmp_path_factory.mktemp("images")
-    train_dir, val_dir = base / "train", base / "val"
-    train_dir.mkdir(), val_dir.mkdir()
-    astronaut = skdata.astronaut()
-    for k, (top, left) in enumerate([(0, 0), (100, 200), (200, 100), (300, 300)]):
-        PILImage.fromarray(astronaut[top : top + 48, left : left + 48]).save(train_dir / f"crop{k}.png")
-    PILImage.fromarray(astronaut[400:432, 50:82]).save(val_dir / "val.png")
-    return train_dir, val_dir
 
 
 def tiny_gpu_recipe(folders: tuple[Path, Path], out: Path, **overrides):

@@ -6,7 +6,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image as PILImage
 
 from lapsrn_edu import train as training
 from lapsrn_edu.checkpoint import CheckpointError, load_model, read_checkpoint
@@ -22,21 +21,6 @@ from lapsrn_edu.train import (
     recipe,
     train,
 )
-
-
-@pytest.fixture(scope="module")
-def image_folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """Small crops of a natural image (scikit-image's astronaut): a training and a validation folder."""
-    from skimage import data as skdata
-
-    base = tmp_path_factory.mktemp("images")
-    train_dir, val_dir = base / "train", base / "val"
-    train_dir.mkdir(), val_dir.mkdir()
-    astronaut = skdata.astronaut()
-    for k, (top, left) in enumerate([(0, 0), (100, 200), (200, 100), (300, 300)]):
-        PILImage.fromarray(astronaut[top : top + 48, left : left + 48]).save(train_dir / f"crop{k}.png")
-    PILImage.fromarray(astronaut[400:432, 50:82]).save(val_dir / "val.png")
-    return train_dir, val_dir
 
 
 def tiny(folders: tuple[Path, Path], out: Path, **overrides) -> TrainConfig:
