@@ -38,6 +38,23 @@ def test_budgets_are_chosen_by_name():
         studies.budget("huge")
 
 
+def test_a_study_lengthens_only_the_course_budget_and_only_when_it_says_so(tmp_path, monkeypatch):
+    residual, loss = studies.STUDIES["residual"], studies.STUDIES["loss"]
+    course = studies.budget("course")
+    assert loss.course_epochs is None and loss.budget("course") == course
+    assert residual.course_epochs and residual.budget("course").epochs == residual.course_epochs > course.epochs
+    assert residual.budget("course", epochs=2).epochs == 2, "an explicit override wins"
+    for name in ("smoke", "standard", "paper"):
+        assert residual.budget(name) == studies.budget(name)
+    longer = studies.Study(residual.name, residual.claim, residual.where, residual.variants, residual.comparisons,
+                           course_epochs=3)
+    monkeypatch.setitem(studies.STUDIES, "residual", longer)
+    # run_study trains the study's own course budget (here 3 epochs of the tiny config)
+    result = studies.run_study("residual", "course", out=tmp_path / "out", runs=tmp_path / "runs", progress=False,
+                               **{k: v for k, v in tiny(tmp_path).items() if k != "epochs"})
+    assert all(len(v.iterations) == 3 for v in result.variants)
+
+
 @pytest.mark.parametrize(
     "better, worse, verdict",
     [
