@@ -4,7 +4,9 @@
    default options, in a fresh process: peak resident memory (the acceptance bound is 1.5 GB
    for the 4096 x 4096 output), user and system CPU time, wall time. ``--tile N`` adds a run
    with ``--tile N`` for comparison.
-2. An evaluation (``lapsrn_edu.evaluate``) of a model on the first images of a dataset, in a
+2. The level viewer (``lapsrn_edu.widgets.level_viewer``, as notebooks show it, drawn once) of
+   the same photo's luma at x4, in a fresh process: peak resident memory.
+3. An evaluation (``lapsrn_edu.evaluate``) of a model on the first images of a dataset, in a
    fresh process: user and system CPU time (system time comes from the kernel, mostly page
    faults of freshly mapped memory: the share the issue asked to keep under 10%).
 
@@ -75,6 +77,15 @@ def main() -> None:
             result[f"upscale_tile_{args.tile}"] = child(
                 [cli, "upscale", source, os.path.join(folder, "x4t.png"), "--scale", "4", "--model", args.model, "--tile", str(args.tile)]
             )
+        viewer = (
+            "import os\n"
+            "from lapsrn_edu import widgets, zoo\n"
+            "from lapsrn_edu.color import rgb_to_y\n"
+            "from lapsrn_edu.datasets import read_image\n"
+            "os.environ[widgets.STATIC_ENV] = '1'\n"
+            f"widgets.level_viewer(zoo.load({args.model!r}), rgb_to_y(read_image({source!r}).pixels))\n"
+        )
+        result["level_viewer"] = child([sys.executable, "-c", viewer])
     dataset = next((d for d in (args.dataset, "set14") if has_dataset(d)), "embedded")
     script = (
         "from lapsrn_edu.datasets import load_dataset, embedded_images\n"

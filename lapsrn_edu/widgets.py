@@ -28,7 +28,7 @@ from IPython import get_ipython
 from matplotlib.figure import Figure
 from torch import nn
 
-from . import plots
+from . import fast, plots
 from .pyramid import KINDS, laplacian_pyramid, max_levels
 from .upscale import model_levels
 
@@ -133,18 +133,34 @@ def pyramid_explorer(images: dict[str, np.ndarray], levels: int = 4, contrast: f
 def level_images(model: nn.Module, lr_y: np.ndarray, scale: int) -> list[dict[str, np.ndarray]]:
     """Run ``model`` on one (H, W) luma image up to ``scale`` and take every level apart:
     ``upsampled`` (the previous image through the level's image upsampler), ``residual`` (what the
-    feature branch adds) and ``output`` (their sum), coarse to fine, as float64 arrays."""
+    feature branch adds) and ``output`` (their sum), coarse to fine, as float32 arrays (the
+    network's own precision; a 4096 x 4096 level is 64 MB per array)."""
     levels = model_levels(model, scale)
     x = torch.from_numpy(np.ascontiguousarray(lr_y, dtype=np.float32))[None, None]
-    outputs = model.eval()(x, levels=levels)
+    outputs = level_outputs(model.eval(), x, levels)
     upsamplers = [level.image_upsample for level in model.levels] if hasattr(model, "levels") else [model.image_upsample] * levels
     result, previous = [], x
     for upsampler, output in zip(upsamplers, outputs):
         upsampled = upsampler(previous)
-        as_numpy = lambda t: t[0, 0].double().numpy()  # noqa: E731 - tiny local converter
-        result.append({"upsampled": as_numpy(upsampled), "residual": as_numpy(output - upsampled), "output": as_numpy(output)})
+        result.append({"upsampled": upsampled[0, 0].numpy(), "residual": (output - upsampled)[0, 0].numpy(), "output": output[0, 0].numpy()})
         previous = output
     return result
+
+
+def level_outputs(model: nn.Module, x: torch.Tensor, levels: int) -> list[torch.Tensor]:
+    """Every level's output image, coarse to fine. LapSRN and MS-LapSRN on the CPU stream through
+    the fast path a band of rows at a time, so that memory holds the level images and not the
+    feature maps of the whole image (64 channels at the finest level); other models run whole."""
+    if not fast.supports(model):
+        return list(model(x, levels=levels))
+    height, width = x.shape[2:]
+    outputs = [torch.empty(1, 1, height << k, width << k) for k in range(1, levels + 1)]
+    filled = [0] * levels
+    for rows in fast.fast_model(model).bands(x, levels):
+        for k, band in enumerate(rows):
+            outputs[k][:, :, filled[k] : filled[k] + band.shape[2]] = band
+            filled[k] += band.shape[2]
+    return outputs
 
 
 def repaint_residuals(figure: Figure, levels: list[dict[str, np.ndarray]], contrast: float) -> Figure:

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from lapsrn_edu import plots, widgets
-from lapsrn_edu.models import LapSRN
+from lapsrn_edu import fast, plots, widgets
+from lapsrn_edu.models import LapSRN, registry
 from lapsrn_edu.pyramid import laplacian_pyramid
 
 
@@ -99,12 +99,13 @@ def test_a_new_contrast_repaints_the_level_figure_as_drawing_it_anew_would():
     assert png_of(viewer.result) == png_of(fresh)
 
 
-def test_level_viewer_runs_the_model_once_and_smaller_scales_are_its_first_levels():
+def test_level_viewer_runs_the_model_once_and_smaller_scales_are_its_first_levels(monkeypatch):
     torch.manual_seed(0)
     model = LapSRN(scale=8, depth=1, channels=4).eval()
     lr = np.random.default_rng(4).random((8, 8))
     calls = []
-    model.register_forward_hook(lambda *args: calls.append(1))
+    run_levels = widgets.level_outputs
+    monkeypatch.setattr(widgets, "level_outputs", lambda *args: calls.append(1) or run_levels(*args))
     viewer = widgets.level_viewer(model, lr)
     for scale in (4, 2, 8, 4):
         control(viewer, "scale").value = scale
@@ -150,3 +151,27 @@ def test_a_failing_redraw_raises_when_driven_from_code():
     explorer = widgets.Explorer(draw, value=ipywidgets.IntSlider(value=0, description="value"))
     with pytest.raises(RuntimeError):
         control(explorer, "value").value = 1
+
+
+@pytest.mark.parametrize("arch", ["LapSRN", "MSLapSRN"])
+def test_level_images_stream_in_bands_and_equal_the_whole_network(arch, monkeypatch):
+    """The fast path gives every level in bands of rows; the plain model run whole gives the same."""
+    torch.manual_seed(0)
+    model = registry.build(arch, {"scale": 8, "depth": 2, "channels": 8}).eval()
+    lr = np.random.default_rng(6).random((37, 29))
+    calls = []
+    bands = fast.FastPyramid.bands
+
+    def in_bands_of_8_rows(self, x, levels, band=None):
+        calls.append(levels)
+        return bands(self, x, levels, band=8)
+
+    monkeypatch.setattr(fast.FastPyramid, "bands", in_bands_of_8_rows)
+    streamed = widgets.level_images(model, lr, 8)
+    assert calls == [3], "the fast path was not taken"
+    with torch.no_grad():
+        whole = [o[0, 0].double().numpy() for o in model(torch.from_numpy(lr).float()[None, None], levels=3)]
+    assert [level["output"].shape for level in streamed] == [(74, 58), (148, 116), (296, 232)]
+    for level, expected in zip(streamed, whole):
+        np.testing.assert_allclose(level["output"], expected, atol=1e-5)
+        np.testing.assert_allclose(level["upsampled"] + level["residual"], level["output"], atol=1e-6)
