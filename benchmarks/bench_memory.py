@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from lapsrn_edu.datasets import embedded_images, has_dataset  # noqa: E402
+from lapsrn_edu.datasets import embedded_images, has_dataset, image_paths  # noqa: E402
 
 
 def child(command: list[str]) -> dict:
@@ -87,13 +87,15 @@ def main() -> None:
         )
         result["level_viewer"] = child([sys.executable, "-c", viewer])
     dataset = next((d for d in (args.dataset, "set14") if has_dataset(d)), "embedded")
-    script = (
-        "from lapsrn_edu.datasets import load_dataset, embedded_images\n"
-        "from lapsrn_edu.evaluate import evaluate\n"
-        f"images = (embedded_images() if {dataset!r} == 'embedded' else load_dataset({dataset!r}))[:{args.images}]\n"
-        f"evaluate({args.model!r}, images, 4, progress=False)\n"
-    )
-    result["evaluate"] = {"dataset": dataset, "images": args.images, **child([sys.executable, "-c", script])}
+    with tempfile.TemporaryDirectory() as folder:
+        if dataset == "embedded":
+            target = "'embedded'"
+        else:  # the first images of the set, evaluated as a folder: read one at a time, as a whole set is
+            for path in image_paths(dataset)[: args.images]:
+                os.symlink(path, os.path.join(folder, path.name))
+            target = repr(folder)
+        script = f"from lapsrn_edu.evaluate import evaluate\nevaluate({args.model!r}, {target}, 4, progress=False)\n"
+        result["evaluate"] = {"dataset": dataset, "images": args.images, **child([sys.executable, "-c", script])}
     result["load_average_after"] = round(os.getloadavg()[0], 2)
     if args.json:
         print(json.dumps(result))

@@ -15,6 +15,7 @@ images that ship inside scikit-image (astronaut, chelsea, coffee, ...), which ne
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,6 +150,29 @@ def image_paths(name_or_folder: str | Path, root: str | Path | None = None) -> l
     if not paths:
         raise DataNotFoundError(f"{dirs[0]}: no image files ({', '.join(IMAGE_SUFFIXES)}) in this folder")
     return paths
+
+
+class ImageFiles(Sequence):
+    """Image files decoded when an item is asked for, not before: a loop over a whole test set
+    holds one image at a time (Urban100 decoded at once is 1.9 GB of float64 pixels)."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = list(paths)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int | slice) -> Image | ImageFiles:
+        if isinstance(index, slice):
+            return ImageFiles(self.paths[index])
+        return read_image(self.paths[index])
+
+
+def dataset_images(name_or_folder: str | Path, root: str | Path | None = None) -> Sequence[Image]:
+    """The images of a dataset as :func:`load_dataset` names them, each read only when used."""
+    if str(name_or_folder).lower() == "embedded":
+        return embedded_images()
+    return ImageFiles(image_paths(name_or_folder, root))
 
 
 def load_dataset(name_or_folder: str | Path, root: str | Path | None = None) -> list[Image]:

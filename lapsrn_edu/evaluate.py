@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from . import zoo
 from .color import gray_to_rgb
-from .datasets import Image, load_dataset
+from .datasets import Image, dataset_images
 from .metrics import score
 from .models import levels_for_scale
 from .resize import imresize
@@ -100,7 +100,7 @@ def evaluate(
         model = zoo.load(model, root)
     if model is not None:
         model_levels(model, scale)  # fail before the loop if the model cannot give this scale
-    images = load_dataset(dataset, root) if isinstance(dataset, (str, Path)) else dataset
+    images = dataset_images(dataset, root) if isinstance(dataset, (str, Path)) else dataset  # read one by one
     dataset_name = dataset_name or (str(dataset) if isinstance(dataset, (str, Path)) else "images")
     scores, seconds = [], 0.0
     for image in tqdm(images, desc=f"{name} x{scale} on {dataset_name}", disable=not progress, leave=False):

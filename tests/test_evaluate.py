@@ -3,11 +3,13 @@ the evaluation helpers."""
 
 import csv
 import io
+import weakref
 
 import numpy as np
 import pytest
 
-from lapsrn_edu.datasets import Image, read_image
+from lapsrn_edu import datasets
+from lapsrn_edu.datasets import Image, read_image, write_image
 from lapsrn_edu.evaluate import EvaluationResult, ImageScore, degrade, evaluate, mod_crop, results_table
 from lapsrn_edu.models import LapSRN
 from lapsrn_edu.resize import imresize
@@ -143,3 +145,29 @@ def test_evaluate_refuses_a_scale_the_model_cannot_give():
         evaluate(LapSRN(scale=2, depth=1, channels=4), [Image("x", np.zeros((16, 16)))], 4, progress=False)
     with pytest.raises(ValueError, match="2, 4 or 8"):
         evaluate(None, [Image("x", np.zeros((16, 16)))], 3, progress=False)
+
+
+def test_a_folder_is_evaluated_one_image_at_a_time(tmp_path, monkeypatch):
+    """A named set or folder is decoded image by image inside the loop, never all at once."""
+    rng = np.random.default_rng(3)
+    for k in range(3):
+        write_image(tmp_path / f"im{k}.png", Image(f"im{k}", rng.random((16, 20, 3))))
+    read, decoded, held = datasets.read_image, [], []
+
+    def tracking_read(path):
+        held.append(sum(ref() is not None for ref in decoded))  # earlier images still in memory
+        image = read(path)
+        decoded.append(weakref.ref(image))
+        return image
+
+    monkeypatch.setattr(datasets, "read_image", tracking_read)
+    assert len(datasets.dataset_images(tmp_path)) == 3 and not decoded, "listing a folder decodes nothing"
+    result = evaluate(None, str(tmp_path), 2, progress=False)
+    assert [s.name for s in result.images] == ["im0", "im1", "im2"] and len(decoded) == 3
+    assert max(held) <= 1, f"images held while the next was read: {held}"
+    eager = evaluate(None, read_all(tmp_path), 2, progress=False)
+    assert [(s.psnr, s.ssim) for s in result.images] == [(s.psnr, s.ssim) for s in eager.images]
+
+
+def read_all(folder):
+    return [read_image(p) for p in sorted(folder.glob("*.png"))]
