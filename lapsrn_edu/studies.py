@@ -153,7 +153,7 @@ STUDIES: dict[str, Study] = {
             (LAPSRN, Variant("no residual", model={"residual": False})),
             (Comparison("LapSRN", "no residual"),),
             seeds=2,
-            course_epochs=15,  # direct prediction needs more than 1,200 iterations to pass bicubic by 1 dB
+            course_epochs=15,  # direct prediction: +1.02 dB over bicubic after 1,200 iterations, +1.29 after 1,500 (seed 0)
         ),
         Study(
             "loss",
