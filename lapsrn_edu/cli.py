@@ -269,16 +269,17 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_study_command(args: argparse.Namespace) -> int:
-    from .studies import STUDIES, run_study
+    from .studies import STUDIES, result_path, run_study
 
     names = list(STUDIES) if args.name == "all" else [args.name]
     overrides = {k: v for k, v in (("threads", args.threads), ("data_root", args.data_root)) if v is not None}
     for name in names:
-        result = run_study(name, args.budget, seeds=args.seeds, out=args.out, runs=args.runs, progress=show_progress(), **overrides)
+        result = run_study(name, args.budget, seeds=args.seeds, out=args.out, runs=args.runs, progress=show_progress(),
+                           variants=args.variants, **overrides)
         if args.json:
             print(json.dumps(asdict(result)))
         else:
-            print(result.summary() + f"\nsaved: {Path(args.out) / (name + '.json')}\n")
+            print(result.summary() + f"\nsaved: {result_path(STUDIES[name], args.out, args.variants)}\n")
     return 0
 
 
@@ -381,6 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", choices=BUDGETS, default="course",
                    help="smoke (seconds), course (about a minute per run), standard (about 7 minutes per run, the committed results), paper (GPU)")
     p.add_argument("--seeds", type=int, help="seeds per variant (default: the study's, 2 where variants are close)")
+    p.add_argument("--variants", type=comma_list, metavar="NAMES",
+                   help='train only these variants, comma-separated, e.g. "depth 3,depth 5" (default: all)')
     p.add_argument("--out", default="build/studies", help="folder of the result STUDY.json (default: build/studies)")
     p.add_argument("--runs", default="runs/studies", help="folder of the training runs (resumed when interrupted)")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's)")

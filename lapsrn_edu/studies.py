@@ -491,32 +491,58 @@ def run_study(
     runs: str | Path = "runs/studies",
     progress: bool = True,
     reuse: bool = True,
+    variants: list[str] | None = None,
     **overrides: Any,
 ) -> StudyResult:
     """Train every variant of study ``name`` for every seed under the named budget and decide.
 
     The result is saved as ``<out>/<name>.json``. With ``reuse``, a saved result whose budget,
-    variants and seeds are the same is returned without training. ``overrides`` change budget
-    fields (e.g. ``threads=1``; ``epochs`` for a longer run)."""
+    variants and seeds are the same is returned without training. ``variants`` trains only the
+    variants named (a cheaper live run; only the comparisons among them are decided), saved as
+    ``<out>/<name>-subset.json``. ``overrides`` change budget fields (e.g. ``threads=1``;
+    ``epochs`` for a longer run)."""
     if name not in STUDIES:
         raise ValueError(f"unknown study {name!r}; choose one of {', '.join(STUDIES)}")
-    config = STUDIES[name].budget(budget_name, **overrides)
+    study = STUDIES[name]
+    config = study.budget(budget_name, **overrides)
     threads = torch.get_num_threads()
     if config.threads:
         torch.set_num_threads(config.threads)
     try:
-        return _run_study(STUDIES[name], config, budget_name, seeds or STUDIES[name].seeds, Path(out), Path(runs), progress, reuse)
+        return _run_study(study, config, budget_name, seeds or study.seeds, Path(out), Path(runs), progress, reuse, variants)
     finally:
         torch.set_num_threads(threads)
 
 
+def result_path(study: Study, out: str | Path, variants: list[str] | None = None) -> Path:
+    """Where a result is saved: ``<out>/<study>.json``, or ``<study>-subset.json`` for some of its variants."""
+    partial = variants is not None and set(variants) != {v.name for v in study.variants}
+    return Path(out) / f"{study.name}{'-subset' if partial else ''}.json"
+
+
+def chosen_variants(study: Study, resolved: list[tuple[Variant, dict[str, Any]]], names: list[str] | None) -> list[tuple[Variant, dict[str, Any]]]:
+    """The resolved variants named in ``names`` (all when None), in the study's order."""
+    if names is None:
+        return resolved
+    known = [v.name for v in study.variants]
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise ValueError(f"study {study.name!r} has no variant {', '.join(map(repr, unknown)) or 'named'}; its variants: {', '.join(known)}")
+    if study.equal_time and known[0] not in names:
+        raise ValueError(f"study {study.name!r} times every variant against {known[0]!r}; include it")
+    if not any({c.better, c.worse} <= set(names) for c in study.comparisons):
+        pairs = "; ".join(f"{c.better!r} and {c.worse!r}" for c in study.comparisons)
+        raise ValueError(f"the variants chosen leave nothing to compare; choose at least one pair: {pairs}")
+    return [(v, mc) for v, mc in resolved if v.name in names]
+
+
 def _run_study(study: Study, config: TrainConfig, budget_name: str, seeds: int, out: Path, runs: Path,
-               progress: bool, reuse: bool) -> StudyResult:
+               progress: bool, reuse: bool, names: list[str] | None = None) -> StudyResult:
     name = study.name
-    variants = resolve_variants(study, config)
+    variants = chosen_variants(study, resolve_variants(study, config), names)
     spec = [{**asdict(v), "model": mc} for v, mc in variants]
     budget_record = {"name": budget_name, "config": json.loads(json.dumps(asdict(config)))}
-    path = out / f"{name}.json"
+    path = result_path(study, out, names)
     if reuse and path.is_file():
         saved = StudyResult.load(path)
         if saved.budget == budget_record and saved.variants_spec == json.loads(json.dumps(spec)) and saved.seeds == seeds:
@@ -566,7 +592,8 @@ def _run_study(study: Study, config: TrainConfig, budget_name: str, seeds: int, 
             )
         )
     decisions = []
-    for c in study.comparisons:
+    trained_names = {v.name for v, _ in variants}
+    for c in (c for c in study.comparisons if {c.better, c.worse} <= trained_names):
         better = [r.final_psnr for r in results if r.name == c.better]
         worse = [r.final_psnr for r in results if r.name == c.worse]
         decisions.append(decide(better, worse, c.better, c.worse))
@@ -585,7 +612,8 @@ def _run_study(study: Study, config: TrainConfig, budget_name: str, seeds: int, 
         verdict=overall(decisions),
         variants=results,
         calibration=calibration,
-        command=f"lapsrn-edu study {name} --budget {budget_name} --seeds {seeds} --out {out}",
+        command=f"lapsrn-edu study {name} --budget {budget_name} --seeds {seeds} --out {out}"
+        + (f' --variants "{",".join(names)}"' if names else ""),
         machine=f"{platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}",
         created=time.strftime("%Y-%m-%d"),
     )

@@ -94,6 +94,13 @@ def test_usage_errors_exit_2(capsys):
     assert "--scale" in capsys.readouterr().err
 
 
+def test_a_study_with_an_unknown_variant_is_one_line(tmp_path, capsys):
+    code = cli.main(["study", "depth", "--budget", "smoke", "--variants", "depth 3,depth 4", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "has no variant 'depth 4'; its variants: depth 3, depth 5, depth 10, depth 15" in err
+
+
 # --- evaluate and benchmark -----------------------------------------------------------------------
 
 

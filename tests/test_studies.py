@@ -150,6 +150,21 @@ def test_a_study_trains_every_variant_and_seed_then_reuses_runs_and_result(tmp_p
     assert (out / "residual.json").stat().st_mtime_ns == mtime, "an unchanged study is read back, not rerun"
 
 
+def test_a_study_can_train_some_of_its_variants(tmp_path):
+    out, runs = tmp_path / "out", tmp_path / "runs"
+    result = studies.run_study("depth", "smoke", out=out, runs=runs, progress=False, variants=["depth 5", "depth 3"], **tiny(tmp_path))
+    assert result.variant_names() == ["depth 3", "depth 5"], "the study's order, whatever the order asked"
+    assert [(d.better, d.worse) for d in result.decisions] == [("depth 5", "depth 3")], "only the pairs trained are decided"
+    assert (out / "depth-subset.json").is_file() and not (out / "depth.json").exists()
+    assert '--variants "depth 5,depth 3"' in result.command
+    with pytest.raises(ValueError, match="has no variant 'depth 4'; its variants: depth 3, depth 5, depth 10, depth 15"):
+        studies.run_study("depth", "smoke", out=out, runs=runs, variants=["depth 4"], **tiny(tmp_path))
+    with pytest.raises(ValueError, match="nothing to compare; choose at least one pair: 'depth 5' and 'depth 3'"):
+        studies.run_study("depth", "smoke", out=out, runs=runs, variants=["depth 3", "depth 10"], **tiny(tmp_path))
+    with pytest.raises(ValueError, match="times every variant against 'LapSRN'; include it"):
+        studies.run_study("baselines", "smoke", out=out, runs=runs, variants=["SRCNN", "VDSR"], **tiny(tmp_path))
+
+
 def test_a_saved_result_is_not_reused_when_the_variants_change(tmp_path, monkeypatch):
     out, runs = tmp_path / "out", tmp_path / "runs"
     studies.run_study("residual", "smoke", out=out, runs=runs, progress=False, **tiny(tmp_path))
