@@ -380,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("study", parents=[common], help="run one of the paper's studies under a named budget and print its verdict")
     p.add_argument("name", choices=[*STUDIES, "all"], help="which study (all: the five in turn)")
     p.add_argument("--budget", choices=BUDGETS, default="course",
-                   help="smoke (seconds), course (about a minute per run), standard (about 7 minutes per run, the committed results), paper (GPU)")
+                   help="smoke (seconds), course (about two minutes per run), standard (about 7 minutes per run, the committed results), paper (GPU)")
     p.add_argument("--seeds", type=int, help="seeds per variant (default: the study's, 2 where variants are close)")
     p.add_argument("--variants", type=comma_list, metavar="NAMES",
                    help='train only these variants, comma-separated, e.g. "depth 3,depth 5" (default: all)')
