@@ -16,7 +16,9 @@ MATLAB's rules, reproduced here:
   float64 (numpy) without rounding in between.
 
 Each axis is one weight matrix, so a resize is two matrix products (``Wh @ X @ Ww.T``), kept
-sparse (a row has only its few taps): fast, exact, and differentiable in torch.
+sparse (a row has only its few taps) in numpy. In torch, PyTorch's own antialiased bicubic kernel
+computes the same values away from the borders, and only the border rows and columns are taken
+from the matrices: fast, exact, and differentiable.
 """
 
 from __future__ import annotations
@@ -136,27 +138,73 @@ def imresize_torch(
     """The same resize for a (..., H, W) tensor (e.g. a batch N x C x H x W), differentiable.
 
     Computed in the tensor's dtype on its device; use float64 to match the numpy path to 1e-12.
-    Each output pixel reads only its few taps (4 when upscaling, 4 / scale + 2 when downscaling):
-    one gather and one multiply-add per tap, instead of a product with a mostly-zero matrix.
+    Away from the borders MATLAB's bicubic is the one PyTorch's ``interpolate(mode="bicubic",
+    antialias=True)`` computes (Pillow's kernel, a = -0.5, stretched when downscaling): that fused
+    kernel does the bulk, and the output rows and columns whose taps reach past the image, where
+    MATLAB mirrors the image and PyTorch renormalises the taps that remain, are recomputed here.
+    Sizes or options that kernel cannot reproduce (a scale that does not divide the size, no
+    antialiasing when downscaling) gather every output pixel's taps instead.
     """
     if images.ndim < 2:
         raise ValueError(f"imresize_torch expects a (..., H, W) tensor, got shape {tuple(images.shape)}")
     if not images.is_floating_point():
         raise TypeError(f"imresize_torch needs a floating-point tensor, got {images.dtype}")
-    scales, out = _plan(tuple(images.shape[-2:]), scale, output_shape)
-    x = images
-    for axis in _axis_order(scales):
-        # gather whole rows (index_select along the last axis is slow): columns are resized as
-        # the rows of the transposed image
-        rows = x if axis == 0 else x.transpose(-1, -2).contiguous()
-        indices, weights = _taps(rows.shape[-2], out[axis], scales[axis], antialias)
-        indices = torch.as_tensor(indices, device=x.device)
-        weights = torch.as_tensor(weights, dtype=x.dtype, device=x.device)
-        resized = rows.index_select(-2, indices[:, 0]) * weights[:, :1]
-        for k in range(1, indices.shape[1]):
-            resized = resized + rows.index_select(-2, indices[:, k]) * weights[:, k : k + 1]
-        x = resized if axis == 0 else resized.transpose(-1, -2).contiguous()
-    return x
+    in_hw = tuple(images.shape[-2:])
+    scales, out = _plan(in_hw, scale, output_shape)
+    axes = [(axis, in_hw[axis], out[axis], scales[axis], antialias) for axis in (0, 1)]
+    if not all(_interpolate_agrees(*axis[1:]) for axis in axes):
+        x = images
+        for axis in _axis_order(scales):
+            x = _resize_axis(x, *axes[axis])
+        return x
+    flat = images.reshape(1, -1, *in_hw)  # one image of many channels: the faster layout for this kernel
+    y = torch.nn.functional.interpolate(flat, size=out, mode="bicubic", antialias=True, align_corners=False)
+    height, width = (_dense_weights(*axis[1:], images.dtype, images.device) for axis in axes)
+    rows, columns = (torch.as_tensor(_border(*axis[1:]), device=images.device) for axis in axes)
+    if len(rows):  # MATLAB's rows at the top and bottom, every column: a few rows of Wh X Ww^T
+        y[..., rows, :] = height[rows] @ flat @ width.T
+    if len(columns):  # and its columns at the left and right, every row
+        y[..., columns] = height @ (flat @ width[columns].T)
+    return y.reshape(*images.shape[:-2], *out)
+
+
+@lru_cache(maxsize=32)
+def _dense_weights(in_size: int, out_size: int, scale: float, antialias: bool, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """:func:`weight_matrix` as a tensor, kept for the next call (a batch of patches reuses it)."""
+    return torch.tensor(weight_matrix(in_size, out_size, scale, antialias), dtype=dtype, device=device)
+
+
+def _resize_axis(x: torch.Tensor, axis: int, in_size: int, out_size: int, scale: float, antialias: bool) -> torch.Tensor:
+    """Resize ``x`` along one axis (0: rows, 1: columns of the last two) by gathering each output
+    pixel's taps."""
+    taps, tap_weights = _taps(in_size, out_size, scale, antialias)
+    indices = torch.as_tensor(taps, device=x.device)
+    weights = torch.as_tensor(tap_weights, dtype=x.dtype, device=x.device)
+    # gather whole rows (index_select along the last axis is slow): columns are resized as the
+    # rows of the transposed image
+    rows = x if axis == 0 else x.transpose(-1, -2).contiguous()
+    resized = rows.index_select(-2, indices[:, 0]) * weights[:, :1]
+    for k in range(1, indices.shape[1]):
+        resized = resized + rows.index_select(-2, indices[:, k]) * weights[:, k : k + 1]
+    return resized if axis == 0 else resized.transpose(-1, -2).contiguous()
+
+
+def _interpolate_agrees(in_size: int, out_size: int, scale: float, antialias: bool) -> bool:
+    """Whether ``interpolate(size=..., mode="bicubic", antialias=True)`` computes MATLAB's values
+    away from the borders on this axis: the scale must be the size ratio, and a downscale must be
+    antialiased (PyTorch's kernel without antialiasing has a = -0.75)."""
+    return abs(in_size * scale - out_size) < 1e-9 and (antialias or scale >= 1)
+
+
+@lru_cache(maxsize=256)
+def _border(in_size: int, out_size: int, scale: float, antialias: bool) -> np.ndarray:
+    """Output positions whose non-zero taps reach past the image (where MATLAB mirrors it)."""
+    kernel_width = 4.0 / scale if scale < 1 and antialias else 4.0
+    u = np.arange(1, out_size + 1, dtype=np.float64) / scale + 0.5 * (1 - 1 / scale)
+    reach = kernel_width / 2  # the kernel is zero at and beyond this distance
+    first = np.floor(u - reach) + 1  # 1-based, the nearest taps with a non-zero weight
+    last = np.ceil(u + reach) - 1
+    return np.flatnonzero((first < 1) | (last > in_size))
 
 
 @lru_cache(maxsize=256)
