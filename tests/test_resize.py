@@ -133,6 +133,23 @@ def test_torch_matches_numpy_in_float64_for_a_batch(scale):
     np.testing.assert_allclose(out[1].permute(1, 2, 0).numpy(), expected, atol=1e-10)
 
 
+@pytest.mark.parametrize("shape", [(64, 48), (24, 40), (8, 8), (4, 12)])
+@pytest.mark.parametrize("scale", [1 / 8, 1 / 4, 1 / 2, 2, 4, 8, (2, 1 / 4)])
+@pytest.mark.parametrize("antialias", [True, False])
+def test_torch_border_rows_and_interior_match_numpy(shape, scale, antialias, monkeypatch):
+    """Where the sizes divide, PyTorch's kernel does the interior and the borders are recomputed:
+    the whole result must still be MATLAB's, and the fast kernel must have been used."""
+    calls = []
+    interpolate = torch.nn.functional.interpolate
+    monkeypatch.setattr(torch.nn.functional, "interpolate", lambda *a, **k: calls.append(k) or interpolate(*a, **k))
+    image = RNG.random(shape)
+    out = imresize_torch(torch.from_numpy(image)[None], scale, antialias=antialias)[0].numpy()
+    np.testing.assert_allclose(out, imresize(image, scale, antialias=antialias), atol=1e-12)
+    downscales = min(scale if isinstance(scale, tuple) else (scale,)) < 1
+    divides = all(float(n * s).is_integer() for n, s in zip(shape, scale if isinstance(scale, tuple) else (scale, scale)))
+    assert bool(calls) == (divides and (antialias or not downscales))
+
+
 def test_torch_output_shape_matches_numpy():
     image = torch.from_numpy(RNG.random((1, 1, 9, 12)))
     out = imresize_torch(image, output_shape=(20, 5))
