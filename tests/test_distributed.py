@@ -33,6 +33,13 @@ RANK_SCRIPT = textwrap.dedent(
 )
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def loopback_interface() -> str:
     """The name of the loopback network interface (``lo`` on Linux, ``lo0`` on macOS)."""
     names = [name for _, name in socket.if_nameindex()]
@@ -42,10 +49,12 @@ def loopback_interface() -> str:
 def test_two_gloo_processes_end_with_identical_weights(tmp_path: Path) -> None:
     script = tmp_path / "rank.py"
     script.write_text(RANK_SCRIPT)
-    # Both ranks live on this machine: gloo talks over loopback, whatever the host name resolves to
-    # (a sandbox can resolve it to an interface it does not let processes connect through).
+    # Both ranks live on this machine: the store and gloo talk over loopback, whatever the host
+    # name resolves to (--standalone hands the workers this host's name as MASTER_ADDR, and a
+    # sandbox can resolve it to an address that processes cannot connect through).
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": loopback_interface()}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(script), str(tmp_path)]
+    command = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "2",
+               "--master_addr", "127.0.0.1", "--master_port", str(free_port()), str(script), str(tmp_path)]
     try:
         result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
     except subprocess.TimeoutExpired as exc:
