@@ -178,9 +178,7 @@ def dataset_images(name_or_folder: str | Path, root: str | Path | None = None) -
 def load_dataset(name_or_folder: str | Path, root: str | Path | None = None) -> list[Image]:
     """All images of a named dataset (``set5``, ``set14``, ``bsd100``, ``urban100``, ``manga109``, ``t91``,
     ``bsds200``, ``train``), a folder, or ``embedded`` (the scikit-image images)."""
-    if str(name_or_folder).lower() == "embedded":
-        return embedded_images()
-    return [read_image(p) for p in image_paths(name_or_folder, root)]
+    return list(dataset_images(name_or_folder, root))
 
 
 def weights_path(file_name: str, root: str | Path | None = None) -> Path:
