@@ -246,8 +246,17 @@ def move(explorer, description: str, how: str):
 
 
 def readout(explorer, description: str) -> str:
+    """A slider's readout, once the widget has written it: ipywidgets fills the readout after the
+    slider is on the page, so a busy machine can show an empty one for a moment (CI read '')."""
     row = explorer.locator(".widget-inline-hbox", has=explorer.page.locator(f"label:text-is('{description}')"))
-    return row.locator(".widget-readout").inner_text().strip()
+    element = row.locator(".widget-readout")
+    element.wait_for(state="attached", timeout=REDRAW_TIMEOUT_S * 1000)
+    deadline = time.monotonic() + REDRAW_TIMEOUT_S
+    text = (element.text_content() or "").strip()
+    while not text and time.monotonic() < deadline:
+        time.sleep(0.2)
+        text = (element.text_content() or "").strip()
+    return text
 
 
 def redraw(page, explorer, description: str, how: str, shot: str) -> tuple[float, float]:
