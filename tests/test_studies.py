@@ -3,6 +3,7 @@
 import functools
 import json
 import math
+import statistics
 
 import pytest
 
@@ -77,6 +78,30 @@ def test_a_study_is_reproduced_only_when_every_prediction_is():
     assert studies.overall([yes, yes]) == "reproduced"
     assert studies.overall([yes, maybe]) == "within noise"
     assert studies.overall([yes, maybe, no]) == "not reproduced"
+
+
+@pytest.mark.parametrize("name", list(studies.STUDIES))
+def test_a_committed_result_is_whole_and_its_verdict_follows_the_rule(name):
+    """data/studies/<name>.json: every variant and seed of the study, the command that remakes it,
+    the best variant 2 dB above bicubic, two seeds wherever variants are within 0.3 dB (three where
+    the file says so), and decisions that the package's rule gives again from the stored scores."""
+    result = studies.load_result(name)
+    assert result is not None, f"data/studies/{name}.json is not committed"
+    assert result.budget["name"] == "standard"
+    assert result.command.startswith(f"lapsrn-edu study {name} --budget standard --seeds {result.seeds} ")
+    assert result.variant_names() == [v.name for v in studies.STUDIES[name].variants]
+    for variant in result.variant_names():
+        assert sorted(r.seed for r in result.runs_of(variant)) == list(range(result.seeds)), variant
+    means = [statistics.fmean(r.final_psnr for r in result.runs_of(v)) for v in result.variant_names()]
+    assert max(means) - result.bicubic_psnr >= 2.0
+    if name in ("residual", "loss", "pyramid"):
+        assert result.seeds >= 2
+    for decision in result.decisions:
+        if abs(decision.margin) < 0.3:
+            assert decision.seeds >= 2, f"{decision.better} vs {decision.worse}: one seed cannot decide {decision.margin:.2f} dB"
+        scores = [[r.final_psnr for r in result.runs_of(v)] for v in (decision.better, decision.worse)]
+        assert studies.decide(*scores, decision.better, decision.worse) == decision
+    assert result.verdict == studies.overall(result.decisions)
 
 
 def test_a_run_is_named_by_what_it_learns_not_where_it_is_written():
