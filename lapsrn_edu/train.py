@@ -17,6 +17,7 @@ run stopped and resumed ends with the same weights as one run straight through.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -360,6 +361,25 @@ def join_processes(device_type: str) -> Processes:
     return Processes(dist.get_rank(), dist.get_world_size(), local_rank, owns)
 
 
+def leave_processes(processes: Processes, wait_for_others: bool) -> None:
+    """Leave the process group that :func:`join_processes` joined; call it once the DDP wrapper
+    is dropped.
+
+    gloo's destructor joins its worker threads while the caller holds the GIL. If the DDP wrapper
+    holds the group's last reference, freeing it runs that destructor while a worker may still be
+    releasing a finished collective's tensors, which needs the GIL: the rank hangs for ever (seen
+    here under load, as a torchrun rank that never exited). So the wrapper is freed first, while the
+    group is still registered; the ranks meet at a barrier, so that no collective is in flight
+    (skipped after an error, when the others may never come); then the group is destroyed."""
+    if processes.world_size <= 1:
+        return
+    gc.collect()  # the DDP wrapper and its reducer, if a reference cycle still holds them
+    if processes.owns_group:
+        if wait_for_others:
+            dist.barrier()
+        dist.destroy_process_group()
+
+
 def validation_images(config: TrainConfig) -> tuple[str, list[Image]]:
     """The monitor set: ``val_data``, or for "auto" Set5 when present, else the embedded split."""
     if config.val_data == "none":
@@ -426,14 +446,16 @@ class Trainer:
         if self.config.threads:
             torch.set_num_threads(self.config.threads)
         self.processes = join_processes(self.device.type)
+        finished = False
         try:
             self._place()
-            return self._run()
+            history = self._run()
+            finished = True
+            return history
         finally:
             torch.set_num_threads(threads)
-            if self.processes.owns_group:
-                dist.destroy_process_group()
             self.network = self.model
+            leave_processes(self.processes, wait_for_others=finished)
 
     def _place(self) -> None:
         """Move the model (and its optimiser state) to this process's device; wrap it for DDP."""

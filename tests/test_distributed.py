@@ -15,10 +15,19 @@ REPO = Path(__file__).resolve().parent.parent
 
 RANK_SCRIPT = textwrap.dedent(
     """
+    import gc
     import sys
     import torch
     import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
     from lapsrn_edu.train import Trainer, recipe
+
+    destroy = dist.destroy_process_group
+    def destroy_once_ddp_is_gone(*args, **kwargs):
+        # if DDP's reducer drops gloo's last reference, gloo's destructor can deadlock (train.leave_processes)
+        assert not any(isinstance(o, DistributedDataParallel) for o in gc.get_objects()), "the DDP wrapper outlived its group"
+        return destroy(*args, **kwargs)
+    dist.destroy_process_group = destroy_once_ddp_is_gone
 
     out = sys.argv[1]
     config = recipe("quick", train_data="embedded", val_data="none", depth=1, channels=8, patch_size=16,
