@@ -83,8 +83,8 @@ def test_a_study_is_reproduced_only_when_every_prediction_is():
 @pytest.mark.parametrize("name", list(studies.STUDIES))
 def test_a_committed_result_is_whole_and_its_verdict_follows_the_rule(name):
     """data/studies/<name>.json: every variant and seed of the study, the command that remakes it,
-    the best variant 2 dB above bicubic, two seeds wherever variants are within 0.3 dB (three where
-    the file says so), and decisions that the package's rule gives again from the stored scores."""
+    the best variant 2 dB above bicubic, two seeds wherever variants are within 0.3 dB, and
+    decisions that the package's rule gives again from the stored scores."""
     result = studies.load_result(name)
     assert result is not None, f"data/studies/{name}.json is not committed"
     assert result.budget["name"] == "standard"
