@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+from lapsrn_edu.allocator import reused_memory  # noqa: E402
 from lapsrn_edu.datasets import has_dataset  # noqa: E402
 from lapsrn_edu.flops import count_macs  # noqa: E402
 from lapsrn_edu.gpu_patches import DevicePatchCutter, Placements  # noqa: E402
@@ -56,26 +57,31 @@ def synchronize(device: torch.device) -> None:
 
 
 def conv_peak_gflops(device: torch.device, repeats: int = 3) -> float:
-    """Best GFLOP/s of a 3x3 64->64 conv, forward + backward, over a few batch shapes."""
-    conv = nn.Conv2d(64, 64, 3, padding=1).to(device)
+    """Best GFLOP/s of a 3x3 64->64 conv, forward + backward, over a few batch shapes (those the
+    recipes train at among them) and, on the CPU, both memory layouts: the best the machine does
+    for the layer, not the layout training happens to use. The output's gradient is made
+    beforehand, so only the convolution is timed."""
     cuda = device.type == "cuda"
-    shapes = ((256, 64), (64, 128), (1024, 32)) if cuda else ((16, 32), (16, 64), (4, 128))
+    shapes = ((256, 64), (64, 128), (1024, 32)) if cuda else ((16, 16), (16, 32), (16, 64), (64, 32), (64, 64), (4, 128))
+    layouts = (torch.channels_last,) if cuda else (torch.contiguous_format, torch.channels_last)
     best = 0.0
-    for batch, side in shapes:
-        x = torch.randn(batch, 64, side, side, device=device, requires_grad=True)
-        if cuda:
-            conv, x = conv.to(memory_format=torch.channels_last), x.detach().contiguous(memory_format=torch.channels_last).requires_grad_()
-        flops = 2 * STEP_COST * batch * side * side * 64 * 64 * 9
-        for k in range(repeats + 1):
-            synchronize(device)
-            start = time.perf_counter()
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
-                out = conv(x)
-            out.float().sum().backward()
-            synchronize(device)
-            elapsed = time.perf_counter() - start
-            if k:  # the first call warms up
-                best = max(best, flops / elapsed / 1e9)
+    with reused_memory():
+        for layout in layouts:
+            conv = nn.Conv2d(64, 64, 3, padding=1).to(device, memory_format=layout)
+            for batch, side in shapes:
+                x = torch.randn(batch, 64, side, side, device=device).contiguous(memory_format=layout).requires_grad_()
+                grad = torch.randn(batch, 64, side, side, device=device).contiguous(memory_format=layout)
+                flops = 2 * STEP_COST * batch * side * side * 64 * 64 * 9
+                for k in range(repeats + 1):
+                    synchronize(device)
+                    start = time.perf_counter()
+                    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
+                        out = conv(x)
+                    out.backward(grad.to(out.dtype))
+                    synchronize(device)
+                    elapsed = time.perf_counter() - start
+                    if k:  # the first call warms up
+                        best = max(best, flops / elapsed / 1e9)
     return best
 
 
@@ -216,7 +222,8 @@ def main() -> None:
                f"{torch.get_num_threads()} threads, load average {load:.2f}, data: {source}")
     print(machine, flush=True)
     peak = conv_peak_gflops(device)
-    print(f"peak: 3x3 conv 64->64, forward + backward{' (bf16, channels_last)' if device.type == 'cuda' else ''}: {peak:.1f} GFLOP/s",
+    layouts = "bf16, channels_last" if device.type == "cuda" else "float32, the better of NCHW and channels_last"
+    print(f"peak: 3x3 conv 64->64, forward + backward ({layouts}): {peak:.1f} GFLOP/s",
           flush=True)
     results = [measure(spec, args, device, peak, source, images) for spec in args.recipes.split(",") if spec]
     if args.json:

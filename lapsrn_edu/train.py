@@ -38,7 +38,9 @@ from tqdm.auto import tqdm
 from .checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from .datasets import Image, has_dataset, load_dataset
 from .device import resolve_device
+from .allocator import reused_memory
 from .evaluate import evaluate
+from .fast_train import for_training
 from .losses import multiscale_loss
 from .gpu_patches import device_batches
 from .models import LapSRN, LapSRNConfig
@@ -449,7 +451,8 @@ class Trainer:
         finished = False
         try:
             self._place()
-            history = self._run()
+            with reused_memory():
+                history = self._run()
             finished = True
             return history
         finally:
@@ -458,18 +461,18 @@ class Trainer:
             leave_processes(self.processes, wait_for_others=finished)
 
     def _place(self) -> None:
-        """Move the model (and its optimiser state) to this process's device; wrap it for DDP."""
+        """Move the model (and its optimiser state) to this process's device, channels-last (the
+        layout oneDNN and cuDNN convolve in); on the CPU, train through :func:`for_training` (its
+        gains are measured there; on a GPU cuDNN runs the model's own layers); wrap it for DDP."""
         if self.device.type == "cuda" and self.processes.world_size > 1:
             self.device = torch.device("cuda", self.processes.local_rank)
             torch.cuda.set_device(self.device)
-        self.model.to(self.device)
-        if self.device.type == "cuda":
-            self.model.to(memory_format=torch.channels_last)
+        self.model.to(self.device, memory_format=torch.channels_last)
         self.optimizer.load_state_dict(self.optimizer.state_dict())  # moves the optimiser state beside the weights
-        self.network = self.model
+        self.network = for_training(self.model) if self.device.type == "cpu" else self.model
         if self.processes.world_size > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
-            self.network = DistributedDataParallel(self.model, device_ids=ids)
+            self.network = DistributedDataParallel(self.network, device_ids=ids)
 
     def _run(self) -> History:
         config, main = self.config, self.processes.is_main
@@ -561,8 +564,7 @@ class Trainer:
 
     def _step(self, hr: torch.Tensor) -> torch.Tensor:
         lr_image, targets = make_batch(hr.to(self.device, non_blocking=True), self.config.scale)
-        if self.device.type == "cuda":
-            lr_image = lr_image.contiguous(memory_format=torch.channels_last)
+        lr_image = lr_image.contiguous(memory_format=torch.channels_last)
         with self._autocast():
             outputs = self.network(lr_image)
         targets = targets[-len(outputs) :]  # a network without intermediate levels is scored on the finest

@@ -9,18 +9,9 @@ from lapsrn_edu import fast
 from lapsrn_edu.models import SRCNN, LapSRN, MSLapSRN
 from lapsrn_edu.official import load_official
 from lapsrn_edu.upscale import super_resolve_y
+from helpers import lively
 
 TOLERANCE = 1e-5
-
-
-def lively(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
-    """Random weights large enough that every layer matters (the released init's first conv,
-    std 1e-3, would leave the output nearly bilinear and a wrong layer unnoticed)."""
-    torch.manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0.0, 0.1 if p.shape[0] <= 16 else 0.05)
-    return model.eval()
 
 
 def plain(model: torch.nn.Module, x: torch.Tensor, levels: int | None = None) -> list[torch.Tensor]:
