@@ -1,7 +1,8 @@
 """How fast does training run on this machine, and how close to the hardware? Measured in one run:
 
 1. the peak: dense 3x3 convolutions, 64 -> 64 channels, forward + backward, the layer LapSRN is
-   made of, in GFLOP/s (the best of a few sizes; on CUDA in bf16 and channels_last, as training runs);
+   made of, in GFLOP/s (the best of a few sizes, the recipes' among them; on the CPU the better of
+   NCHW and channels-last, on CUDA bf16 and channels-last, as training runs);
 2. for each recipe (quick, paper, gpu), real training iterations through the real loop
    (:class:`lapsrn_edu.train.Trainer` on the training images): patches/s, the time split between
    waiting for data and compute, the fraction of the peak it reaches, and on CUDA the GPU's

@@ -169,10 +169,10 @@ def quick_recipe() -> TrainConfig:
     - cosine decay to 1e-5 over the run: the last epochs fine-tune at a small learning rate.
     - 30 epochs of 100 iterations (48,000 patches): validation about every minute on a CPU gives
       the PSNR-versus-time curve; pass ``epochs`` to fit the time you have.
-    Measured on a 2-core Xeon (no other job running, 2 threads, 1 worker, ~110 patches/s),
-    ``lapsrn-edu train --config quick --scale 4``: Set5 x4 30.03 dB after 1.0 minute of training,
-    30.33 after 1.8, 30.80 after 4.9 and 30.86 at the end (7.3 minutes, 3,000 iterations); bicubic
-    gives 28.43, SRCNN 30.49.
+    Measured on a 2-core Xeon (no other job running, 2 threads, 1 worker, ~137 patches/s),
+    ``lapsrn-edu train --config quick --scale 4``: Set5 x4 30.09 dB after 0.9 minutes, 30.53
+    after 1.8, 30.81 after 4.0 and 30.88 at the end (6.1 minutes with validation, 3,000
+    iterations); bicubic gives 28.43, SRCNN 30.49.
     """
     return TrainConfig(
         recipe="quick",
