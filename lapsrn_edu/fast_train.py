@@ -65,7 +65,8 @@ class SubPixelUpsampler(nn.Module):
             self.top.append(-offsets[0])
 
     def kernel(self, a: int) -> torch.Tensor:
-        """Row phase ``a``'s kernel, (2 x out, in, rows, 2): column phase b's in output channels b x out, ..."""
+        """Row phase ``a``'s kernel, (2 x out, in, rows, 2): output channels [0, out) give the even
+        output columns (b = 0), [out, 2 x out) the odd ones."""
         weight = self.deconv.weight  # (in, out, 3, 3)
         c_in, c_out = weight.shape[:2]
         select = getattr(self, f"select{a}")
