@@ -35,10 +35,10 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from .allocator import reused_memory
 from .checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from .datasets import Image, has_dataset, load_dataset
 from .device import resolve_device
-from .allocator import reused_memory
 from .evaluate import evaluate
 from .fast_train import for_training
 from .losses import multiscale_loss
