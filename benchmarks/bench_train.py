@@ -45,7 +45,7 @@ from lapsrn_edu.flops import count_macs  # noqa: E402
 from lapsrn_edu.gpu_patches import DevicePatchCutter, Placements  # noqa: E402
 from lapsrn_edu.models import LapSRN, levels_for_scale  # noqa: E402
 from lapsrn_edu.patches import Augmentation, PatchDataset, load_luma_images, make_batch, training_items  # noqa: E402
-from lapsrn_edu.train import Trainer, TrainConfig, parse_value, recipe  # noqa: E402
+from lapsrn_edu.train import Trainer, TrainConfig, parse_value, patches_on_device, recipe  # noqa: E402
 
 STEP_COST = 3  # forward + backward (input gradients + weight gradients) in forward-pass units
 # iterations per epoch when --iterations is not given: a few seconds per recipe on each device
@@ -169,17 +169,18 @@ def measure(spec: str, args: argparse.Namespace, device: torch.device, peak: flo
     flops = training_flops_per_patch(config)
     achieved = record.patches_per_second * flops / 1e9
     data_share = record.data_seconds / seconds
-    cost = device_cut_us(config, images, device) if config.patches_on == "device" else patch_cost_ms(config, images) * 1e3
+    on_device = patches_on_device(config, device)
+    cost = device_cut_us(config, images, device) if on_device else patch_cost_ms(config, images) * 1e3
     result = dict(
         recipe=spec, device=str(device), depth=config.depth, patch_size=config.patch_size, batch_size=config.batch_size,
-        workers=config.workers, patches_on=config.patches_on, amp=config.amp, iterations=iterations,
+        workers=config.workers, patches_on="device" if on_device else "cpu", amp=config.amp, iterations=iterations,
         patches_per_second=record.patches_per_second, gflop_per_patch=flops / 1e9, achieved_gflops=achieved,
         peak_share=achieved / peak, data_share=data_share, patch_cost_us=cost,
         gpu_utilisation_mean=statistics.fmean(busy) if busy else None,
         gpu_utilisation_median=statistics.median(busy) if busy else None,
     )
     used = "" if not busy else f"   GPU utilisation {result['gpu_utilisation_mean']:.0f}% (mean of {len(busy)} samples)"
-    where = "on the device" if config.patches_on == "device" else "on the CPU"
+    where = "on the device" if on_device else "on the CPU"
     print(
         f"{spec:13s} x{args.scale}: depth {config.depth}, {config.patch_size} px, batch {config.batch_size}, {iterations} iterations, "
         f"{config.workers} workers, patches cut {where}\n"

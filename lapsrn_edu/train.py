@@ -88,7 +88,7 @@ class TrainConfig:
     rotate: bool = option(True, "augmentation: random rotation by 90, 180 or 270 degrees")
     flip: bool = option(True, "augmentation: random horizontal flip")
     workers: int = option(1, "DataLoader worker processes that cut patches (0 = in the training process)")
-    patches_on: str = option("cpu", "where patches are cut: cpu (by the workers) or device (on the training device, from images kept there; the workers only draw where each patch comes from)")
+    patches_on: str = option("auto", "where patches are cut: auto (device on a CUDA GPU, else cpu), cpu (by the workers) or device (on the training device, from images kept there; the workers only draw where each patch comes from)")
     # loss
     loss: str = option("charbonnier", "charbonnier, l1 or l2, at every pyramid level")
     reduction: str = option("paper", "paper (sum over pixels, mean over the batch), mean or sum")
@@ -127,7 +127,7 @@ class TrainConfig:
             "amp": ("auto", "bf16", "off"),
             "reduction": ("paper", "mean", "sum"),
             "loss": ("charbonnier", "l1", "l2"),
-            "patches_on": ("cpu", "device"),
+            "patches_on": ("auto", "cpu", "device"),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -205,13 +205,14 @@ def gpu_recipe() -> TrainConfig:
       the paper's batch times four: fewer, less noisy steps.
     - bf16 autocast and channels_last (``amp=auto`` on CUDA): the convolutions run on the tensor
       cores in bf16, the loss and the weights stay float32.
-    - patches cut on the GPU (``patches_on=device``, :mod:`lapsrn_edu.gpu_patches`): the same
+    - patches cut on the GPU (``patches_on=device``; ``auto`` does the same on any CUDA run,
+      :mod:`lapsrn_edu.gpu_patches`): the same
       patches as the CPU path, but the two workers only draw where each patch comes from, so the
       GPU does not wait for the CPU however few cores the machine has.
-    - 15 epochs of 1,000 iterations (3.84 M patches, 30% of the paper's 12.8 M): about 8 minutes at
-      8,000 patches/s, an estimate for an H100 (12.5 GFLOP per patch and step) that is still to be
-      measured; ``tools/gpu_check.py`` measures the rate and sets the epochs to fit the minutes it
-      has. Validation on Set5 after each epoch gives the PSNR-against-minutes curve.
+    - 15 epochs of 1,000 iterations (3.84 M patches, 30% of the paper's 12.8 M): minutes on an
+      H100/H200-class GPU (the README gives the measured rate and curve); ``tools/gpu_check.py``
+      measures the rate and sets the epochs to fit the minutes it has. Validation on Set5 after
+      each epoch gives the PSNR-against-minutes curve.
     """
     return TrainConfig(
         recipe="gpu",
@@ -380,6 +381,13 @@ def leave_processes(processes: Processes, wait_for_others: bool) -> None:
         if wait_for_others:
             dist.barrier()
         dist.destroy_process_group()
+
+
+def patches_on_device(config: TrainConfig, device: torch.device) -> bool:
+    """Whether patches are cut on the training device. ``auto`` does so on a CUDA GPU: one worker
+    cutting 128 px patches on the CPU feeds an H200 a quarter of what it can train on (measured:
+    the paper recipe at 24% GPU utilisation, 57% of its time waiting for data)."""
+    return config.patches_on == "device" or (config.patches_on == "auto" and device.type == "cuda")
 
 
 def validation_images(config: TrainConfig) -> tuple[str, list[Image]]:
@@ -551,7 +559,7 @@ class Trainer:
         augmentation = Augmentation(tuple(config.scale_range), config.rotate, config.flip)
         dataset = PatchDataset(images, config.patch_size, augmentation, seed=config.seed)
         sampler = BatchIndices(self.iteration, config.total_iterations, config.batch_size, self.processes.rank, self.processes.world_size)
-        if config.patches_on == "device":
+        if patches_on_device(config, self.device):
             return device_batches(dataset, sampler, config.workers, self.device), heldout
         loader = DataLoader(
             dataset,

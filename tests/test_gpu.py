@@ -225,14 +225,14 @@ def test_export_names_the_model_and_the_machine_it_trained_on(image_folders, tmp
         export_run(tmp_path / "run", tmp_path / "models", datasets=(), progress=False, name="../ours")
 
 
-def test_ours_x4_gpu_is_a_zoo_name_with_a_one_line_error_until_it_is_trained(capsys) -> None:
+def test_ours_x4_gpu_is_published_as_the_paper_size_model_and_a_missing_file_is_one_line(tmp_path: Path, monkeypatch, capsys) -> None:
     from lapsrn_edu.cli import main
 
-    assert "ours-x4-gpu" in zoo.MODEL_NAMES
-    if "ours-x4-gpu" in zoo.available():
-        model = zoo.load("ours-x4-gpu")
-        assert (model.scale, model.config.depth) == (4, 10)
-        return
+    assert "ours-x4-gpu" in zoo.available()
+    model = zoo.load("ours-x4-gpu")
+    assert (model.scale, model.config.depth) == (4, 10)
+    monkeypatch.setattr(zoo, "ours_path", lambda name, root=None: (_ for _ in ()).throw(
+        zoo.DataNotFoundError(f"{tmp_path / (name + '.pt')}: model {name!r} not found; train it with `lapsrn-edu train`")))
     assert main(["evaluate", "--model", "ours-x4-gpu", "--dataset", "embedded", "--scale", "4"]) == 2
     error = capsys.readouterr().err
     assert "ours-x4-gpu" in error and "not found" in error and "Traceback" not in error and len(error.strip().splitlines()) == 1

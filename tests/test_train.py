@@ -218,3 +218,13 @@ def test_every_training_option_is_a_flag_with_its_explanation(capsys) -> None:
         if f.name not in ("recipe",):
             assert "--" + f.name.replace("_", "-") in text, f.name
         assert " ".join(f.metadata["help"].split()) in text or f.name in ("recipe", "resume", "data_root", "device"), f.name
+
+
+def test_patches_are_cut_on_a_cuda_gpu_unless_the_config_says_cpu() -> None:
+    from lapsrn_edu.train import patches_on_device, with_overrides
+
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    auto = recipe("paper")
+    assert auto.patches_on == "auto" and patches_on_device(auto, cuda) and not patches_on_device(auto, cpu)
+    assert not patches_on_device(with_overrides(auto, patches_on="cpu"), cuda)
+    assert patches_on_device(with_overrides(auto, patches_on="device"), cpu)
