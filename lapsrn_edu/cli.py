@@ -25,6 +25,19 @@ PROG = "lapsrn-edu"
 USER_ERRORS = (OSError, ImageReadError, WeightsError, CheckpointError, DownloadError, ValueError)
 
 
+def training_setting(text: str) -> tuple[str, Any]:
+    """FIELD=VALUE for a training field, its value read as the field's type."""
+    from .train import parse_value
+
+    key, sep, raw = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"{text!r}: write FIELD=VALUE, e.g. scale=8")
+    try:
+        return key.strip().replace("-", "_"), parse_value(key.strip().replace("-", "_"), raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def comma_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
@@ -272,14 +285,18 @@ def run_study_command(args: argparse.Namespace) -> int:
     from .studies import STUDIES, result_path, run_study
 
     names = list(STUDIES) if args.name == "all" else [args.name]
+    if args.condition and args.name == "all":
+        raise ValueError("--condition belongs to one study: name it (lapsrn-edu study STUDY --condition NAME)")
     overrides = {k: v for k, v in (("threads", args.threads), ("data_root", args.data_root)) if v is not None}
+    overrides.update(dict(args.set))
     for name in names:
         result = run_study(name, args.budget, seeds=args.seeds, out=args.out, runs=args.runs, progress=show_progress(),
-                           variants=args.variants, **overrides)
+                           variants=args.variants, condition=args.condition, **overrides)
         if args.json:
             print(json.dumps(asdict(result)))
         else:
-            print(result.summary() + f"\nsaved: {result_path(STUDIES[name], args.out, args.variants)}\n")
+            variants = [v["name"] for v in result.variants_spec]
+            print(result.summary() + f"\nsaved: {result_path(STUDIES[name], args.out, variants, args.condition)}\n")
     return 0
 
 
@@ -381,7 +398,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", choices=[*STUDIES, "all"], help="which study (all: the five in turn)")
     p.add_argument("--budget", choices=BUDGETS, default="course",
                    help="smoke (seconds), course (about two minutes per run), standard (about 7 minutes per run, the committed results), paper (GPU)")
-    p.add_argument("--seeds", type=int, help="seeds per variant (default: the study's, 2 where variants are close)")
+    p.add_argument("--condition", metavar="NAME",
+                   help="run the study under one of its conditions (pyramid: x8; loss: sgd; depth: long), saved as STUDY-NAME.json")
+    p.add_argument("--set", metavar="FIELD=VALUE", action="append", default=[], type=training_setting,
+                   help="change one training field of the budget, e.g. --set scale=8 (repeatable; recorded in the result's command)")
+    p.add_argument("--seeds", type=int, help="seeds per variant (default: the study's or its condition's)")
     p.add_argument("--variants", type=comma_list, metavar="NAMES",
                    help='train only these variants, comma-separated, e.g. "depth 3,depth 5" (default: all)')
     p.add_argument("--out", default="build/studies", help="folder of the result STUDY.json (default: build/studies)")

@@ -44,7 +44,7 @@ def curves_figure(result: StudyResult) -> Figure:
         finals.hlines(statistics.fmean(r.final_psnr for r in runs), i - 0.3, i + 0.3, color=color)
     for ax in (curves, finals):
         ax.axhline(result.bicubic_psnr, color="gray", ls="--", lw=1, label="bicubic")
-        ax.set_ylabel(f"PSNR on {result.val_dataset} x4 (dB)")
+        ax.set_ylabel(f"PSNR on {result.val_dataset} x{result.scale} (dB)")
     low = min(result.bicubic_psnr, *(min(r.val_psnr) for r in result.variants)) - 0.3
     curves.set_ylim(max(low, result.bicubic_psnr - 3), None)
     curves.set_xlabel("training iteration (dotted: where the variant passes bicubic)")
@@ -82,7 +82,7 @@ def tradeoff_figure(result: StudyResult, costs: tuple[str, ...] = ("gflops_per_m
             ax.axhline(result.bicubic_set14, color="gray", ls=":", lw=1)
         ax.set_xscale("log")
         ax.set_xlabel(COSTS[cost])
-        ax.set_ylabel("PSNR x4 (dB)")
+        ax.set_ylabel(f"PSNR x{result.scale} (dB)")
     markers = "circles: Set5, squares: Set14, dashed/dotted: bicubic"
     if published:
         markers += ", hollow diamonds: published Set5 figures"

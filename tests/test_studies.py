@@ -226,3 +226,55 @@ def test_equal_time_gives_the_slower_method_fewer_iterations(tmp_path):
     for name in ("SRCNN", "FSRCNN", "VDSR"):  # each trains as long as LapSRN, to within rounding to 10 epochs
         assert seconds[name] == pytest.approx(seconds["LapSRN"], rel=0.1) or iterations[name] == 10
     assert len(list(runs.glob("calibration-*.json"))) == 1
+
+
+# --- conditions -------------------------------------------------------------------------------------
+
+
+def test_each_condition_changes_the_budget_as_it_says_and_keeps_the_run_folders_of_its_runs():
+    x8 = studies.STUDIES["pyramid"].budget("standard", "x8")
+    sgd = studies.STUDIES["loss"].budget("standard", "sgd")
+    long = studies.STUDIES["depth"].budget("standard", "long")
+    assert (x8.scale, x8.patch_size, x8.epochs) == (8, 96, 30)
+    assert (sgd.optimizer, sgd.momentum, sgd.weight_decay, sgd.bias_lr_mult, sgd.reduction, sgd.epochs) == ("sgd", 0.9, 1e-4, 0.1, "paper", 120)
+    assert (long.epochs, long.optimizer, long.scale) == (120, "adam", 4)
+    # pinned: the folders these runs train in (a change here retrains hours of CPU)
+    lapsrn, depth3 = studies.LAPSRN, studies.STUDIES["depth"].variant("depth 3")
+    assert studies.run_id("LapSRN", lapsrn.model_config(x8), x8) == "LapSRN-03ddf690d929"
+    config = depth3.training_config(long, 0)
+    assert studies.run_id("LapSRN", depth3.model_config(config), config) == "LapSRN-e2e00a2b15b7"
+
+
+def test_a_condition_names_its_file_and_writes_the_command_that_remakes_it(tmp_path):
+    from lapsrn_edu.cli import build_parser
+
+    depth = studies.STUDIES["depth"]
+    assert studies.result_path(depth, "d", ["depth 3", "depth 5", "depth 10"], "long").name == "depth-long.json"
+    assert studies.result_path(depth, "d", ["depth 3", "depth 5"], "long").name == "depth-long-subset.json"
+    command = studies.study_command(depth, "standard", 2, "data/studies", list(depth.condition("long").variants),
+                                    depth.condition("long"), {"lr": 2e-3})
+    assert command == "lapsrn-edu study depth --budget standard --condition long --seeds 2 --out data/studies --set lr=0.002"
+    args = build_parser().parse_args(command.split()[1:])
+    assert (args.condition, args.seeds, dict(args.set)) == ("long", 2, {"lr": 2e-3})
+    with pytest.raises(ValueError, match="no condition 'x8'; its conditions: long"):
+        studies.run_study("depth", "smoke", condition="x8")
+
+
+def test_a_tuned_condition_gives_each_variant_the_rate_that_scores_best_on_held_out_images(tmp_path, monkeypatch):
+    study = studies.STUDIES["loss"]
+    grid = studies.Condition("sgd", "test", overrides={"optimizer": "sgd", "lr_min": 1e-7}, lr_grid=(1e-4, 3e-2, 1e3),
+                             seeds=1, tune_epochs=2, tune_holdout=2)
+    monkeypatch.setitem(studies.STUDIES, "loss", studies.Study(study.name, study.claim, study.where, study.variants[:2],
+                                                                study.comparisons, conditions=(grid,)))
+    result = studies.run_study("loss", "smoke", out=tmp_path / "out", runs=tmp_path / "runs", progress=False, condition="sgd",
+                               **tiny(tmp_path))
+    assert result.condition == "sgd" and set(result.tuning) == {"Charbonnier", "L2"}
+    for run in result.variants:
+        tried = result.tuning[run.name]["grid"]
+        assert tried["1000"] is None  # lr 1e3 diverges: remembered, never chosen
+        best = max((float(lr) for lr, score in tried.items() if score is not None), key=lambda lr: tried[f"{lr:g}"])
+        assert run.lr == result.tuning[run.name]["chosen_lr"] == best and run.optimizer == "sgd"
+    assert (tmp_path / "out" / "loss-sgd.json").is_file() and "--condition sgd" in result.command
+    again = studies.run_study("loss", "smoke", out=tmp_path / "out", runs=tmp_path / "runs", progress=False, condition="sgd",
+                              **tiny(tmp_path))
+    assert again.created == result.created and again.tuning == result.tuning  # the saved result is reused
