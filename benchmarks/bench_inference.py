@@ -4,7 +4,7 @@ One run measures, interleaved (round after round, every method at every size, so
 machine slows them alike; the best round of each is kept):
 
 - ours: ``lapsrn_edu.upscale.super_resolve_y``, the default path of ``lapsrn-edu upscale`` and
-  ``evaluate`` (the fast path of :mod:`lapsrn_edu.fast`), on a Y image;
+  ``evaluate`` (the fast path of :mod:`lapsrn_edu.engine.inference`), on a Y image;
 - eager: the readable model (``lapsrn_edu.models``) in PyTorch eager mode, for reference;
 - onnxruntime: the same model exported to ONNX at run time (into a temporary folder), on the
   CPU execution provider; its output is checked against ours;

@@ -39,10 +39,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from lapsrn_edu.allocator import reused_memory  # noqa: E402
+from lapsrn_edu.engine.allocator import reused_memory  # noqa: E402
 from lapsrn_edu.datasets import has_dataset  # noqa: E402
 from lapsrn_edu.flops import count_macs  # noqa: E402
-from lapsrn_edu.gpu_patches import DevicePatchCutter, Placements  # noqa: E402
+from lapsrn_edu.engine.gpu_patches import DevicePatchCutter, Placements  # noqa: E402
 from lapsrn_edu.models import LapSRN, levels_for_scale  # noqa: E402
 from lapsrn_edu.patches import Augmentation, PatchDataset, load_luma_images, make_batch, training_items  # noqa: E402
 from lapsrn_edu.train import Trainer, TrainConfig, parse_value, patches_on_device, recipe  # noqa: E402

@@ -20,9 +20,10 @@ from .checkpoint import CheckpointError
 from .datasets import ImageReadError, bit_depth, read_image, write_image
 from .download import DownloadError
 from .official import WeightsError
+from .errors import UserError
 
 PROG = "lapsrn-edu"
-USER_ERRORS = (OSError, ImageReadError, WeightsError, CheckpointError, DownloadError, ValueError)
+USER_ERRORS = (OSError, ImageReadError, WeightsError, CheckpointError, DownloadError, ValueError, UserError)
 
 
 def training_setting(text: str) -> tuple[str, Any]:
@@ -80,6 +81,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         gray_as_rgb=not args.gray_as_gray,
         device=args.device,
         progress=show_progress(),
+        engine=args.engine or "auto",
     )
     if args.json:
         print(json.dumps(result.to_dict()))
@@ -116,7 +118,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
                     continue
             for dataset in args.datasets:
                 results.append(
-                    evaluate(model, dataset, scale, root=args.data_root, device=args.device,
+                    evaluate(model, dataset, scale, root=args.data_root, device=args.device, engine=args.engine or "auto",
                              progress=show_progress(), model_name=name)
                 )
     if not results:
@@ -140,7 +142,8 @@ def run_upscale(args: argparse.Namespace) -> int:
     image = read_image(args.input)
     depth = bit_depth(args.input)
     name = args.model or default_model(args.scale, args.data_root)
-    sr = upscale_image(image, args.scale, zoo.load(name, args.data_root), tile=args.tile, device=args.device)
+    sr = upscale_image(image, args.scale, zoo.load(name, args.data_root), tile=args.tile, device=args.device,
+                      engine=args.engine or "auto")
     written = write_image(args.output, sr, bit_depth=depth)
     if written != depth:
         note(f"{args.output}: written with {written} bits; this format or image kind cannot keep {depth}")
@@ -221,7 +224,7 @@ def training_fields() -> dict[str, Any]:
 
     from .train import TrainConfig
 
-    return {f.name: f for f in fields(TrainConfig) if f.name not in ("recipe", "resume", "data_root", "device")}
+    return {f.name: f for f in fields(TrainConfig) if f.name not in ("recipe", "resume", "data_root", "device", "engine")}
 
 
 def flag_type(name: str, parse: Any) -> Any:
@@ -256,7 +259,8 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from .train import Trainer, TrainingDivergedError, config_from_checkpoint, recipe
 
-    overrides = {name: value for name, value in vars(args).items() if name in training_fields() and value is not None}
+    given = (*training_fields(), "device", "engine", "data_root")  # the common options are training fields too
+    overrides = {name: value for name, value in vars(args).items() if name in given and value is not None}
     if args.resume and args.config is None:
         config = config_from_checkpoint(args.resume, **overrides)
     else:
@@ -342,6 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--data-root", metavar="DIR", help="data folder (default: $LAPSRN_EDU_DATA, else the repo's data/)")
     device = argparse.ArgumentParser(add_help=False)
     device.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest available)")
+    device.add_argument("--engine", choices=("auto", "reference", "fast"), default=None,
+                        help="auto: the inference engine for an unedited LapSRN on the CPU, else the model's own code; "
+                             "reference: always the model's own code; fast: the engine, or an error (default: auto)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     models = ", ".join(zoo.MODEL_NAMES)
 

@@ -86,6 +86,7 @@ def evaluate(
     progress: bool = True,
     model_name: str | None = None,
     dataset_name: str | None = None,
+    engine: str = "auto",
 ) -> EvaluationResult:
     """PSNR/SSIM of ``model`` (a zoo name, a file, an ``nn.Module``, or ``None``/"bicubic") on a
     dataset (a name, a folder, or a list of :class:`Image`) at ``scale``.
@@ -93,6 +94,7 @@ def evaluate(
     ``gray_as_rgb`` replicates a gray image to RGB before anything else (the paper's convention);
     False keeps it gray end to end, which gives Set14 about 0.1 dB less. ``model_name`` and
     ``dataset_name`` label the result (useful when passing a module or a list of images).
+    ``engine`` chooses how the model runs (see :func:`lapsrn_edu.upscale.super_resolve_y`).
     """
     levels_for_scale(scale)
     name = model_name or (str(model) if isinstance(model, (str, Path)) or model is None else type(model).__name__)
@@ -110,7 +112,7 @@ def evaluate(
         gt = mod_crop(pixels, scale)
         lr = degrade(gt, scale)
         start = time.perf_counter()
-        sr = upscale_pixels(lr, scale, model, device=device)
+        sr = upscale_pixels(lr, scale, model, device=device, engine=engine)
         seconds += time.perf_counter() - start
         p, s = score(gt, sr, scale, gray_as_rgb)
         scores.append(ImageScore(image.name, p, s))

@@ -119,7 +119,7 @@ class PatchDataset(Dataset):
 
     Rescaling by ``s`` then cropping P pixels is done as: crop a window of P / s pixels, resize it
     to P with MATLAB bicubic (antialiased), so only the pixels that are kept get resized.
-    :meth:`placement` draws where a sample comes from; :mod:`.gpu_patches` cuts the same samples
+    :meth:`placement` draws where a sample comes from; :mod:`lapsrn_edu.engine.gpu_patches` cuts the same samples
     on the training device.
     """
 

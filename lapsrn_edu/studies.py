@@ -49,7 +49,7 @@ BUDGETS = ("smoke", "course", "standard", "paper")
 # Fields that do not change what a run learns: left out of its identity, so moving a run folder,
 # changing threads or where patches are cut does not retrain it. A field added to TrainConfig that
 # does change learning must keep the identity of existing runs at its default (tests pin one).
-NOT_IDENTITY = ("out", "resume", "threads", "device", "workers", "data_root", "recipe", "patches_on")
+NOT_IDENTITY = ("out", "resume", "threads", "device", "workers", "data_root", "recipe", "patches_on", "engine")
 
 
 def budget(name: str, **overrides: Any) -> TrainConfig:

@@ -35,14 +35,15 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from .allocator import reused_memory
+from .engine.allocator import reused_memory
 from .checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from .datasets import Image, has_dataset, load_dataset
 from .device import resolve_device
 from .evaluate import evaluate
-from .fast_train import for_training
+from .engine.switch import use_engine
+from .engine.training import for_training
 from .losses import multiscale_loss
-from .gpu_patches import device_batches
+from .engine.gpu_patches import device_batches
 from .models import LapSRN, LapSRNConfig
 from .patches import (
     Augmentation,
@@ -113,6 +114,7 @@ class TrainConfig:
     seed: int = option(0, "seed of the initial weights and of every patch")
     device: str = option("auto", "auto, cpu, cuda or mps")
     amp: str = option("auto", "auto (bf16 autocast on CUDA), bf16 or off")
+    engine: str = option("auto", "auto (the training engine on the CPU for an unedited model, else the model's own code), reference or fast")
     threads: int = option(0, "CPU threads for torch (0 = torch's default)")
     out: str = option("runs/train", "run folder: last.pt, best.pt, history.json")
     resume: str | None = option(None, "a checkpoint to continue from exactly")
@@ -128,6 +130,7 @@ class TrainConfig:
             "reduction": ("paper", "mean", "sum"),
             "loss": ("charbonnier", "l1", "l2"),
             "patches_on": ("auto", "cpu", "device"),
+            "engine": ("auto", "reference", "fast"),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -206,7 +209,7 @@ def gpu_recipe() -> TrainConfig:
     - bf16 autocast and channels_last (``amp=auto`` on CUDA): the convolutions run on the tensor
       cores in bf16, the loss and the weights stay float32.
     - patches cut on the GPU (``patches_on=device``; ``auto`` does the same on any CUDA run,
-      :mod:`lapsrn_edu.gpu_patches`): the same
+      :mod:`lapsrn_edu.engine.gpu_patches`): the same
       patches as the CPU path, but the two workers only draw where each patch comes from, so the
       GPU does not wait for the CPU however few cores the machine has.
     - 15 epochs of 1,000 iterations (3.84 M patches, 30% of the paper's 12.8 M): minutes on an
@@ -470,14 +473,16 @@ class Trainer:
 
     def _place(self) -> None:
         """Move the model (and its optimiser state) to this process's device, channels-last (the
-        layout oneDNN and cuDNN convolve in); on the CPU, train through :func:`for_training` (its
-        gains are measured there; on a GPU cuDNN runs the model's own layers); wrap it for DDP."""
+        layout oneDNN and cuDNN convolve in); on the CPU, train through the training engine
+        (:func:`for_training`) when the switch finds the model unedited (its gains are measured
+        there; on a GPU cuDNN runs the model's own layers); wrap it for DDP."""
         if self.device.type == "cuda" and self.processes.world_size > 1:
             self.device = torch.device("cuda", self.processes.local_rank)
             torch.cuda.set_device(self.device)
         self.model.to(self.device, memory_format=torch.channels_last)
         self.optimizer.load_state_dict(self.optimizer.state_dict())  # moves the optimiser state beside the weights
-        self.network = for_training(self.model) if self.device.type == "cpu" else self.model
+        engine = use_engine(self.model, self.config.engine, "training")  # checks the model on every device
+        self.network = for_training(self.model) if engine and self.device.type == "cpu" else self.model
         if self.processes.world_size > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.network = DistributedDataParallel(self.network, device_ids=ids)

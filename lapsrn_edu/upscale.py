@@ -6,7 +6,8 @@ converted back to RGB. A gray image is treated as RGB with three equal channels 
 convention); an alpha channel is upscaled with bicubic.
 
 Memory stays bounded by default, whatever the image size. LapSRN and MS-LapSRN on the CPU go
-through :mod:`lapsrn_edu.fast`, which streams the image through the network in bands of rows
+through the inference engine (:mod:`lapsrn_edu.engine.inference`, when :mod:`lapsrn_edu.engine.switch`
+finds the model unedited), which streams the image through the network in bands of rows
 (images wider than :data:`STRIP_WIDTH` in overlapping strips); other models and devices work in
 overlapping tiles of :data:`AUTO_TILE_OUTPUT` output pixels. Each tile or strip carries enough
 context (the model's receptive radius) that the stitched result equals the untiled one. The
@@ -19,7 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import fast
+from .engine.inference import FastPyramid
+from .engine.switch import use_engine
 from .color import gray_to_rgb, rgb_to_ycbcr, ycbcr_to_rgb
 from .datasets import Image
 from .device import resolve_device
@@ -49,8 +51,13 @@ def super_resolve_y(
     tile: int | None = None,
     device: str | torch.device | None = None,
     out: np.ndarray | None = None,
+    engine: str = "auto",
 ) -> np.ndarray:
     """Run ``model`` on one (H, W) luma image; float64 out (written into ``out`` if given).
+
+    ``engine`` (:mod:`lapsrn_edu.engine.switch`): ``auto`` streams an unedited LapSRN or MS-LapSRN
+    through the inference engine on the CPU and runs anything else as its own code; ``reference``
+    always runs the model's own ``forward``; ``fast`` refuses a model the engine cannot prove equal.
 
     ``tile`` (LR pixels) runs the image in overlapping tiles of that size; without it, memory is
     bounded anyway (see the module's docstring) and the result is the same. The model runs in
@@ -59,13 +66,14 @@ def super_resolve_y(
     was_training = model.training
     model.eval()
     try:
-        return _super_resolve_y(model, y, scale, tile, device, out)
+        return _super_resolve_y(model, y, scale, tile, device, out, engine)
     finally:
         model.train(was_training)
 
 
 def _super_resolve_y(
-    model: nn.Module, y: np.ndarray, scale: int, tile: int | None, device: str | torch.device | None, out: np.ndarray | None
+    model: nn.Module, y: np.ndarray, scale: int, tile: int | None, device: str | torch.device | None, out: np.ndarray | None,
+    engine: str,
 ) -> np.ndarray:
     levels = model_levels(model, scale)
     dev = resolve_device(device)
@@ -75,7 +83,7 @@ def _super_resolve_y(
         out = np.empty((h * scale, w * scale))
     if tile is not None and tile < 8:
         raise ValueError(f"tile must be at least 8 low-resolution pixels, got {tile}")
-    network = fast.fast_model(model) if dev.type == "cpu" and fast.supports(model) else None
+    network = FastPyramid(model) if use_engine(model, engine) else None
     streamed = tile is None and network is not None
 
     def run(patch: np.ndarray, into: np.ndarray) -> None:
@@ -116,8 +124,10 @@ def upscale_pixels(
     model: nn.Module | None,
     tile: int | None = None,
     device: str | torch.device | None = None,
+    engine: str = "auto",
 ) -> np.ndarray:
-    """Upscale an (H, W) gray or (H, W, 3) RGB float image by ``scale``; ``model=None`` is bicubic.
+    """Upscale an (H, W) gray or (H, W, 3) RGB float image by ``scale``; ``model=None`` is bicubic;
+    ``engine`` as in :func:`super_resolve_y`.
 
     Returns float64, not clipped (the evaluation protocol clips when it quantises). The output
     array is the only full-size allocation: luma is written into it by the network, and chroma
@@ -130,7 +140,7 @@ def upscale_pixels(
     ycbcr = rgb_to_ycbcr(gray_to_rgb(pixels) if gray else pixels)
     h, w = ycbcr.shape[:2]
     out = np.empty((h * scale, w * scale, 3))
-    super_resolve_y(model, ycbcr[..., 0], scale, tile, device, out=out[..., 0])
+    super_resolve_y(model, ycbcr[..., 0], scale, tile, device, out=out[..., 0], engine=engine)
     chroma = ycbcr[..., 1:]
     for top in range(0, h * scale, COLOUR_BAND_ROWS):
         band = slice(top, min(top + COLOUR_BAND_ROWS, h * scale))
@@ -145,9 +155,10 @@ def upscale_image(
     model: nn.Module | None,
     tile: int | None = None,
     device: str | torch.device | None = None,
+    engine: str = "auto",
 ) -> Image:
     """Upscale an :class:`Image` (its alpha channel bicubically) and clip to [0, 1]."""
-    pixels = upscale_pixels(image.pixels, scale, model, tile, device)
+    pixels = upscale_pixels(image.pixels, scale, model, tile, device, engine)
     np.clip(pixels, 0.0, 1.0, out=pixels)  # in place: a 4096 x 4096 RGB image is 400 MB
     alpha = None if image.alpha is None else np.clip(imresize(image.alpha, scale), 0.0, 1.0)
     return Image(image.name, pixels, alpha)

@@ -28,7 +28,9 @@ from IPython import get_ipython
 from matplotlib.figure import Figure
 from torch import nn
 
-from . import fast, plots
+from . import plots
+from .engine.inference import FastPyramid
+from .engine.switch import use_engine
 from .pyramid import KINDS, laplacian_pyramid, max_levels
 from .upscale import model_levels
 
@@ -130,14 +132,14 @@ def pyramid_explorer(images: dict[str, np.ndarray], levels: int = 4, contrast: f
 
 
 @torch.no_grad()
-def level_images(model: nn.Module, lr_y: np.ndarray, scale: int) -> list[dict[str, np.ndarray]]:
+def level_images(model: nn.Module, lr_y: np.ndarray, scale: int, engine: str = "auto") -> list[dict[str, np.ndarray]]:
     """Run ``model`` on one (H, W) luma image up to ``scale`` and take every level apart:
     ``upsampled`` (the previous image through the level's image upsampler), ``residual`` (what the
     feature branch adds) and ``output`` (their sum), coarse to fine, as float32 arrays (the
     network's own precision; a 4096 x 4096 level is 64 MB per array)."""
     levels = model_levels(model, scale)
     x = torch.from_numpy(np.ascontiguousarray(lr_y, dtype=np.float32))[None, None]
-    outputs = level_outputs(model.eval(), x, levels)
+    outputs = level_outputs(model.eval(), x, levels, engine)
     upsamplers = [level.image_upsample for level in model.levels] if hasattr(model, "levels") else [model.image_upsample] * levels
     result, previous = [], x
     for upsampler, output in zip(upsamplers, outputs):
@@ -147,13 +149,14 @@ def level_images(model: nn.Module, lr_y: np.ndarray, scale: int) -> list[dict[st
     return result
 
 
-def level_outputs(model: nn.Module, x: torch.Tensor, levels: int) -> list[torch.Tensor]:
-    """Every level's output image, coarse to fine. LapSRN and MS-LapSRN on the CPU stream through
-    the fast path a band of rows at a time, so that memory holds the level images and not the
-    feature maps of the whole image (64 channels at the finest level); other models run whole."""
-    if not fast.supports(model):
-        return list(model(x, levels=levels))
-    return fast.fast_model(model)(x, levels)
+def level_outputs(model: nn.Module, x: torch.Tensor, levels: int, engine: str = "auto") -> list[torch.Tensor]:
+    """Every level's output image, coarse to fine. An unedited LapSRN or MS-LapSRN on the CPU
+    streams through the inference engine a band of rows at a time, so that memory holds the level
+    images and not the feature maps of the whole image (64 channels at the finest level); other
+    models, and edited ones, run whole as their own code (``engine`` as in :mod:`lapsrn_edu.upscale`)."""
+    if use_engine(model, engine):
+        return FastPyramid(model)(x, levels)
+    return list(model(x, levels=levels))
 
 
 def repaint_residuals(figure: Figure, levels: list[dict[str, np.ndarray]], contrast: float) -> Figure:
@@ -167,7 +170,8 @@ def repaint_residuals(figure: Figure, levels: list[dict[str, np.ndarray]], contr
     return figure
 
 
-def level_viewer(model: nn.Module, lr_y: np.ndarray, hr_y: np.ndarray | None = None, contrast: float = 4.0) -> Explorer | Figure:
+def level_viewer(model: nn.Module, lr_y: np.ndarray, hr_y: np.ndarray | None = None, contrast: float = 4.0,
+                 engine: str = "auto") -> Explorer | Figure:
     """Every level of one model on one image: pick the scale (x2, x4, x8 up to the model's own)
     and the residual's contrast; ``hr_y`` is the ground truth at the model's full scale.
 
@@ -176,7 +180,7 @@ def level_viewer(model: nn.Module, lr_y: np.ndarray, hr_y: np.ndarray | None = N
     scales = [s for s in (2, 4, 8) if s <= model.scale]
     scale_box = w.Dropdown(options=scales, value=scales[-1], description="scale")
     contrast_slider = w.FloatSlider(value=contrast, min=1.0, max=16.0, step=0.5, description="contrast")
-    all_levels = level_images(model, lr_y, scales[-1])
+    all_levels = level_images(model, lr_y, scales[-1], engine)
     figures: dict[int, Figure] = {}  # one per scale; a new contrast only repaints its residuals
 
     def draw(scale: int, contrast: float) -> Figure:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from lapsrn_edu import fast
+from lapsrn_edu.engine import inference as fast
 from lapsrn_edu.models import SRCNN, LapSRN, MSLapSRN
 from lapsrn_edu.official import load_official
 from lapsrn_edu.upscale import super_resolve_y
@@ -40,42 +40,42 @@ def test_lapsrn_equals_the_model(name):
     scale, upsampler = LAPSRN[name]
     model = lively(LapSRN(scale=scale, depth=3, channels=16, upsampler=upsampler))
     x = torch.rand(2, 1, 13, 10)
-    assert_same(fast.fast_model(model)(x), plain(model, x))
+    assert_same(fast.FastPyramid(model)(x), plain(model, x))
 
 
 def test_released_shape_with_64_channels_equals_the_model():
     """The released width (64 channels) takes other oneDNN kernels than a narrow test model."""
     model = lively(LapSRN(scale=4, depth=2, channels=64))
     x = torch.rand(1, 1, 24, 19)
-    assert_same(fast.fast_model(model)(x), plain(model, x))
+    assert_same(fast.FastPyramid(model)(x), plain(model, x))
 
 
 @pytest.mark.parametrize("skip", ["SS", "DS", "NS"])
 def test_mslapsrn_equals_the_model(skip):
     model = lively(MSLapSRN(depth=2, recursions=3, channels=16, skip=skip, scale=8))
     x = torch.rand(1, 1, 11, 9)
-    assert_same(fast.fast_model(model)(x), plain(model, x))
+    assert_same(fast.FastPyramid(model)(x), plain(model, x))
 
 
 def test_shallow_levels_where_the_image_branch_lags_behind_equal_the_model():
     """With one conv per level the residual's rows come before the upsampled image's."""
     model = lively(LapSRN(scale=8, depth=1, channels=8))
     x = torch.rand(1, 1, 40, 6)
-    assert_same(banded(fast.fast_model(model), x, band=3), plain(model, x))
+    assert_same(banded(fast.FastPyramid(model), x, band=3), plain(model, x))
 
 
 def test_without_residual_learning_equals_the_model():
     model = lively(LapSRN(scale=4, depth=2, channels=8, residual=False))
     x = torch.rand(1, 1, 9, 12)
-    assert_same(fast.fast_model(model)(x), plain(model, x))
+    assert_same(fast.FastPyramid(model)(x), plain(model, x))
 
 
 def test_fewer_levels_equal_the_models_first_levels():
     model = lively(LapSRN(scale=8, depth=2, channels=8))
     x = torch.rand(1, 1, 9, 7)
-    assert_same(fast.fast_model(model)(x, levels=2), plain(model, x, levels=2))
+    assert_same(fast.FastPyramid(model)(x, levels=2), plain(model, x, levels=2))
     with pytest.raises(ValueError, match="3 levels"):
-        fast.fast_model(model)(x, levels=4)
+        fast.FastPyramid(model)(x, levels=4)
 
 
 @pytest.mark.parametrize("band", [1, 3])
@@ -90,7 +90,7 @@ def test_any_band_height_and_chunk_size_gives_the_same_rows(monkeypatch, band, k
     )
     for shape in [(1, 1), (2, 3), (11, 6)]:
         x = torch.rand(1, 1, *shape)
-        assert_same(banded(fast.fast_model(model), x, band), plain(model, x))
+        assert_same(banded(fast.FastPyramid(model), x, band), plain(model, x))
 
 
 def test_without_fused_ops_the_plain_convolutions_give_the_same(monkeypatch):
@@ -99,14 +99,14 @@ def test_without_fused_ops_the_plain_convolutions_give_the_same(monkeypatch):
     assert not fast.fused_convolutions()
     model = lively(MSLapSRN(depth=2, recursions=2, channels=8, scale=4))
     x = torch.rand(1, 1, 10, 8)
-    assert_same(fast.fast_model(model)(x), plain(model, x))
+    assert_same(fast.FastPyramid(model)(x), plain(model, x))
 
 
 def test_bands_were_really_cut():
     """The checks above can fail: a layer that forgets its carried rows is wrong at every cut."""
     model = lively(LapSRN(scale=4, depth=2, channels=8))
     x = torch.rand(1, 1, 12, 5)
-    network = fast.fast_model(model)
+    network = fast.FastPyramid(model)
     original = fast.ConvRows.push
 
     def forgetful(self, rows, last, add=None):
@@ -120,28 +120,6 @@ def test_bands_were_really_cut():
         fast.ConvRows.push = original
     expected = plain(model, x)
     assert any(g.shape != e.shape or (g - e).abs().max() > 1e-3 for g, e in zip(got, expected))
-
-
-def test_supported_models():
-    assert fast.supports(LapSRN(scale=2, depth=1, channels=4))
-    assert fast.supports(MSLapSRN(depth=1, recursions=1, channels=4))
-    assert not fast.supports(SRCNN(scale=2, filters=(4, 2)))
-    assert not fast.supports(LapSRN(scale=2, depth=1, channels=4).double())
-    with pytest.raises(ValueError, match="no fast path for SRCNN"):
-        fast.fast_model(SRCNN(scale=2, filters=(4, 2)))
-
-
-def test_a_model_with_a_swapped_layer_runs_the_plain_way():
-    """Lesson 02 replaces a level's feature upsampler by a bare transposed convolution: the fast
-    path does not know that layout, so upscaling falls back to the model itself."""
-    assert fast.supports(LapSRN(scale=2, depth=1, channels=4))  # the layout of this config is now cached
-    model = LapSRN(scale=2, depth=1, channels=4).eval()
-    model.levels[0].upsample = torch.nn.ConvTranspose2d(4, 4, 3, stride=2, padding=1, output_padding=1)
-    assert not fast.supports(model)  # the cache holds the layout as built, not a verdict per config
-    y = np.random.default_rng(0).random((8, 8))
-    with torch.no_grad():
-        expected = model(torch.from_numpy(y).float()[None, None])[-1][0, 0].double().numpy()
-    assert np.abs(super_resolve_y(model, y, 2) - expected).max() < 1e-6
 
 
 def test_upscale_sees_weights_changed_since_the_last_call():
@@ -161,4 +139,4 @@ def test_upscale_sees_weights_changed_since_the_last_call():
 def test_official_models_equal_the_model(data_root, file_name):
     model = load_official(data_root / "pretrained" / "matconvnet" / file_name)
     x = torch.rand(1, 1, 20, 17, generator=torch.Generator().manual_seed(0))
-    assert_same(fast.fast_model(model)(x), plain(model, x))
+    assert_same(fast.FastPyramid(model)(x), plain(model, x))

@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from lapsrn_edu import allocator
-from lapsrn_edu.fast_train import OneChannelConv, SubPixelUpsampler, for_training
+from lapsrn_edu.engine import allocator
+from lapsrn_edu.engine.training import OneChannelConv, SubPixelUpsampler, for_training
 from lapsrn_edu.losses import multiscale_loss
 from lapsrn_edu.models import ARCHITECTURES, LapSRN, MSLapSRN, build
 from lapsrn_edu.models.layers import FeatureUpsampler
@@ -96,7 +96,7 @@ def test_clear_errors_for_layers_that_do_not_fold() -> None:
 
 PAGE_FAULTS = """
 import os, resource, torch
-from lapsrn_edu import allocator
+from lapsrn_edu.engine import allocator
 
 def faults(rounds=20):  # minor page faults while a 64 MB tensor is made, written and freed, 20 times
     start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt

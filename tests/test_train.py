@@ -217,7 +217,7 @@ def test_every_training_option_is_a_flag_with_its_explanation(capsys) -> None:
     for f in fields(TrainConfig):
         if f.name not in ("recipe",):
             assert "--" + f.name.replace("_", "-") in text, f.name
-        assert " ".join(f.metadata["help"].split()) in text or f.name in ("recipe", "resume", "data_root", "device"), f.name
+        assert " ".join(f.metadata["help"].split()) in text or f.name in ("recipe", "resume", "data_root", "device", "engine"), f.name
 
 
 def test_patches_are_cut_on_a_cuda_gpu_unless_the_config_says_cpu() -> None:

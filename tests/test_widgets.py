@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from lapsrn_edu import fast, plots, widgets
+from lapsrn_edu import plots, widgets
+from lapsrn_edu.engine import inference as fast
 from lapsrn_edu.models import LapSRN, registry
 from lapsrn_edu.pyramid import laplacian_pyramid
 

@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from .patches import BatchIndices, LumaImage, PatchDataset
-from .resize import weight_matrix
+from ..patches import BatchIndices, LumaImage, PatchDataset
+from ..resize import weight_matrix
 
 PLACEMENT_FIELDS = ("image", "top", "left", "window", "turns", "flip")
 

@@ -29,9 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .models import LapSRN, MSLapSRN, levels_for_scale
-from .models.lapsrn import check_input
-from .models.layers import LEAKY_SLOPE
+from ..models import LapSRN, MSLapSRN, levels_for_scale
+from ..models.lapsrn import check_input
+from ..models.layers import LEAKY_SLOPE
 
 CHANNELS_LAST = torch.channels_last
 _POINTWISE = getattr(torch.ops.mkldnn, "_convolution_pointwise", None)
@@ -492,35 +492,3 @@ class RowSum:
         if count == 0:
             return second[:, :, :0]
         return self.first.take(count) + self.second.take(count)
-
-
-def supports(model: nn.Module) -> bool:
-    """True for the models this fast path reproduces: LapSRN and MS-LapSRN, float32, on the CPU,
-    built as their class builds them (a lesson that swaps a layer for its own runs the plain model)."""
-    if type(model) not in (LapSRN, MSLapSRN):
-        return False
-    weight = next(model.parameters())
-    if weight.dtype != torch.float32 or weight.device.type != "cpu":
-        return False
-    return [(name, type(m)) for name, m in model.named_modules()] == _layout_as_built(type(model), model.config)
-
-
-_LAYOUTS: dict[tuple[type, str], list[tuple[str, type]]] = {}
-
-
-def _layout_as_built(cls: type, config: object) -> list[tuple[str, type]]:
-    """(name, module type) of every module of ``cls(config)``, built once per config on the meta
-    device (12 ms a build: more than the network's own time on a small image)."""
-    key = (cls, repr(config))
-    if key not in _LAYOUTS:
-        with torch.device("meta"):
-            reference = cls(config)
-        _LAYOUTS[key] = [(name, type(m)) for name, m in reference.named_modules()]
-    return _LAYOUTS[key]
-
-
-def fast_model(model: nn.Module) -> FastPyramid:
-    """The fast inference path of ``model`` (see :func:`supports`)."""
-    if not supports(model):
-        raise ValueError(f"no fast path for {type(model).__name__}; it serves LapSRN and MS-LapSRN in float32 on the CPU")
-    return FastPyramid(model)

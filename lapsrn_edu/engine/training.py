@@ -1,7 +1,7 @@
 """Faster training steps on the CPU: the same network and parameters, computed in less time.
 
-On the CPU the trainer runs its forward and backward passes through :func:`for_training` of the
-model: a light copy that shares every parameter with it (the optimiser, the checkpoints and
+On the CPU the trainer runs its forward and backward passes through :func:`for_training` of an
+unedited model: a light copy that shares every parameter with it (the optimiser, the checkpoints and
 evaluation all use the model itself) and changes only how three things are computed:
 
 - the released feature upsampler, a 3x3 stride-2 transposed convolution whose last row and column
@@ -16,9 +16,9 @@ evaluation all use the model itself) and changes only how three things are compu
   result, so each layer keeps one feature map instead of two.
 
 The readable models in :mod:`lapsrn_edu.models` stay as they are; tests/test_fast_train.py checks
-that outputs and every gradient match theirs. With channels-last maps and
-:mod:`lapsrn_edu.allocator`, on this project's 2-core CPU, a bare training step of the ``quick``
-recipe went from 120 to 148 patches/s with these three, the ``paper`` recipe's from 18 to 24.
+that outputs and every gradient match theirs, and the trainer uses this copy only when
+:mod:`lapsrn_edu.engine.switch` finds the model unedited. What each change gains is measured in
+``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .fast import PHASE_TAPS
-from .models.layers import FeatureUpsampler
+from .inference import PHASE_TAPS
+from ..models.layers import FeatureUpsampler
 
 
 class SubPixelUpsampler(nn.Module):

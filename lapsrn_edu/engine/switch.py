@@ -1,0 +1,153 @@
+"""The one switch between the readable model and the engines: ``engine="auto" | "reference" | "fast"``.
+
+The engines compute what the readable networks of :mod:`lapsrn_edu.models` compute, faster; they
+read the model's weights but not its code. So an engine may stand in for a model only when the
+model's code is the package's own, as its class builds it. :func:`difference` checks that at run
+time, module by module:
+
+- every module is of the class (and has the settings, ``extra_repr``) that building the
+  architecture from the model's own config gives: no swapped, added or removed layer;
+- every module's ``forward`` is the one its class defines in this package or in torch: not
+  replaced on the class (a lesson that edits ``FeatureUpsampler.forward``) or on the instance;
+- no forward hooks, and each activation has the slope the engine assumes;
+- for inference, float32 weights on the CPU (what the engine is written for).
+
+``reference`` always runs the model's own ``forward``; ``fast`` runs the engine and refuses, in one
+line, a model it cannot prove equal; ``auto`` (the default) runs the engine when it may and the
+model's own code otherwise, and says once, in one line, why when the model is an edited LapSRN
+(an architecture the engine does not cover at all runs its own code without a word).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import torch
+from torch import nn
+from torch.nn.modules import module as torch_module
+
+from ..errors import OptionError, UserError
+from ..models import LapSRN, MSLapSRN, registry
+from ..models.layers import LEAKY_SLOPE
+
+ENGINES = ("auto", "reference", "fast")
+PURPOSES = ("inference", "training")
+INFERENCE_MODELS = (LapSRN, MSLapSRN)  # what engine.inference reproduces; training serves every architecture
+OWN_CODE = ("lapsrn_edu.models", "torch.nn.modules")  # where a forward may be defined for an engine to stand in
+_told: set[str] = set()
+
+
+class EngineRefused(UserError):
+    """``engine="fast"`` for a model that the engine cannot prove it computes exactly."""
+
+
+def check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        raise OptionError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+
+
+def difference(model: nn.Module, purpose: str = "inference") -> str | None:
+    """Why an engine cannot stand in for ``model`` (None: it can): what the engine covers, then
+    :func:`edits`."""
+    if purpose == "inference":
+        if not isinstance(model, INFERENCE_MODELS):
+            return f"the inference engine covers LapSRN and MS-LapSRN, not {type(model).__name__}"
+        weight = next(model.parameters())
+        if weight.dtype != torch.float32 or weight.device.type != "cpu":
+            return f"the inference engine runs float32 weights on the CPU, not {weight.dtype} on {weight.device.type}"
+    return edits(model)
+
+
+def edits(model: nn.Module) -> str | None:
+    """How ``model`` differs from its architecture as the package builds it (None: not at all)."""
+    built = _as_built(model)
+    if isinstance(built, str):
+        return built
+    if torch_module._global_forward_hooks or torch_module._global_forward_pre_hooks:
+        return "a global forward hook is registered"
+    for name, module in model.named_modules():
+        where = name or type(model).__name__
+        edit = _edited_forward(module)
+        if edit:
+            return f"{where}: {edit}"
+        if module._forward_hooks or module._forward_pre_hooks:
+            return f"{where}: it has a forward hook"
+        if isinstance(module, nn.LeakyReLU) and module.negative_slope != LEAKY_SLOPE:
+            return f"{where}: LeakyReLU slope {module.negative_slope}, the engine's is {LEAKY_SLOPE}"
+    return None
+
+
+def _as_built(model: nn.Module) -> list[tuple[str, tuple]] | str:
+    """(name, (class, settings)) of each module of the architecture built from ``model.config``,
+    or why ``model`` is not one: its class, its modules and their settings must match."""
+    try:
+        entry = registry.architecture_of(model)
+    except registry.UnknownArchitectureError:
+        base = next((c.__name__ for c in type(model).__mro__[1:] if c in {a.model_class for a in registry.ARCHITECTURES.values()}), None)
+        return f"{type(model).__name__} is a subclass of {base}" if base else f"{type(model).__name__} is not a registered architecture"
+    ours = [(name, _signature(m)) for name, m in model.named_modules()]
+    theirs = _layout_as_built(entry.model_class, model.config)
+    if ours == theirs:
+        return theirs
+    added = [name for name, _ in ours if name not in dict(theirs)]
+    removed = [name for name, _ in theirs if name not in dict(ours)]
+    changed = [name for (name, a), (other, b) in zip(ours, theirs) if name == other and a != b]
+    what = (f"module {added[0]} was added" if added else f"module {removed[0]} was removed" if removed
+            else f"module {changed[0] or entry.name} differs from the one {entry.name} builds" if changed else "its modules are in another order")
+    return f"{entry.name} as edited ({what})"
+
+
+_LAYOUTS: dict[tuple[type, str], list[tuple[str, tuple]]] = {}
+
+
+def _layout_as_built(cls: type, config: object) -> list[tuple[str, tuple]]:
+    """(name, signature) of every module of ``cls(config)``, built once per config on the meta
+    device (a build takes longer than the network itself on a small image)."""
+    key = (cls, repr(config))
+    if key not in _LAYOUTS:
+        with torch.device("meta"):
+            reference = cls(config)
+        _LAYOUTS[key] = [(name, _signature(m)) for name, m in reference.named_modules()]
+    return _LAYOUTS[key]
+
+
+def _signature(module: nn.Module) -> tuple:
+    return type(module), module.extra_repr()
+
+
+def _edited_forward(module: nn.Module) -> str | None:
+    """Why ``module``'s forward is not its class's own code in this package or torch (None: it is)."""
+    if "forward" in vars(module):
+        return "its forward was replaced on the instance"
+    forward = type(module).forward
+    if forward is torch_module._forward_unimplemented:  # a container without a forward (ModuleList)
+        return None
+    owner = next((c for c in type(module).__mro__ if "forward" in vars(c)), None)
+    if owner is None or not owner.__module__.startswith(OWN_CODE):
+        return f"{type(module).__name__} is defined outside the package"
+    if getattr(forward, "__module__", "") != owner.__module__ or getattr(forward, "__qualname__", "") != f"{owner.__qualname__}.forward":
+        return f"{owner.__name__}.forward was replaced"
+    return None
+
+
+def use_engine(model: nn.Module, engine: str = "auto", purpose: str = "inference") -> bool:
+    """Whether to run ``model`` through the engine for ``purpose`` (see the module's docstring)."""
+    check_engine(engine)
+    if engine == "reference":
+        return False
+    reason = difference(model, purpose)
+    if reason is None:
+        return True
+    if engine == "fast":
+        raise EngineRefused(f"engine='fast' cannot run this model: {reason}; use engine='auto' or 'reference'")
+    covered = INFERENCE_MODELS if purpose == "inference" else tuple(a.model_class for a in registry.ARCHITECTURES.values())
+    if isinstance(model, covered) and reason == edits(model):  # an edited model, not one the engine never covers
+        tell_once(f"note: running the model's own code, not the {purpose} engine: {reason}")
+    return False
+
+
+def tell_once(message: str) -> None:
+    """One line on stderr, the first time it is said in this process."""
+    if message not in _told:
+        _told.add(message)
+        print(f"lapsrn-edu: {message}", file=sys.stderr)
