@@ -24,11 +24,11 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from lapsrn_edu import zoo  # noqa: E402
-from lapsrn_edu.datasets import DataNotFoundError, embedded_images  # noqa: E402
-from lapsrn_edu.flops import flops_per_megapixel  # noqa: E402
+from lapsrn_edu.data.datasets import DataNotFoundError, embedded_images  # noqa: E402
+from lapsrn_edu.evaluation import zoo  # noqa: E402
+from lapsrn_edu.evaluation.flops import flops_per_megapixel  # noqa: E402
+from lapsrn_edu.imaging.resize import imresize, imresize_torch  # noqa: E402
 from lapsrn_edu.models import LapSRN, LapSRNConfig  # noqa: E402
-from lapsrn_edu.resize import imresize, imresize_torch  # noqa: E402
 
 RELEASED_DEPTH = {2: 10, 4: 10, 8: 5}
 

@@ -3,7 +3,7 @@
 One run measures, interleaved (round after round, every method at every size, so a busy
 machine slows them alike; the best round of each is kept):
 
-- ours: ``lapsrn_edu.upscale.super_resolve_y``, the default path of ``lapsrn-edu upscale`` and
+- ours: ``lapsrn_edu.evaluation.upscale.super_resolve_y``, the default path of ``lapsrn-edu upscale`` and
   ``evaluate`` (the fast path of :mod:`lapsrn_edu.engine.inference`), on a Y image;
 - eager: the readable model (``lapsrn_edu.models``) in PyTorch eager mode, for reference;
 - onnxruntime: the same model exported to ONNX at run time (into a temporary folder), on the
@@ -15,7 +15,7 @@ machine slows them alike; the best round of each is kept):
   LapSRN is made of (best of a few sizes): the machine's attainable convolution rate.
 
 Milliseconds per output megapixel; ours as a fraction of the peak uses the FLOPs counted by
-:mod:`lapsrn_edu.flops`. The same number of threads everywhere (torch's default unless --threads).
+:mod:`lapsrn_edu.evaluation.flops`. The same number of threads everywhere (torch's default unless --threads).
 
 Usage: python benchmarks/bench_inference.py [--scale 4] [--sizes 64 128 256] [--rounds 5]
        [--threads N] [--clock wall|cpu] [--json]
@@ -41,11 +41,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from lapsrn_edu import zoo  # noqa: E402
-from lapsrn_edu.datasets import DataNotFoundError, data_root  # noqa: E402
-from lapsrn_edu.flops import flops_per_megapixel  # noqa: E402
+from lapsrn_edu.data.datasets import DataNotFoundError, data_root  # noqa: E402
+from lapsrn_edu.evaluation import zoo  # noqa: E402
+from lapsrn_edu.evaluation.flops import flops_per_megapixel  # noqa: E402
+from lapsrn_edu.evaluation.upscale import super_resolve_y  # noqa: E402
 from lapsrn_edu.models import LapSRN, LapSRNConfig  # noqa: E402
-from lapsrn_edu.upscale import super_resolve_y  # noqa: E402
 
 RELEASED_DEPTH = {2: 10, 4: 10, 8: 5}
 
@@ -89,16 +89,20 @@ def onnx_session(model: torch.nn.Module, folder: str, threads: int):
     import warnings
 
     path = os.path.join(folder, "lapsrn.onnx")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            LastLevel(model).eval(), (torch.rand(1, 1, 32, 32),), path, dynamo=False, opset_version=17,
-            input_names=["lr"], output_names=["sr"], dynamic_axes={"lr": {2: "h", 3: "w"}, "sr": {2: "H", 3: "W"}},
-        )
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"]), f"onnxruntime {onnxruntime.__version__}"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                LastLevel(model).eval(), (torch.rand(1, 1, 32, 32),), path, dynamo=False, opset_version=17,
+                input_names=["lr"], output_names=["sr"], dynamic_axes={"lr": {2: "h", 3: "w"}, "sr": {2: "H", 3: "W"}},
+            )
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 -- any failure of a peer is one line of the report
+        return None, f"onnxruntime {onnxruntime.__version__} cannot run the exported model: {first_line(exc)}"
+    return session, f"onnxruntime {onnxruntime.__version__}"
 
 
 def opencv_model(scale: int, threads: int):
@@ -111,10 +115,19 @@ def opencv_model(scale: int, threads: int):
     if not path.is_file():
         return None, f"{path} not found"
     cv2.setNumThreads(threads)
-    sr = cv2.dnn_superres.DnnSuperResImpl_create()
-    sr.readModel(str(path))
-    sr.setModel("lapsrn", scale)
+    try:  # a peer that cannot run is one line of the report, and the rest is still measured
+        sr = cv2.dnn_superres.DnnSuperResImpl_create()
+        sr.readModel(str(path))
+        sr.setModel("lapsrn", scale)
+        sr.upsample(np.zeros((8, 8), np.uint8))
+    except (cv2.error, AttributeError) as exc:
+        return None, f"OpenCV {cv2.__version__} cannot run {path.name}: {first_line(exc)}"
     return sr, f"OpenCV {cv2.__version__} dnn_superres"
+
+
+def first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return (lines[-1] if lines else type(exc).__name__)[:160]
 
 
 @torch.inference_mode()

@@ -4,9 +4,9 @@
    default options, in a fresh process: peak resident memory (the acceptance bound is 1.5 GB
    for the 4096 x 4096 output), user and system CPU time, wall time. ``--tile N`` adds a run
    with ``--tile N`` for comparison.
-2. The level viewer (``lapsrn_edu.widgets.level_viewer``, as notebooks show it, drawn once) of
+2. The level viewer (``lapsrn_edu.course.widgets.level_viewer``, as notebooks show it, drawn once) of
    the same photo's luma at x4, in a fresh process: peak resident memory.
-3. An evaluation (``lapsrn_edu.evaluate``) of a model on the first images of a dataset, in a
+3. An evaluation (``lapsrn_edu.evaluation.evaluate``) of a model on the first images of a dataset, in a
    fresh process: user and system CPU time (system time comes from the kernel, mostly page
    faults of freshly mapped memory: the share the issue asked to keep under 10%).
 
@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from lapsrn_edu.datasets import embedded_images, has_dataset, image_paths  # noqa: E402
+from lapsrn_edu.data.datasets import embedded_images, has_dataset, image_paths  # noqa: E402
 
 
 def child(command: list[str]) -> dict:
@@ -80,8 +80,8 @@ def main() -> None:
         viewer = (
             "import os\n"
             "from lapsrn_edu import widgets, zoo\n"
-            "from lapsrn_edu.color import rgb_to_y\n"
-            "from lapsrn_edu.datasets import read_image\n"
+            "from lapsrn_edu.imaging.color import rgb_to_y\n"
+            "from lapsrn_edu.data.datasets import read_image\n"
             "os.environ[widgets.STATIC_ENV] = '1'\n"
             f"widgets.level_viewer(zoo.load({args.model!r}), rgb_to_y(read_image({source!r}).pixels))\n"
         )
@@ -94,7 +94,7 @@ def main() -> None:
             for path in image_paths(dataset)[: args.images]:
                 os.symlink(path, os.path.join(folder, path.name))
             target = repr(folder)
-        script = f"from lapsrn_edu.evaluate import evaluate\nevaluate({args.model!r}, {target}, 4, progress=False)\n"
+        script = f"from lapsrn_edu.evaluation.evaluate import evaluate\nevaluate({args.model!r}, {target}, 4, progress=False)\n"
         result["evaluate"] = {"dataset": dataset, "images": args.images, **child([sys.executable, "-c", script])}
     result["load_average_after"] = round(os.getloadavg()[0], 2)
     if args.json:

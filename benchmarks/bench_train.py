@@ -4,10 +4,10 @@
    made of, in GFLOP/s (the best of a few sizes, the recipes' among them; on the CPU the better of
    NCHW and channels-last, on CUDA bf16 and channels-last, as training runs);
 2. for each recipe (quick, paper, gpu), real training iterations through the real loop
-   (:class:`lapsrn_edu.train.Trainer` on the training images): patches/s, the time split between
+   (:class:`lapsrn_edu.training.trainer.Trainer` on the training images): patches/s, the time split between
    waiting for data and compute, the fraction of the peak it reaches, and on CUDA the GPU's
    utilisation (NVML: the share of time a kernel was running) while it trained. FLOPs per patch
-   are counted by :mod:`lapsrn_edu.flops` on the forward pass; a training step costs about three
+   are counted by :mod:`lapsrn_edu.evaluation.flops` on the forward pass; a training step costs about three
    forwards (backward = gradients for the inputs and for the weights). The first epoch warms up
    (cuDNN's choices, the workers' start); the second is the one reported;
 3. the cost of making one patch, measured alone: on the CPU (crop, augmentation, LR and level
@@ -39,13 +39,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+from lapsrn_edu.data.datasets import has_dataset  # noqa: E402
+from lapsrn_edu.data.patches import Augmentation, PatchDataset, load_luma_images, make_batch, training_items  # noqa: E402
 from lapsrn_edu.engine.allocator import reused_memory  # noqa: E402
-from lapsrn_edu.datasets import has_dataset  # noqa: E402
-from lapsrn_edu.flops import count_macs  # noqa: E402
 from lapsrn_edu.engine.gpu_patches import DevicePatchCutter, Placements  # noqa: E402
-from lapsrn_edu.models import LapSRN, levels_for_scale  # noqa: E402
-from lapsrn_edu.patches import Augmentation, PatchDataset, load_luma_images, make_batch, training_items  # noqa: E402
-from lapsrn_edu.train import Trainer, TrainConfig, parse_value, patches_on_device, recipe  # noqa: E402
+from lapsrn_edu.evaluation.flops import count_macs  # noqa: E402
+from lapsrn_edu.models import levels_for_scale  # noqa: E402
+from lapsrn_edu.training.config import TrainConfig, parse_value, recipe  # noqa: E402
+from lapsrn_edu.training.trainer import Trainer, patches_on_device
 
 STEP_COST = 3  # forward + backward (input gradients + weight gradients) in forward-pass units
 # iterations per epoch when --iterations is not given: a few seconds per recipe on each device
@@ -89,7 +90,7 @@ def conv_peak_gflops(device: torch.device, repeats: int = 3) -> float:
 
 
 def training_flops_per_patch(config: TrainConfig) -> float:
-    model = LapSRN(config.model_config())
+    model = config.build_model()
     lr = torch.zeros(1, 1, config.patch_size // config.scale, config.patch_size // config.scale)
     return 2 * STEP_COST * count_macs(model, lr, levels_for_scale(config.scale))
 

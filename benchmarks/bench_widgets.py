@@ -1,7 +1,7 @@
 """How long does each course widget take to redraw? Measured on the inputs its notebook gives it.
 
 A student moves one control; the notebook's kernel then calls the widget's draw function and
-renders the new figure as the PNG its Image widget shows (``lapsrn_edu.widgets.Explorer``). That
+renders the new figure as the PNG its Image widget shows (``lapsrn_edu.course.widgets.Explorer``). That
 is what this measures, from the new value to the PNG bytes, for every control of every widget of
 lessons 01, 02, 03 and 10, each moved back and forth ``--moves`` times between two values:
 
@@ -37,11 +37,11 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from lapsrn_edu import plots, widgets  # noqa: E402
-from lapsrn_edu.color import rgb_to_y  # noqa: E402
-from lapsrn_edu.evaluate import degrade, mod_crop  # noqa: E402
+from lapsrn_edu.course import plots, widgets  # noqa: E402
+from lapsrn_edu.course.resources import first_model, images_or_embedded  # noqa: E402
+from lapsrn_edu.evaluation.evaluate import degrade, mod_crop  # noqa: E402
+from lapsrn_edu.imaging.color import rgb_to_y  # noqa: E402
 from lapsrn_edu.models import LapSRN  # noqa: E402
-from lapsrn_edu.resources import first_model, images_or_embedded  # noqa: E402
 
 os.environ.pop(widgets.STATIC_ENV, None)  # live widgets, as in JupyterLab
 

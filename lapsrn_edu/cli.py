@@ -11,24 +11,25 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from . import __version__, zoo
-from .checkpoint import CheckpointError
-from .datasets import ImageReadError, bit_depth, read_image, write_image
-from .download import DownloadError
-from .official import WeightsError
-from .errors import UserError
+from . import __version__
+from .data.datasets import bit_depth, read_image, write_image
+from .errors import OptionError, UserError
+from .evaluation import zoo
 
 PROG = "lapsrn-edu"
-USER_ERRORS = (OSError, ImageReadError, WeightsError, CheckpointError, DownloadError, ValueError, UserError)
+# The errors a user can fix: the package's own (lapsrn_edu.errors) and the operating system's refusals
+# (a folder not writable, a full disk). Anything else is a bug: its traceback is shown.
+USER_ERRORS = (UserError, OSError)
 
 
 def training_setting(text: str) -> tuple[str, Any]:
     """FIELD=VALUE for a training field, its value read as the field's type."""
-    from .train import parse_value
+    from .training.config import parse_value
 
     key, sep, raw = text.partition("=")
     if not sep:
@@ -71,7 +72,7 @@ def default_model(scale: int, root: str | None) -> str:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate
+    from .evaluation.evaluate import evaluate
 
     result = evaluate(
         args.model,
@@ -100,9 +101,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_benchmark(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate, results_table
+    from .evaluation.evaluate import evaluate, results_table
+    from .evaluation.upscale import model_levels
     from .models import levels_for_scale
-    from .upscale import model_levels
 
     for scale in args.scales:
         levels_for_scale(scale)
@@ -122,7 +123,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
                              progress=show_progress(), model_name=name)
                 )
     if not results:
-        raise ValueError("no model gives any of the requested scales")
+        raise OptionError("no model gives any of the requested scales")
     print(results_table(results, "markdown"))
     for path, fmt in ((args.csv, "csv"), (args.markdown, "markdown")):
         if path:
@@ -135,8 +136,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
 
 
 def run_upscale(args: argparse.Namespace) -> int:
+    from .evaluation.upscale import upscale_image
     from .models import levels_for_scale
-    from .upscale import upscale_image
 
     levels_for_scale(args.scale)
     image = read_image(args.input)
@@ -157,8 +158,9 @@ def run_upscale(args: argparse.Namespace) -> int:
 
 def describe(name: str, root: str | None) -> dict:
     """What a model is and what it costs: architecture, its config, scales, parameters, FLOPs per output megapixel."""
-    from .flops import flops_per_megapixel
-    from .models import SCALES, architecture_of, count_parameters, describe as model_config
+    from .evaluation.flops import flops_per_megapixel
+    from .models import SCALES, architecture_of, count_parameters
+    from .models import describe as model_config
 
     model = zoo.load(name, root)
     if model is None:
@@ -196,7 +198,7 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def run_download(args: argparse.Namespace) -> int:
-    from .download import download
+    from .data.download import download
 
     for what in dict.fromkeys(args.what):
         counts = download(what, root=args.data_root, mirror=args.mirror, manifest=args.manifest, progress=show_progress())
@@ -208,7 +210,7 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from .plots import sample_comparison
+    from .course.plots import sample_comparison
 
     sample_comparison(args.out, tuple(args.scales), root=args.data_root)
     print(f"{args.out}: comparison figure written")
@@ -222,7 +224,7 @@ def training_fields() -> dict[str, Any]:
     have flags of their own, and those the common options already give)."""
     from dataclasses import fields
 
-    from .train import TrainConfig
+    from .training.config import TrainConfig
 
     return {f.name: f for f in fields(TrainConfig) if f.name not in ("recipe", "resume", "data_root", "device", "engine")}
 
@@ -244,7 +246,7 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     """One ``--field-name`` flag per TrainConfig field, typed and explained by the dataclass itself."""
     from typing import get_type_hints
 
-    from .train import TrainConfig, parse_value
+    from .training.config import TrainConfig, parse_value
 
     hints = get_type_hints(TrainConfig)
     group = parser.add_argument_group("training options (override the recipe; see TrainConfig)")
@@ -257,7 +259,8 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from .train import Trainer, TrainingDivergedError, config_from_checkpoint, recipe
+    from .training.config import recipe
+    from .training.trainer import Trainer, TrainingDivergedError, config_from_checkpoint
 
     given = (*training_fields(), "device", "engine", "data_root")  # the common options are training fields too
     overrides = {name: value for name, value in vars(args).items() if name in given and value is not None}
@@ -266,7 +269,7 @@ def run_train(args: argparse.Namespace) -> int:
     else:
         config = recipe(args.config or "quick", **overrides, resume=args.resume)
     trainer = Trainer(config, progress=show_progress())  # a checkpoint that cannot resume fails here, before any note
-    note(f"training {config.recipe} x{config.scale} into {config.out}" + (f", resuming {config.resume}" if config.resume else ""))
+    note(f"training {config.arch} with the {config.recipe} recipe at x{config.scale} into {config.out}" + (f", resuming {config.resume}" if config.resume else ""))
     try:
         history = trainer.run()
     except TrainingDivergedError as exc:
@@ -286,11 +289,11 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_study_command(args: argparse.Namespace) -> int:
-    from .studies import STUDIES, result_path, run_study
+    from .studies.runner import STUDIES, result_path, run_study
 
     names = list(STUDIES) if args.name == "all" else [args.name]
     if args.condition and args.name == "all":
-        raise ValueError("--condition belongs to one study: name it (lapsrn-edu study STUDY --condition NAME)")
+        raise OptionError("--condition belongs to one study: name it (lapsrn-edu study STUDY --condition NAME)")
     overrides = {k: v for k, v in (("threads", args.threads), ("data_root", args.data_root)) if v is not None}
     overrides.update(dict(args.set))
     for name in names:
@@ -308,7 +311,7 @@ def run_study_command(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from .export import export_run
+    from .training.export import export_run
 
     weights, card = export_run(args.run_dir, args.out_dir, tuple(args.datasets), root=args.data_root, progress=show_progress(),
                                name=args.name, trained_on=args.trained_on)
@@ -320,7 +323,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_course_command(args: argparse.Namespace) -> int:
-    from .course import fetch_course_data, run_course
+    from .course.build import fetch_course_data, run_course
 
     if args.fetch:
         print(fetch_course_data(progress=show_progress()), flush=True)
@@ -329,7 +332,7 @@ def run_course_command(args: argparse.Namespace) -> int:
 
 
 def run_slides(args: argparse.Namespace) -> int:
-    from .course import build_slides
+    from .course.build import build_slides
 
     decks = build_slides(args.out, args.only)
     print(f"{len(decks)} slide decks in {Path(args.out) / 'slides'}; open {Path(args.out) / 'index.html'}")
@@ -393,13 +396,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scales", type=comma_ints, default=[2, 4, 8], help="comma-separated (default: 2,4,8)")
     p.set_defaults(run=run_demo)
 
-    p = sub.add_parser("train", parents=[common, device], help="train LapSRN (recipes quick, paper or gpu); resumable")
+    p = sub.add_parser("train", parents=[common, device], help="train LapSRN or any registered architecture (--arch; recipes quick, paper or gpu); resumable")
     p.add_argument("--config", choices=["quick", "paper", "gpu"], help="recipe (default: quick, or the checkpoint's with --resume)")
     p.add_argument("--resume", metavar="CKPT", help="continue exactly from a checkpoint (e.g. RUN/last.pt)")
     add_training_flags(p)
     p.set_defaults(run=run_train)
 
-    from .studies import BUDGETS, STUDIES
+    from .studies.runner import BUDGETS, STUDIES
 
     p = sub.add_parser("study", parents=[common], help="run one of the paper's studies under a named budget and print its verdict")
     p.add_argument("name", choices=[*STUDIES, "all"], help="which study (all: the five in turn)")
@@ -454,3 +457,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except Exception:
+        traceback.print_exc()
+        print(f"{PROG}: this is a bug in lapsrn-edu {__version__}, not a mistake of yours: please report it to the "
+              "project's issue tracker with the traceback above and the command you ran", file=sys.stderr)
+        return 1

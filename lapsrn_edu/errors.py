@@ -1,9 +1,10 @@
 """The package's user errors: a closed set of exception types, all subclasses of :class:`UserError`.
 
 A :class:`UserError` means the input was wrong (a missing file, a bad option, a model that does
-not fit): the command line prints its message in one line and exits with status 2. Any other
-exception is a bug in the package: the command line lets it show its traceback and asks for a
-report.
+not fit, a checkpoint that is not one): the command line prints its message in one line and exits
+with status 2. Each also derives from the built-in type it refines (ValueError, FileNotFoundError,
+OSError), so ``except ValueError`` keeps working in Python. Any other exception is a bug in the
+package: the command line shows its traceback and asks for a report.
 """
 
 
@@ -12,4 +13,8 @@ class UserError(Exception):
 
 
 class OptionError(UserError, ValueError):
-    """An option with a value the package does not know (an engine, a budget, a field)."""
+    """An option or argument with a value the package does not accept (an engine, a scale, a field)."""
+
+
+class MissingFileError(UserError, FileNotFoundError):
+    """A file or folder the user named, or the package needs, is not there."""

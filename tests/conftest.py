@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image as PILImage
 
-from lapsrn_edu import datasets
-from lapsrn_edu.zoo import OFFICIAL_FILES
+from lapsrn_edu.data import datasets
+from lapsrn_edu.evaluation.zoo import OFFICIAL_FILES
 
 MISSING_DATA = "benchmark data not found under the data root; run `lapsrn-edu download all` or set LAPSRN_EDU_DATA"
 

@@ -33,8 +33,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from lapsrn_edu import course
-from lapsrn_edu.widgets import STATIC_ENV
+from lapsrn_edu.course import build as course
+from lapsrn_edu.course.widgets import STATIC_ENV
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

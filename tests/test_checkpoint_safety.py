@@ -23,10 +23,11 @@ import torch
 from PIL import Image
 
 from lapsrn_edu import cli
-from lapsrn_edu.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
 from lapsrn_edu.models import LapSRN, LapSRNConfig, registry
-from lapsrn_edu.official import load_official
-from lapsrn_edu.train import Trainer, config_from_checkpoint, recipe, train
+from lapsrn_edu.models.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
+from lapsrn_edu.models.official import load_official
+from lapsrn_edu.training.config import recipe
+from lapsrn_edu.training.trainer import Trainer, config_from_checkpoint, train
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from lapsrn_edu import cli
-from lapsrn_edu.checkpoint import save_checkpoint
 from lapsrn_edu.models import LapSRN, LapSRNConfig, count_parameters
+from lapsrn_edu.models.checkpoint import save_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
 COMMANDS = ("evaluate", "benchmark", "upscale", "info", "download", "demo")
@@ -293,10 +293,63 @@ def test_errors_in_a_real_process_have_no_traceback(tmp_path):
 
 
 def test_demo_writes_the_figure(tmp_path, empty_root, capsys):
-    plots = pytest.importorskip("lapsrn_edu.plots")
+    plots = pytest.importorskip("lapsrn_edu.course.plots")
     if not hasattr(plots, "sample_comparison"):
-        pytest.skip("lapsrn_edu.plots.sample_comparison is not written yet")
+        pytest.skip("lapsrn_edu.course.plots.sample_comparison is not written yet")
     out = tmp_path / "demo.png"
     assert cli.main(["demo", "--out", str(out), "--scales", "2", "--data-root", str(empty_root)]) == 0
     with Image.open(out) as figure:
         assert figure.size[0] > 100
+
+
+def test_train_trains_any_registered_architecture_and_resume_keeps_it(tmp_path, capsys):
+    from lapsrn_edu.models import SRCNN
+    from lapsrn_edu.models.checkpoint import load_model
+
+    run = ["train", "--arch", "SRCNN", "--scale", "2", "--epochs", "1", "--iterations-per-epoch", "2", "--batch-size", "2",
+           "--patch-size", "32", "--train-data", "embedded", "--val-data", "none", "--workers", "0", "--out", str(tmp_path)]
+    assert cli.main(run) == 0
+    assert type(load_model(tmp_path / "last.pt")) is SRCNN
+    assert "training SRCNN" in capsys.readouterr().err
+    assert cli.main(["train", "--resume", str(tmp_path / "last.pt"), "--arch", "LapSRN", "--workers", "0"]) == 2
+    assert "arch='SRCNN' in the checkpoint but 'LapSRN' now" in capsys.readouterr().err
+    assert cli.main(["train", "--arch", "Nope", "--out", str(tmp_path / "x")]) == 2
+    assert "unknown architecture 'Nope'" in capsys.readouterr().err
+
+
+def test_a_bug_shows_its_traceback_and_asks_for_a_report_while_a_user_error_is_one_line(monkeypatch, capsys):
+    def broken(args):
+        return 1 / 0
+
+    monkeypatch.setattr(cli, "run_info", broken)
+    assert cli.main(["info", "bicubic"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "ZeroDivisionError" in err and "this is a bug in lapsrn-edu" in err
+    assert cli.main(["upscale", "no-such-file.png", "out.png", "--scale", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_packages_errors_are_a_closed_set_of_user_errors():
+    """Every exception type the package defines is a UserError, apart from the two that never
+    reach a user as such: a failed exercise check (a notebook's AssertionError) and the loop's
+    NaN signal (the Trainer turns it into TrainingDivergedError)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import lapsrn_edu
+    from lapsrn_edu.errors import UserError
+
+    internal = {"ExerciseFailed", "NonFiniteLoss", "_Invalid"}
+    found = {}
+    for info in pkgutil.walk_packages(lapsrn_edu.__path__, "lapsrn_edu."):
+        if info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        for name, obj in vars(module).items():
+            if inspect.isclass(obj) and issubclass(obj, BaseException) and obj.__module__ == info.name:
+                found[name] = obj
+    assert {"CheckpointError", "DataNotFoundError", "EngineRefused", "TrainingDivergedError"} <= set(found)
+    outside = sorted(name for name, cls in found.items() if not issubclass(cls, UserError) and name not in internal)
+    assert not outside, f"exception types that are not UserErrors: {outside}"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from lapsrn_edu.color import gray_to_rgb, rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
+from lapsrn_edu.imaging.color import gray_to_rgb, rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
 
 # MATLAB: rgb2ycbcr(double([r g b])) * 255, from the BT.601 formulas in its documentation.
 KNOWN = {

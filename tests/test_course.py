@@ -9,7 +9,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lapsrn_edu import cli, course, publish, resources
+from lapsrn_edu import cli
+from lapsrn_edu.course import build as course
+from lapsrn_edu.course import publish, resources
 
 CLOSED_PORT = "http://127.0.0.1:9"  # nothing listens there: a download fails at once, no network used
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from lapsrn_edu import degradations
-from lapsrn_edu.evaluate import degrade
+from lapsrn_edu.evaluation import degradations
+from lapsrn_edu.evaluation.evaluate import degrade
 
 
 @pytest.fixture

@@ -20,7 +20,8 @@ RANK_SCRIPT = textwrap.dedent(
     import torch
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel
-    from lapsrn_edu.train import Trainer, recipe
+    from lapsrn_edu.training.config import recipe
+    from lapsrn_edu.training.trainer import Trainer
 
     destroy = dist.destroy_process_group
     def destroy_once_ddp_is_gone(*args, **kwargs):

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lapsrn_edu import cli, download
-from lapsrn_edu.datasets import DATASET_FOLDERS, TEST_SETS
-from lapsrn_edu.download import ChecksumError, DownloadError
+from lapsrn_edu import cli
+from lapsrn_edu.data import download
+from lapsrn_edu.data.datasets import DATASET_FOLDERS, TEST_SETS
+from lapsrn_edu.data.download import ChecksumError, DownloadError
 
 COMMIT = "0" * 40
 

@@ -8,15 +8,16 @@ import pytest
 import torch
 from torch import nn
 
-from lapsrn_edu import widgets
-from lapsrn_edu.datasets import Image
+from lapsrn_edu.course import widgets
+from lapsrn_edu.data.datasets import Image
 from lapsrn_edu.engine import inference, switch
 from lapsrn_edu.engine.switch import EngineRefused, difference, use_engine
-from lapsrn_edu.evaluate import evaluate
+from lapsrn_edu.evaluation.evaluate import evaluate
+from lapsrn_edu.evaluation.upscale import upscale_pixels
 from lapsrn_edu.models import SRCNN, LapSRN, MSLapSRN
 from lapsrn_edu.models.layers import FeatureUpsampler
-from lapsrn_edu.train import Trainer, recipe
-from lapsrn_edu.upscale import upscale_pixels
+from lapsrn_edu.training.config import recipe
+from lapsrn_edu.training.trainer import Trainer
 
 PIXELS = np.random.default_rng(0).random((12, 14, 3))
 

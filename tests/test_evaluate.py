@@ -8,11 +8,11 @@ import weakref
 import numpy as np
 import pytest
 
-from lapsrn_edu import datasets
-from lapsrn_edu.datasets import Image, read_image, write_image
-from lapsrn_edu.evaluate import EvaluationResult, ImageScore, degrade, evaluate, mod_crop, results_table
+from lapsrn_edu.data import datasets
+from lapsrn_edu.data.datasets import Image, read_image, write_image
+from lapsrn_edu.evaluation.evaluate import EvaluationResult, ImageScore, degrade, evaluate, mod_crop, results_table
+from lapsrn_edu.imaging.resize import imresize
 from lapsrn_edu.models import LapSRN
-from lapsrn_edu.resize import imresize
 
 PSNR_TOLERANCE = 0.01
 SSIM_TOLERANCE = 0.0005

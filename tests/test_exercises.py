@@ -11,13 +11,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lapsrn_edu import exercises, losses
-from lapsrn_edu.color import rgb_to_y
-from lapsrn_edu.exercises import ExerciseFailed, check, level_weights
-from lapsrn_edu.metrics import quantize
+from lapsrn_edu.course import exercises
+from lapsrn_edu.course.exercises import ExerciseFailed, check, level_weights
+from lapsrn_edu.imaging.color import rgb_to_y
+from lapsrn_edu.imaging.metrics import quantize
+from lapsrn_edu.imaging.pyramid import expand, pyramid_levels_torch
+from lapsrn_edu.imaging.resize import imresize_torch
 from lapsrn_edu.models import LapSRN, levels_for_scale
-from lapsrn_edu.pyramid import expand, pyramid_levels_torch
-from lapsrn_edu.resize import imresize_torch
+from lapsrn_edu.training import losses
 
 SOURCES = Path(__file__).resolve().parent.parent / "tools" / "notebooks"
 
@@ -258,6 +259,6 @@ def test_every_exercise_is_checked_by_its_tested_verifier(lesson):
         if "No check" in statement:
             assert not re.search(rf'check\(\s*"Exercise {re.escape(number)}"', text), f"exercise {number} says No check but has one"
             continue
-        assert number in exercises.VERIFIERS, f"lesson {lesson}: exercise {number} has no verifier in lapsrn_edu.exercises"
+        assert number in exercises.VERIFIERS, f"lesson {lesson}: exercise {number} has no verifier in lapsrn_edu.course.exercises"
         name = exercises.VERIFIERS[number].__name__
         assert re.search(rf'check\(\s*"Exercise {re.escape(number)}",\s*{name}\b', text), f"lesson {lesson} does not check exercise {number} with {name}"

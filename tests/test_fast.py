@@ -4,12 +4,12 @@ upsamplers, every scale, bands of any height, with and without oneDNN's fused op
 import numpy as np
 import pytest
 import torch
+from helpers import lively
 
 from lapsrn_edu.engine import inference as fast
+from lapsrn_edu.evaluation.upscale import super_resolve_y
 from lapsrn_edu.models import SRCNN, LapSRN, MSLapSRN
-from lapsrn_edu.official import load_official
-from lapsrn_edu.upscale import super_resolve_y
-from helpers import lively
+from lapsrn_edu.models.official import load_official
 
 TOLERANCE = 1e-5
 

@@ -7,14 +7,14 @@ import sys
 
 import pytest
 import torch
+from helpers import lively
 from torch import nn
 
 from lapsrn_edu.engine import allocator
 from lapsrn_edu.engine.training import OneChannelConv, SubPixelUpsampler, for_training
-from lapsrn_edu.losses import multiscale_loss
 from lapsrn_edu.models import ARCHITECTURES, LapSRN, MSLapSRN, build
 from lapsrn_edu.models.layers import FeatureUpsampler
-from helpers import lively
+from lapsrn_edu.training.losses import multiscale_loss
 
 # relative to the largest value of each output or gradient: in float64 the two computations agree
 # to rounding; in float32, gradients summed over many pixels in another order differ by up to 1e-4

@@ -7,12 +7,12 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from lapsrn_edu import flops
+from lapsrn_edu.evaluation import flops
+from lapsrn_edu.evaluation.upscale import model_levels
+from lapsrn_edu.imaging.resize import imresize_torch
 from lapsrn_edu.models import LapSRN, LapSRNConfig, MSLapSRN, MSLapSRNConfig, OneShotSR
 from lapsrn_edu.models.mslapsrn import SKIPS
 from lapsrn_edu.models.registry import ARCHITECTURES, build
-from lapsrn_edu.resize import imresize_torch
-from lapsrn_edu.upscale import model_levels
 
 
 def lapsrn_macs_per_lr_pixel(depth: int, c: int, levels: int) -> float:

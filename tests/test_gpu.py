@@ -14,13 +14,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from lapsrn_edu import zoo
-from lapsrn_edu.checkpoint import load_model, read_checkpoint
-from lapsrn_edu.datasets import DataNotFoundError, has_dataset, weights_path
-from lapsrn_edu.losses import multiscale_loss
+from lapsrn_edu.data.datasets import DataNotFoundError, has_dataset, weights_path
+from lapsrn_edu.data.patches import make_batch
+from lapsrn_edu.evaluation import zoo
 from lapsrn_edu.models import LapSRN, LapSRNConfig, MSLapSRN, MSLapSRNConfig
-from lapsrn_edu.patches import make_batch
-from lapsrn_edu.train import RECIPES, Trainer, config_from_checkpoint, recipe, train
+from lapsrn_edu.models.checkpoint import load_model, read_checkpoint
+from lapsrn_edu.training.config import RECIPES, recipe
+from lapsrn_edu.training.losses import multiscale_loss
+from lapsrn_edu.training.trainer import Trainer, config_from_checkpoint, train
 
 CUDA = torch.cuda.is_available()
 GPU = (pytest.mark.gpu, pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU"))
@@ -99,7 +100,7 @@ def test_forward_and_backward_agree_with_float64_and_across_devices(name: str, d
 def test_the_official_x4_weights_give_the_papers_set5_score_on_cuda() -> None:
     """Set5 x4 31.54 dB / 0.8852 (CVPR 2017, Table 4) on CUDA with the defaults a student gets;
     tests/test_evaluate.py checks the same on the CPU."""
-    from lapsrn_edu.evaluate import evaluate
+    from lapsrn_edu.evaluation.evaluate import evaluate
 
     try:
         weights_path("LapSRN_x4.mat")
@@ -212,7 +213,7 @@ def test_the_gpu_recipe_trains_at_a_tiny_size_from_the_command_line(image_folder
 
 
 def test_export_names_the_model_and_the_machine_it_trained_on(image_folders, tmp_path: Path) -> None:
-    from lapsrn_edu.export import export_run
+    from lapsrn_edu.training.export import export_run
 
     train(tiny_gpu_recipe(image_folders, tmp_path / "run", epochs=1), progress=False)
     weights, card = export_run(tmp_path / "run", tmp_path / "models", datasets=(), progress=False, name="ours-x4-gpu",

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from lapsrn_edu.data.patches import Augmentation, BatchIndices, LumaImage, PatchDataset
 from lapsrn_edu.engine.gpu_patches import DevicePatchCutter, Placements, device_batches, largest_window
-from lapsrn_edu.patches import Augmentation, BatchIndices, LumaImage, PatchDataset
 
 ON_CUDA = pytest.param("cuda", marks=(pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")))
 DEVICES = ["cpu", ON_CUDA]

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from lapsrn_edu import course
-from lapsrn_edu.widgets import STATIC_ENV
+from lapsrn_edu.course import build as course
+from lapsrn_edu.course.widgets import STATIC_ENV
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +83,7 @@ def test_the_wheel_holds_every_module_our_models_and_the_notebooks(installed):
 
 
 def test_installed_package_evaluates_our_shipped_model(installed):
-    probe = run([installed["python"], "-c", "import lapsrn_edu.zoo as z; print(z.__file__); print(z.ours_path('ours-x4'))"],
+    probe = run([installed["python"], "-c", "import lapsrn_edu.evaluation.zoo as z; print(z.__file__); print(z.ours_path('ours-x4'))"],
                 installed["cwd"], installed["env"]).stdout.split()
     assert all(Path(p).is_relative_to(installed["site"]) for p in probe), probe  # not the repository's copy
     result = run([installed["venv"] / "bin" / "lapsrn-edu", "evaluate", "--model", "ours-x4", "--dataset", "embedded", "--scale", "4"],

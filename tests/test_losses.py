@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from lapsrn_edu.losses import CHARBONNIER_EPS, charbonnier, l1, l2, multiscale_loss
+from lapsrn_edu.training.losses import CHARBONNIER_EPS, charbonnier, l1, l2, multiscale_loss
 
 
 def test_paper_eps_is_1e_minus_3():

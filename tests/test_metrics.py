@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from skimage.metrics import structural_similarity
 
-from lapsrn_edu.color import gray_to_rgb, rgb_to_y
-from lapsrn_edu.metrics import (
+from lapsrn_edu.imaging.color import gray_to_rgb, rgb_to_y
+from lapsrn_edu.imaging.metrics import (
     gaussian_window,
     psnr,
     quantize,

@@ -171,7 +171,7 @@ def test_baselines_have_their_published_sizes():
 
 
 def test_vdsr_starts_as_bicubic_plus_a_residual():
-    from lapsrn_edu.resize import imresize_torch
+    from lapsrn_edu.imaging.resize import imresize_torch
 
     model = VDSR(scale=2, depth=3, channels=4)
     with torch.no_grad():
@@ -183,7 +183,7 @@ def test_vdsr_starts_as_bicubic_plus_a_residual():
 
 @pytest.mark.parametrize("name", list(ARCHITECTURES))
 def test_every_architecture_round_trips_through_a_checkpoint(name, tmp_path):
-    from lapsrn_edu.checkpoint import load_model, save_checkpoint
+    from lapsrn_edu.models.checkpoint import load_model, save_checkpoint
 
     small = {"LapSRN": {"depth": 1, "channels": 4}, "MSLapSRN": {"depth": 1, "recursions": 2, "channels": 4},
              "OneShotSR": {"depth": 1, "channels": 4}, "SRCNN": {"filters": (4, 2)}, "FSRCNN": {"d": 4, "s": 2, "m": 1},

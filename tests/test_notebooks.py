@@ -8,8 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lapsrn_edu import course
-from lapsrn_edu.exercises import ExerciseFailed, assert_close, check
+from lapsrn_edu.course import build as course
+from lapsrn_edu.course.exercises import ExerciseFailed, assert_close, check
 
 NOTEBOOKS = course.course_notebooks()
 REQUIRED_PARAMETERS = {"QUICK", "SOLUTIONS"}

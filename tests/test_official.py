@@ -5,7 +5,7 @@ import pytest
 import scipy.io
 
 from lapsrn_edu.models import LapSRN, MSLapSRN, count_parameters
-from lapsrn_edu.official import EXPECTED_PARAMETERS, WeightsError, load_official
+from lapsrn_edu.models.official import EXPECTED_PARAMETERS, WeightsError, load_official
 
 RELEASES = {
     "LapSRN_x2": (LapSRN, {"scale": 2, "depth": 10}),

@@ -7,8 +7,8 @@ import pytest
 import torch
 from PIL import Image as PILImage
 
-from lapsrn_edu.datasets import DataNotFoundError, Image, ImageReadError
-from lapsrn_edu.patches import (
+from lapsrn_edu.data.datasets import DataNotFoundError, Image, ImageReadError
+from lapsrn_edu.data.patches import (
     Augmentation,
     BatchIndices,
     LumaImage,
@@ -19,7 +19,7 @@ from lapsrn_edu.patches import (
     to_luma,
     training_items,
 )
-from lapsrn_edu.resize import imresize
+from lapsrn_edu.imaging.resize import imresize
 
 RNG = np.random.default_rng(0)
 

@@ -8,10 +8,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from lapsrn_edu import plots
+from lapsrn_edu.course import plots
+from lapsrn_edu.imaging.pyramid import gaussian_pyramid
 from lapsrn_edu.models import LapSRN
 from lapsrn_edu.models.layers import ImageUpsampler
-from lapsrn_edu.pyramid import gaussian_pyramid
 
 
 def smooth_image(shape, seed=0):
@@ -67,7 +67,7 @@ def test_side_by_side_crops_every_panel():
 
 
 def test_history_figure_draws_loss_lr_and_psnr_with_bicubic():
-    from lapsrn_edu.train import EpochRecord, History
+    from lapsrn_edu.training.history import EpochRecord, History
 
     epochs = [EpochRecord(i, 100 * i, 1.0 / i, 1e-3, 100.0, 1.0, 9.0, 10.0 * i, 11.0 * i, 28.0 + i) for i in (1, 2, 3)]
     history = History({"loss": "charbonnier", "reduction": "paper", "lr_schedule": "cosine", "scale": 4}, "set5", epochs)

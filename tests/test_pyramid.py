@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from lapsrn_edu.pyramid import (
+from lapsrn_edu.imaging.pyramid import (
     BINOMIAL_KERNEL,
     KINDS,
     collapse,
@@ -14,7 +14,7 @@ from lapsrn_edu.pyramid import (
     max_levels,
     pyramid_levels_torch,
 )
-from lapsrn_edu.resize import imresize
+from lapsrn_edu.imaging.resize import imresize
 
 RNG = np.random.default_rng(0)
 

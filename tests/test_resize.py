@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lapsrn_edu.resize import cubic, imresize, imresize_torch, weight_matrix
+from lapsrn_edu.imaging.resize import cubic, imresize, imresize_torch, weight_matrix
 
 
 def matlab_cubic(x: float) -> float:

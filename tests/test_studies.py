@@ -7,10 +7,11 @@ import statistics
 
 import pytest
 
-from lapsrn_edu import studies
-from lapsrn_edu.datasets import Image, embedded_images, write_image
+from lapsrn_edu.data.datasets import Image, embedded_images, write_image
 from lapsrn_edu.models import OneShotSR, count_parameters, registry
-from lapsrn_edu.train import recipe, train
+from lapsrn_edu.studies import runner as studies
+from lapsrn_edu.training.config import recipe
+from lapsrn_edu.training.trainer import train
 
 
 @pytest.fixture(autouse=True)

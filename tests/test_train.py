@@ -7,20 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from lapsrn_edu import train as training
-from lapsrn_edu.checkpoint import CheckpointError, load_model, read_checkpoint
-from lapsrn_edu.train import (
-    RECIPES,
-    History,
-    TrainConfig,
-    Trainer,
-    TrainingDivergedError,
-    config_from_checkpoint,
-    learning_rate,
-    parse_value,
-    recipe,
-    train,
-)
+from lapsrn_edu.models.checkpoint import CheckpointError, load_model, read_checkpoint
+from lapsrn_edu.training import loop
+from lapsrn_edu.training.config import RECIPES, TrainConfig, parse_value, recipe
+from lapsrn_edu.training.history import History
+from lapsrn_edu.training.schedule import learning_rate
+from lapsrn_edu.training.trainer import Trainer, TrainingDivergedError, config_from_checkpoint, train
 
 
 def tiny(folders: tuple[Path, Path], out: Path, **overrides) -> TrainConfig:
@@ -139,14 +131,14 @@ def test_corrupt_or_mismatched_checkpoints_are_clear_errors(image_folders, tmp_p
 
 def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(image_folders, tmp_path: Path, monkeypatch) -> None:
     calls = []
-    real_loss = training.multiscale_loss
+    real_loss = loop.multiscale_loss
 
     def poisoned(*args, **kwargs):
         calls.append(1)
         loss = real_loss(*args, **kwargs)
         return loss * float("nan") if len(calls) == 5 else loss
 
-    monkeypatch.setattr(training, "multiscale_loss", poisoned)
+    monkeypatch.setattr(loop, "multiscale_loss", poisoned)
     with pytest.raises(TrainingDivergedError, match=r"became nan at iteration 5.*last good checkpoint"):
         train(tiny(image_folders, tmp_path, epochs=3), progress=False)
     assert read_checkpoint(tmp_path / "last.pt")["iteration"] == 3
@@ -173,7 +165,7 @@ def test_embedded_images_are_the_default_without_data(monkeypatch, tmp_path: Pat
 
 
 def test_export_publishes_the_last_checkpoint_in_float16_with_a_card(image_folders, tmp_path: Path) -> None:
-    from lapsrn_edu.export import export_run
+    from lapsrn_edu.training.export import export_run
 
     train(tiny(image_folders, tmp_path / "run", epochs=1), progress=False)
     weights_file, card = export_run(tmp_path / "run", tmp_path / "models", datasets=(), progress=False)
@@ -209,7 +201,7 @@ def test_every_training_option_is_a_flag_with_its_explanation(capsys) -> None:
     from dataclasses import fields
 
     from lapsrn_edu.cli import main
-    from lapsrn_edu.train import TrainConfig
+    from lapsrn_edu.training.config import TrainConfig
 
     with pytest.raises(SystemExit):
         main(["train", "--help"])
@@ -221,7 +213,8 @@ def test_every_training_option_is_a_flag_with_its_explanation(capsys) -> None:
 
 
 def test_patches_are_cut_on_a_cuda_gpu_unless_the_config_says_cpu() -> None:
-    from lapsrn_edu.train import patches_on_device, with_overrides
+    from lapsrn_edu.training.config import with_overrides
+    from lapsrn_edu.training.trainer import patches_on_device
 
     cuda, cpu = torch.device("cuda"), torch.device("cpu")
     auto = recipe("paper")

@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from lapsrn_edu.color import gray_to_rgb, rgb_to_ycbcr
-from lapsrn_edu.datasets import Image, read_image
+from lapsrn_edu.data.datasets import Image, read_image
+from lapsrn_edu.evaluation import upscale
+from lapsrn_edu.evaluation.upscale import super_resolve_y, upscale_image, upscale_pixels
+from lapsrn_edu.imaging.color import gray_to_rgb, rgb_to_ycbcr
+from lapsrn_edu.imaging.resize import imresize
 from lapsrn_edu.models import FSRCNN, SRCNN, VDSR, LapSRN, MSLapSRN, OneShotSR
-from lapsrn_edu.official import load_official
-from lapsrn_edu.resize import imresize
-from lapsrn_edu import upscale
-from lapsrn_edu.upscale import super_resolve_y, upscale_image, upscale_pixels
+from lapsrn_edu.models.official import load_official
 
 RNG = np.random.default_rng(0)
 

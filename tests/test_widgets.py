@@ -7,15 +7,15 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
-from matplotlib.figure import Figure
 import numpy as np
 import pytest
 import torch
+from matplotlib.figure import Figure
 
-from lapsrn_edu import plots, widgets
+from lapsrn_edu.course import plots, widgets
 from lapsrn_edu.engine import inference as fast
+from lapsrn_edu.imaging.pyramid import laplacian_pyramid
 from lapsrn_edu.models import LapSRN, registry
-from lapsrn_edu.pyramid import laplacian_pyramid
 
 
 @pytest.fixture(autouse=True)

@@ -264,13 +264,13 @@ class Check:
                 query = subprocess.run([smi, "--query-gpu=driver_version,clocks.max.sm,power.limit", "--format=csv,noheader"],
                                        capture_output=True, text=True, timeout=30)
                 info["nvidia_smi"] = query.stdout.strip()
-        from lapsrn_edu.export import machine
+        from lapsrn_edu.training.export import machine
 
         info["machine"] = machine()
         return info
 
     def data(self) -> dict[str, Any]:
-        from lapsrn_edu.datasets import has_dataset
+        from lapsrn_edu.data.datasets import has_dataset
 
         given = os.environ.get("LAPSRN_EDU_DATA")
         if given and not self.args.unpack_to and has_dataset("train", given) and has_dataset("set5", given):
@@ -312,7 +312,7 @@ class Check:
 
     def plan(self, bench: dict[str, Any]) -> dict[str, Any]:
         """Epochs and iterations of the gpu recipe that fit the minutes asked for and the deadline."""
-        from lapsrn_edu.train import RECIPES
+        from lapsrn_edu.training.config import RECIPES
 
         measured = [r for r in (bench or {}).get("recipes", []) if r["recipe"] == "gpu"]
         gpu = measured[0] if measured else {"batch_size": RECIPES["gpu"].batch_size, "patches_per_second": ASSUMED_PATCHES_PER_SECOND}
@@ -353,8 +353,8 @@ class Check:
         import numpy as np
         import torch
 
-        from lapsrn_edu.upscale import super_resolve_y
-        from lapsrn_edu.zoo import load
+        from lapsrn_edu.evaluation.upscale import super_resolve_y
+        from lapsrn_edu.evaluation.zoo import load
 
         model = load("official-x4")
         dev = torch.device(device)
@@ -436,7 +436,7 @@ class Check:
         return result
 
     def export(self) -> dict[str, Any]:
-        from lapsrn_edu.export import export_run
+        from lapsrn_edu.training.export import export_run
 
         weights, card = export_run(self.out / "run", self.out, ("set5", "set14", "bsd100"), progress=False, name="ours-x4-gpu")
         rows = re.findall(r"^\| (set5|set14|bsd100) \| ([\d.]+) \| ([\d.]+) \|$", card.read_text(), flags=re.MULTILINE)

@@ -4,7 +4,7 @@ glibc's ``malloc`` gives every block larger than a threshold (32 MB at most) bac
 the moment it is freed, and asks for fresh pages the next time. A training step allocates and
 frees the same feature maps again and again (67 MB each in the paper's recipe: 64 patches x 64
 channels x 64 x 64 pixels), so each step page-faults them in anew and the kernel zero-fills every
-page: measured on this project's 2-core machine, a quarter of a paper-recipe step was system time.
+page (``benchmarks/README.md`` measures what that costs a training step).
 Inside :func:`reused_memory`, large blocks come from the heap and stay there once freed, so the
 next step finds them ready; on the way out, the old settings come back and the free heap is
 returned to the system (a notebook does not keep the training step's memory after training).

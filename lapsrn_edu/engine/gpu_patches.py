@@ -1,8 +1,8 @@
 """Training patches cut on the training device (a GPU) from images kept there.
 
 Why: cutting one 128 px patch on the CPU (crop, MATLAB bicubic zoom-out, turns, flip, in numpy)
-costs 0.25 to 0.5 ms of a core (CPU time, measured on a 2-core Xeon), and a current GPU is
-expected to train a LapSRN x4 on thousands of such patches per second. Cloud notebooks give a GPU
+takes a fraction of a millisecond of a core, and a current GPU trains a LapSRN x4 on thousands
+of such patches per second (the README's GPU table). Cloud notebooks give a GPU
 2 to 8 cores, and the training process needs one of them: the GPU would wait for the workers.
 
 What stays the same: the samples. :meth:`PatchDataset.placement` draws where sample ``i`` comes
@@ -26,14 +26,14 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ..patches import BatchIndices, LumaImage, PatchDataset
-from ..resize import weight_matrix
+from ..data.patches import BatchIndices, LumaImage, PatchDataset
+from ..imaging.resize import weight_matrix
 
 PLACEMENT_FIELDS = ("image", "top", "left", "window", "turns", "flip")
 
 
 class Placements(Dataset):
-    """Sample ``i`` -> its :class:`~lapsrn_edu.patches.Placement` as six integers (what workers send)."""
+    """Sample ``i`` -> its :class:`~lapsrn_edu.data.patches.Placement` as six integers (what workers send)."""
 
     def __init__(self, patches: PatchDataset) -> None:
         self.patches = patches

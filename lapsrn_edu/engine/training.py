@@ -29,8 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .inference import PHASE_TAPS
 from ..models.layers import FeatureUpsampler
+from .inference import PHASE_TAPS
 
 
 class SubPixelUpsampler(nn.Module):

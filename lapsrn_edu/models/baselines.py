@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..resize import imresize_torch
+from ..errors import OptionError
+from ..imaging.resize import imresize_torch
 from .lapsrn import check_input, levels_for_scale
 from .layers import configured, conv3x3
 from .oneshot import check_single_level
@@ -31,7 +32,7 @@ BICUBIC_RADIUS = 2  # LR pixels a bicubic output pixel reads on each side
 def _check_size(**sizes: int) -> None:
     bad = {k: v for k, v in sizes.items() if v < 1}
     if bad:
-        raise ValueError(f"sizes must be positive, got {bad}")
+        raise OptionError(f"sizes must be positive, got {bad}")
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class SRCNNConfig:
         levels_for_scale(self.scale)
         _check_size(**{f"filters[{i}]": f for i, f in enumerate(self.filters)})
         if any(k % 2 == 0 or k < 1 for k in self.kernels):
-            raise ValueError(f"kernel sizes must be odd and positive, got {self.kernels}")
+            raise OptionError(f"kernel sizes must be odd and positive, got {self.kernels}")
 
 
 class SRCNN(nn.Module):
@@ -127,7 +128,7 @@ class VDSRConfig:
     def __post_init__(self) -> None:
         levels_for_scale(self.scale)
         if self.depth < 2:
-            raise ValueError(f"VDSR needs at least 2 convolutions (in and out), got depth {self.depth}")
+            raise OptionError(f"VDSR needs at least 2 convolutions (in and out), got depth {self.depth}")
         _check_size(channels=self.channels)
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..errors import OptionError
 from .layers import LEAKY_SLOPE, FeatureUpsampler, ImageUpsampler, configured, conv3x3, init_like_released_code
 
 SCALES = (2, 4, 8)
@@ -28,7 +29,7 @@ SCALES = (2, 4, 8)
 def levels_for_scale(scale: int) -> int:
     """Number of x2 pyramid levels for an overall scale (2 -> 1, 4 -> 2, 8 -> 3)."""
     if scale not in SCALES:
-        raise ValueError(f"unsupported scale {scale!r}: LapSRN upsamples by 2, 4 or 8")
+        raise OptionError(f"unsupported scale {scale!r}: LapSRN upsamples by 2, 4 or 8")
     return int(math.log2(scale))
 
 
@@ -54,7 +55,7 @@ class LapSRNConfig:
     def __post_init__(self) -> None:
         levels_for_scale(self.scale)
         if self.depth < 1 or self.channels < 1:
-            raise ValueError(f"depth and channels must be positive, got {self.depth} and {self.channels}")
+            raise OptionError(f"depth and channels must be positive, got {self.depth} and {self.channels}")
 
 
 class PyramidLevel(nn.Module):
@@ -105,7 +106,7 @@ class LapSRN(nn.Module):
         check_input(lr)
         levels = len(self.levels) if levels is None else levels
         if not 1 <= levels <= len(self.levels):
-            raise ValueError(f"this model has {len(self.levels)} levels, asked for {levels}")
+            raise OptionError(f"this model has {len(self.levels)} levels, asked for {levels}")
         features = self.input_act(self.input_conv(lr))
         image, outputs = lr, []
         for level in self.levels[:levels]:
@@ -119,7 +120,7 @@ def check_input(lr: torch.Tensor) -> None:
     """A clear message instead of a convolution error deep inside torch."""
     if not isinstance(lr, torch.Tensor) or lr.ndim != 4 or lr.shape[1] != 1:
         shape = tuple(lr.shape) if isinstance(lr, torch.Tensor) else type(lr).__name__
-        raise ValueError(
+        raise OptionError(
             f"expected a batch of Y-channel images shaped (N, 1, H, W), got {shape}; "
-            "convert RGB with lapsrn_edu.color.rgb_to_y and add a batch axis"
+            "convert RGB with lapsrn_edu.imaging.color.rgb_to_y and add a batch axis"
         )

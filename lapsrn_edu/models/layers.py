@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
+from ..errors import OptionError
+
 LEAKY_SLOPE = 0.2
 Config = TypeVar("Config")
 
@@ -48,7 +50,7 @@ class FeatureUpsampler(nn.Module):
     def __init__(self, channels: int, kind: str = "released") -> None:
         super().__init__()
         if kind not in ("released", "paper"):
-            raise ValueError(f"upsampler kind must be 'released' or 'paper', got {kind!r}")
+            raise OptionError(f"upsampler kind must be 'released' or 'paper', got {kind!r}")
         self.kind = kind
         if kind == "released":
             self.deconv = nn.ConvTranspose2d(channels, channels, 3, stride=2, padding=0)

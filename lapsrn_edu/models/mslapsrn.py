@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..errors import OptionError
 from .lapsrn import check_input, levels_for_scale
 from .layers import LEAKY_SLOPE, FeatureUpsampler, ImageUpsampler, configured, conv3x3, init_like_released_code
 
@@ -36,7 +37,7 @@ class MSLapSRNConfig:
 
     def __post_init__(self) -> None:
         if self.skip not in SKIPS:
-            raise ValueError(f"skip must be one of {SKIPS}, got {self.skip!r}")
+            raise OptionError(f"skip must be one of {SKIPS}, got {self.skip!r}")
         levels_for_scale(self.scale)
 
 
@@ -79,7 +80,7 @@ class MSLapSRN(nn.Module):
         max_levels = levels_for_scale(self.scale)
         levels = max_levels if levels is None else levels
         if not 1 <= levels <= max_levels:
-            raise ValueError(f"this model runs 1 to {max_levels} levels, asked for {levels}")
+            raise OptionError(f"this model runs 1 to {max_levels} levels, asked for {levels}")
         features = self.input_conv(lr)
         image, outputs = lr, []
         for _ in range(levels):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..errors import OptionError
 from .lapsrn import check_input, levels_for_scale
 from .layers import LEAKY_SLOPE, bilinear_kernel, configured, conv3x3, init_like_released_code
 
@@ -29,7 +30,7 @@ class OneShotConfig:
     def __post_init__(self) -> None:
         levels_for_scale(self.scale)
         if self.depth < 1 or self.channels < 1:
-            raise ValueError(f"depth and channels must be positive, got {self.depth} and {self.channels}")
+            raise OptionError(f"depth and channels must be positive, got {self.depth} and {self.channels}")
 
 
 class OneShotSR(nn.Module):
@@ -68,5 +69,5 @@ class OneShotSR(nn.Module):
 def check_single_level(scale: int, levels: int | None) -> None:
     """A network without a pyramid gives only its full scale: a clear error for any other."""
     if levels not in (None, levels_for_scale(scale)):
-        raise ValueError(f"this network upsamples by x{scale} in one step and has no intermediate levels; "
+        raise OptionError(f"this network upsamples by x{scale} in one step and has no intermediate levels; "
                          f"evaluate it at x{scale} only")

@@ -12,6 +12,7 @@ from typing import Any
 
 from torch import nn
 
+from ..errors import OptionError
 from .baselines import FSRCNN, SRCNN, VDSR, FSRCNNConfig, SRCNNConfig, VDSRConfig
 from .lapsrn import LapSRN, LapSRNConfig
 from .mslapsrn import MSLapSRN, MSLapSRNConfig
@@ -42,7 +43,7 @@ ARCHITECTURES: dict[str, Architecture] = {
 }
 
 
-class UnknownArchitectureError(ValueError):
+class UnknownArchitectureError(OptionError):
     """An architecture name that is not in :data:`ARCHITECTURES`."""
 
 
@@ -66,7 +67,7 @@ def make_config(name: str, values: dict[str, Any]) -> Any:
     known = {f.name for f in fields(entry.config_class)}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise ValueError(f"{name} has no option(s) {', '.join(unknown)}; its options: {', '.join(sorted(known))}")
+        raise OptionError(f"{name} has no option(s) {', '.join(unknown)}; its options: {', '.join(sorted(known))}")
     return entry.config_class(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 

@@ -1,0 +1,286 @@
+"""Run the whole course: execute every notebook with papermill, export HTML and slides, write an index page.
+
+``run_course()`` executes ``NN_*.ipynb`` in order (kernel: this interpreter's ``python3``, working
+directory: the notebooks' folder) and writes into ``out_dir`` the executed copies, one
+self-contained HTML page per notebook (figures embedded, equations typeset by a local MathJax),
+one reveal.js deck per notebook in ``slides/``, and an ``index.html`` that links them with their
+run time and status, so a lecturer can open ``build/index.html`` offline (see
+:mod:`lapsrn_edu.course.publish`).
+
+The notebooks are the repository's ``notebooks/``; an installed package carries a copy of them
+(``lapsrn_edu/notebooks``), so ``lapsrn-edu course`` also runs outside the repository.
+
+Two modes set the notebooks' ``QUICK`` parameter: ``"default"`` is what a student gets (the
+whole course, timed in the README), ``"quick"`` is what CI runs. The
+executed copies always run with ``SOLUTIONS = True``, so every exercise shows its solution.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import OptionError, UserError
+from . import publish
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+REPO_ROOT = PACKAGE_DIR.parent
+MODES = {"default": {"QUICK": False}, "quick": {"QUICK": True}}
+KERNEL_NAME = "python3"  # jupyter_client runs it with this very interpreter
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+COURSE_DATA = ("weights", "set5", "set14")  # what the lessons use when present (about 13 MB)
+COURSE_EXTRA_MODULES = ("papermill", "nbconvert", "ipykernel")
+
+
+class CourseError(UserError, RuntimeError):
+    """At least one notebook of the course failed; ``runs`` says which."""
+
+    def __init__(self, runs: list["NotebookRun"]) -> None:
+        failed = [r.name for r in runs if not r.ok]
+        super().__init__(f"{len(failed)} notebook(s) failed: {', '.join(failed)}")
+        self.runs = runs
+
+
+class CourseSetupError(UserError, ValueError):
+    """The course cannot start here (no notebooks, or the ``course`` extra is not installed);
+    the message says what to do."""
+
+
+@dataclass
+class NotebookRun:
+    """One executed notebook: where its outputs are, how long it took, and how it ended."""
+
+    name: str
+    title: str
+    executed: Path
+    html: Path | None
+    slides: Path | None
+    seconds: float
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def notebook_dir() -> Path:
+    """The repository's ``notebooks/`` when running from a checkout, else the copy installed with the package."""
+    for folder in (REPO_ROOT / "notebooks", PACKAGE_DIR / "notebooks"):
+        if any(folder.glob("[0-9][0-9]_*.ipynb")):
+            return folder
+    raise CourseSetupError(
+        f"no course notebooks in {REPO_ROOT / 'notebooks'} or {PACKAGE_DIR / 'notebooks'}: "
+        "reinstall the package (`pip install 'lapsrn-edu[course]'`) or run `make` in a clone of the repository"
+    )
+
+
+def course_notebooks(only: str | list[str] | None = None, folder: Path | None = None) -> list[Path]:
+    """The course's notebooks in order; ``only`` keeps those whose number or name starts with one
+    of the given prefixes (``"01,02"`` or ``["01", "02"]``)."""
+    folder = folder or notebook_dir()
+    paths = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        prefixes = [s.strip() for s in (only.split(",") if isinstance(only, str) else only) if s.strip()]
+        paths = [p for p in paths if any(p.name.startswith(prefix) for prefix in prefixes)]
+        if not paths:
+            raise OptionError(f"no notebook in {folder} matches {only!r}")
+    return paths
+
+
+def notebook_title(path: Path) -> str:
+    """The first Markdown heading of a notebook (its file name if there is none)."""
+    import nbformat
+
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return path.stem
+
+
+def require_course_tools() -> None:
+    """Raise :class:`CourseSetupError` (one line: what to install) if papermill, nbconvert or
+    ipykernel is missing, instead of a traceback in the middle of the course."""
+    missing = [name for name in COURSE_EXTRA_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise CourseSetupError(f"the course needs {', '.join(missing)}: install them with `pip install 'lapsrn-edu[course]'`")
+
+
+def fetch_course_data(root: str | Path | None = None, progress: bool = False) -> str:
+    """Download what the lessons use and the data root lacks (the official weights, Set5, Set14),
+    each file verified; returns the one line to print. Present files are skipped without a
+    request, so with the data in place (as in CI) nothing is fetched. Offline, or where the data
+    root is read-only, nothing fails: the lessons fall back to the embedded images."""
+    from ..data.datasets import data_root
+    from ..data.download import download
+
+    where = Path(root) if root is not None else data_root()
+    downloaded = 0
+    try:
+        for group in COURSE_DATA:
+            downloaded += download(group, root=where, progress=progress)["downloaded"]
+    except OSError as exc:  # DownloadError (network, checksum) and file-system errors alike
+        reason = " ".join(str(exc).split())
+        return (f"course data: not downloaded ({reason}); the lessons fall back to the embedded images "
+                "(and to bicubic where weights are missing)")
+    if downloaded:
+        return f"course data: {downloaded} files downloaded and verified into {where}"
+    return f"course data: the official weights, Set5 and Set14 are present under {where}"
+
+
+@contextmanager
+def kernel_environment() -> Iterator[None]:
+    """The kernel inherits this process's environment: make the package importable from the
+    notebooks' folder, draw figures inline even where ``MPLBACKEND=Agg`` is set (as in CI), and
+    have widgets draw their default figure instead of a live widget."""
+    from .widgets import STATIC_ENV
+
+    saved = {key: os.environ.get(key) for key in ("PYTHONPATH", "MPLBACKEND", STATIC_ENV)}
+    paths = [str(REPO_ROOT), *filter(None, (saved["PYTHONPATH"] or "").split(os.pathsep))]
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    os.environ["MPLBACKEND"] = INLINE_BACKEND
+    os.environ[STATIC_ENV] = "1"  # widgets leave their default figure (see widgets.explorer)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def kernel_config():
+    """The kernel manager's settings: CurveZMQ keys for the kernel's sockets, which ipykernel
+    supports; without them every kernel logs that it runs over TCP without encryption."""
+    from traitlets.config import Config
+
+    return Config({"KernelManager": {"transport_encryption": "auto"}})
+
+
+def run_notebook(path: Path, out_dir: Path, parameters: dict[str, Any], assets: publish.Assets | None = None) -> NotebookRun:
+    """Execute one notebook with papermill, then export its page and deck (even when it failed,
+    so the page shows where it stopped); ``assets``: the offline MathJax and reveal.js in ``out_dir``."""
+    import papermill
+
+    assets = assets or publish.install_assets(out_dir)
+    executed = out_dir / path.name
+    title = notebook_title(path)
+    start = time.perf_counter()
+    error = None
+    try:
+        papermill.execute_notebook(
+            str(path),
+            str(executed),
+            parameters=parameters,
+            kernel_name=KERNEL_NAME,
+            cwd=str(path.parent),
+            progress_bar=False,
+            config=kernel_config(),
+        )
+    except Exception as exc:  # papermill raises PapermillExecutionError, kernel and I/O errors alike
+        error = f"{type(exc).__name__}: {exc}".strip()
+    seconds = time.perf_counter() - start
+    page = deck = None
+    if executed.is_file():
+        page = publish.html_page(executed, out_dir / f"{path.stem}.html", assets)
+        deck = publish.slide_deck(executed, publish.deck_path(out_dir, path), assets)
+    return NotebookRun(path.stem, title, executed, page, deck, seconds, error)
+
+
+def write_index(runs: list[NotebookRun], out_dir: Path, mode: str) -> Path:
+    """``index.html``: every notebook with its title, page, slides, run time and status."""
+    rows = []
+    for run in runs:
+        link = f'<a href="{html.escape(run.html.name)}">{html.escape(run.title)}</a>' if run.html else html.escape(run.title)
+        slides = f'<a href="{html.escape(run.slides.relative_to(out_dir).as_posix())}">slides</a>' if run.slides else ""
+        status = "ok" if run.ok else f"failed: {html.escape(run.error or '')[:300]}"
+        colour = "#1a7f37" if run.ok else "#cf222e"
+        rows.append(
+            f"<tr><td>{html.escape(run.name)}</td><td>{link}</td><td>{slides}</td>"
+            f'<td><a href="{html.escape(run.executed.name)}">.ipynb</a></td>'
+            f'<td style="text-align:right">{run.seconds:.0f} s</td><td style="color:{colour}">{status}</td></tr>'
+        )
+    total = sum(r.seconds for r in runs)
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>LapSRN course</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.5}}
+table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.4em .6em;text-align:left}}</style>
+</head><body>
+<h1>LapSRN: a course in notebooks</h1>
+<p>Deep Laplacian Pyramid Networks for Fast and Accurate Super-Resolution (Lai et al., CVPR 2017),
+explained and reproduced with <code>lapsrn_edu</code>. Executed in <b>{html.escape(mode)}</b> mode on
+{time.strftime("%Y-%m-%d %H:%M")}; total run time {total / 60:.1f} min. Every page and slide deck
+works offline (press <kbd>S</kbd> in a deck for the speaker view).</p>
+<table><tr><th>#</th><th>lesson</th><th>slides</th><th>notebook</th><th>run time</th><th>status</th></tr>
+{chr(10).join(rows)}
+</table></body></html>
+"""
+    index = out_dir / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return index
+
+
+def run_course(
+    mode: str = "default",
+    out_dir: str | Path = "build",
+    only: str | list[str] | None = None,
+    parameters: dict[str, Any] | None = None,
+    check: bool = True,
+) -> list[NotebookRun]:
+    """Execute the course's notebooks in order into ``out_dir`` (executed .ipynb, HTML, slides, index).
+
+    ``mode`` is "default" (what a student gets) or "quick" (CI); ``parameters`` override any
+    notebook parameter (e.g. ``{"TRAIN_MINUTES": 20}``). Every notebook runs even if an earlier
+    one fails; with ``check`` a failure then raises :class:`CourseError`.
+    """
+    if mode not in MODES:
+        raise OptionError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    require_course_tools()
+    notebooks = course_notebooks(only)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    assets = publish.install_assets(out)
+    if note := publish.missing_assets_note(assets):
+        print(note)
+    params = {**MODES[mode], "SOLUTIONS": True, **(parameters or {})}
+    runs = []
+    with kernel_environment():
+        for path in notebooks:
+            print(f"{path.stem} ...", end=" ", flush=True)
+            run = run_notebook(path, out, params, assets)
+            print(f"{run.seconds:.0f} s {'ok' if run.ok else 'FAILED'}", flush=True)
+            if not run.ok:
+                print(f"    {run.error.splitlines()[0] if run.error else ''}", flush=True)
+            runs.append(run)
+    index = write_index(runs, out, mode)
+    print(f"total {sum(r.seconds for r in runs):.0f} s; open {index}")
+    if check and not all(r.ok for r in runs):
+        raise CourseError(runs)
+    return runs
+
+
+def build_slides(out_dir: str | Path = "build", only: str | list[str] | None = None) -> list[Path]:
+    """Rebuild the reveal.js decks in ``out_dir/slides`` (after editing a lesson's slide tags)
+    from the executed copies in ``out_dir``; a lesson not executed there yet gets a deck of its
+    text and equations only, with a note."""
+    require_course_tools()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    assets = publish.install_assets(out)
+    if note := publish.missing_assets_note(assets):
+        print(note)
+    decks = []
+    for path in course_notebooks(only):
+        executed = out / path.name
+        if not executed.is_file():
+            print(f"note: {path.stem} has not been run into {out} (run `lapsrn-edu course`), so its deck has no figures")
+        decks.append(publish.slide_deck(executed if executed.is_file() else path, publish.deck_path(out, path), assets))
+    return decks

@@ -1,0 +1,418 @@
+"""Exercise checks for the course notebooks: a verdict in one line, never a traceback.
+
+Every exercise in a notebook is three cells: the exercise (a function whose body raises
+``NotImplementedError`` with a TODO), its solution (hidden; it replaces the student's function
+only when the notebook's ``SOLUTIONS`` parameter is True), and a check::
+
+    check("Exercise 2.3", verify_transposed_output_size, transposed_output_size, strict=SOLUTIONS)
+
+``verify_*`` functions take the student's function, try it on several probes (several scales,
+strides, shapes, batch sizes: a check that tries one case passes wrong answers that happen to fit
+it) and raise ``AssertionError`` with a message a student can act on. ``tests/test_exercises.py``
+feeds every one of them a wrong answer (it must fail) and the solution (it must pass).
+
+With ``strict`` (the executed copies, where the solutions are in place) a failing check raises,
+so CI notices when a solution and its check drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import OptionError
+from ..evaluation.evaluate import mod_crop
+from ..imaging.color import rgb_to_y
+from ..imaging.metrics import psnr, score
+from ..imaging.pyramid import gaussian_pyramid, laplacian_pyramid, pyramid_levels_torch
+from ..imaging.resize import cubic, imresize_torch
+from ..models import LapSRN, MSLapSRN, OneShotSR, bilinear_kernel, count_parameters, levels_for_scale
+from ..training import losses
+
+
+class ExerciseFailed(AssertionError):
+    """A solution that does not pass its own check (raised only in strict mode)."""
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] + (" ..." if len(text) > 300 else "")
+
+
+def check(name: str, test: Callable[..., object], *args: object, strict: bool = False) -> None:
+    """Run ``test(*args)``; print one line: done, not attempted, wrong (and why), or crashed (and how).
+
+    An exception raised by the student's code (a typo, a shape error) is reported as one line
+    naming its type and message, not as a traceback; ``strict`` raises :class:`ExerciseFailed`
+    instead of printing, for the executed copies where the solutions are in place.
+    """
+    try:
+        test(*args)
+    except NotImplementedError as exc:
+        message = f"{name}: not attempted yet ({exc}). Fill in the TODO, or set SOLUTIONS = True in the parameters cell."
+    except AssertionError as exc:
+        message = f"{name}: not quite. {_one_line(exc)}"
+    except Exception as exc:  # noqa: BLE001 - any error in the student's code becomes one line
+        message = f"{name}: your code raised {type(exc).__name__}: {_one_line(exc)}. Fix it and run the check again."
+    else:
+        print(f"{name}: correct!")
+        return
+    if strict:
+        raise ExerciseFailed(message)
+    print(message)
+
+
+def assert_close(actual: object, expected: object, what: str = "your result", rtol: float = 1e-5, atol: float = 1e-6) -> None:
+    """Assert two arrays (or numbers, or tensors) agree, with a message a student can act on."""
+    a = _array(actual, what)
+    e = _array(expected, "the expected value")
+    if a.shape != e.shape:
+        raise AssertionError(f"{what} has shape {a.shape}, expected {e.shape}")
+    if not np.allclose(a, e, rtol=rtol, atol=atol):
+        worst = float(np.max(np.abs(a - e)))
+        raise AssertionError(f"{what} differs from the expected values (largest difference {worst:.3g})")
+
+
+def _array(value: object, what: str) -> np.ndarray:
+    if value is None:
+        raise AssertionError(f"{what} is None: did the function forget to return its result?")
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu()
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise AssertionError(f"{what} is not a number or an array of numbers ({type(value).__name__})") from exc
+
+
+def _probe_rng(seed: int = 0) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+# ---------------------------------------------------------------- 00 welcome
+
+
+def verify_pyramid_levels(pyramid_levels: Callable[[int], int]) -> None:
+    """Exercise 0.1: the number of x2 levels for x2, x4 and x8."""
+    for scale in (2, 4, 8):
+        assert_close(pyramid_levels(scale), levels_for_scale(scale), f"levels for x{scale}")
+
+
+def verify_luma(luma: Callable[[np.ndarray], np.ndarray]) -> None:
+    """Exercise 0.2: MATLAB's studio-range Y, on random pixels and on black and white."""
+    pixels = _probe_rng().random((4, 5, 3))
+    assert_close(luma(pixels), rgb_to_y(pixels), "your Y channel")
+    extremes = np.array([[[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]])
+    assert_close(luma(extremes), [[16 / 255, 235 / 255]], "your Y of a black and a white pixel")
+
+
+# ---------------------------------------------------------------- 01 pyramids
+
+
+def _pyramid_probes() -> list[np.ndarray]:
+    rng = _probe_rng(1)
+    return [rng.random((32, 32)), rng.random((37, 23))]
+
+
+def verify_laplacian_from_gaussian(laplacian_from_gaussian: Callable[[list[np.ndarray]], list[np.ndarray]]) -> None:
+    """Exercise 1.1: bands G_k - expand(G_k+1) and the coarsest level, on even and odd sizes."""
+    for image in _pyramid_probes():
+        for levels in (2, 4):
+            mine = list(laplacian_from_gaussian(gaussian_pyramid(image, levels)))
+            expected = laplacian_pyramid(image, levels)
+            assert len(mine) == len(expected), f"{levels} Gaussian levels give {len(expected)} Laplacian levels, you returned {len(mine)}"
+            for k, (a, b) in enumerate(zip(mine, expected)):
+                assert_close(a, b, f"level {k} of a {levels}-level pyramid of a {image.shape} image")
+
+
+def verify_collapse(collapse: Callable[[list[np.ndarray]], np.ndarray]) -> None:
+    """Exercise 1.2: collapsing a Laplacian pyramid rebuilds the image exactly."""
+    for image in _pyramid_probes():
+        for levels in (2, 4):
+            assert_close(collapse(laplacian_pyramid(image, levels)), image, f"your reconstruction of a {image.shape} image from {levels} levels", atol=1e-10)
+
+
+# ---------------------------------------------------------------- 02 architecture
+
+
+def verify_lapsrn_parameters(lapsrn_parameters: Callable[..., int]) -> None:
+    """Exercise 2.1: parameter counts at every scale, several depths and widths, both upsamplers."""
+    for scale, depth, channels in ((2, 10, 64), (4, 10, 64), (8, 5, 64), (4, 3, 16), (8, 2, 8)):
+        for kernel, upsampler in ((3, "released"), (4, "paper")):
+            expected = count_parameters(LapSRN(scale=scale, depth=depth, channels=channels, upsampler=upsampler))
+            actual = lapsrn_parameters(scale, depth, channels=channels, feature_kernel=kernel)
+            assert_close(actual, expected, f"your count for x{scale}, depth {depth}, {channels} channels, {kernel}x{kernel} feature upsampler")
+
+
+def verify_bilinear_4x4(bilinear_4x4: Callable[[], np.ndarray]) -> None:
+    """Exercise 2.2: the 4x4 bilinear kernel."""
+    assert_close(bilinear_4x4(), bilinear_kernel(4), "your kernel")
+
+
+def verify_transposed_output_size(transposed_output_size: Callable[[int, int, int, int], int]) -> None:
+    """Exercise 2.3: the output length of ``nn.ConvTranspose2d`` at strides 1 to 4 and several paddings."""
+    for n in (1, 5, 8):
+        for kernel in (3, 4, 5):
+            for stride in (1, 2, 3, 4):
+                for padding in (0, 1):
+                    layer = nn.ConvTranspose2d(1, 1, kernel, stride=stride, padding=padding)
+                    actual = layer(torch.zeros(1, 1, n, n)).shape[-1]
+                    mine = transposed_output_size(n, kernel, stride, padding)
+                    assert_close(mine, actual, f"your size for n={n}, kernel={kernel}, stride={stride}, padding={padding}")
+
+
+def level_weights(model: LapSRN, level: int) -> dict[str, object]:
+    """One pyramid level's weights as plain tensors, for exercise 2.4 (a level written by hand).
+
+    Keys: ``convs`` (a list of (weight, bias)), ``upsample`` (weight, bias) of the 3x3 feature
+    upsampler, ``residual`` (weight, bias), ``image_upsample`` (the 4x4 weight, no bias).
+    """
+    part = model.levels[level]
+    if part.upsample.kind != "released":
+        raise OptionError("level_weights expects the released (3x3) feature upsampler")
+    convs = [m for m in part.convs if isinstance(m, nn.Conv2d)]
+    return {
+        "convs": [(c.weight.detach(), c.bias.detach()) for c in convs],
+        "upsample": (part.upsample.deconv.weight.detach(), part.upsample.deconv.bias.detach()),
+        "residual": (part.to_residual.weight.detach(), part.to_residual.bias.detach()),
+        "image_upsample": part.image_upsample.deconv.weight.detach(),
+    }
+
+
+def verify_pyramid_level(pyramid_level: Callable[..., tuple[torch.Tensor, torch.Tensor]], model: LapSRN | None = None) -> None:
+    """Exercise 2.4: a hand-written level, fed ``level_weights(model, s)``, matches the package
+    level by level on an x4 model: the features it passes on and the image it outputs.
+
+    ``pyramid_level(features, image, weights) -> (features, image)``. Without ``model`` a small
+    random x4 LapSRN is used; the notebook passes the official x4 model when it is present.
+    """
+    if model is None:
+        torch.manual_seed(0)
+        model = LapSRN(scale=4, depth=2, channels=8)
+    model = model.eval()
+    lr = torch.from_numpy(_probe_rng(2).random((1, 1, 9, 11))).float()
+    with torch.no_grad():
+        expected = model(lr)
+        features = model.input_act(model.input_conv(lr))
+        image = lr
+        for s in range(len(model.levels)):
+            mine_features, mine_image = pyramid_level(features, image, level_weights(model, s))
+            features, _ = model.levels[s](features)
+            assert_close(mine_features, features, f"the features your level {s + 1} passes on", rtol=1e-4, atol=1e-5)
+            assert_close(mine_image, expected[s], f"the image your level {s + 1} outputs", rtol=1e-4, atol=1e-5)
+            image = expected[s]
+
+
+# ---------------------------------------------------------------- 03 loss
+
+
+def verify_charbonnier(charbonnier: Callable[..., torch.Tensor]) -> None:
+    """Exercise 3.1: the Charbonnier loss with the paper's reduction, several batch sizes and eps."""
+    rng = torch.Generator().manual_seed(3)
+    for batch in (1, 4):
+        a, b = torch.rand(batch, 1, 8, 8, generator=rng), torch.rand(batch, 1, 8, 8, generator=rng)
+        b[:, :, :4] = a[:, :, :4] + 1e-4  # small residuals, where eps matters
+        assert_close(charbonnier(a, b), losses.charbonnier(a, b), f"your loss for a batch of {batch}")
+        assert_close(charbonnier(a, b, eps=0.1), losses.charbonnier(a, b, eps=0.1), f"your loss with eps=0.1, batch of {batch}")
+
+
+def verify_charbonnier_grad(charbonnier_grad: Callable[..., torch.Tensor]) -> None:
+    """Exercise 3.2: the derivative of sqrt(x^2 + eps^2) against autograd, for two eps."""
+    for eps in (1e-3, 0.05):
+        x = torch.linspace(-0.1, 0.1, 81, dtype=torch.float64, requires_grad=True)
+        torch.sqrt(x**2 + eps**2).sum().backward()
+        assert_close(charbonnier_grad(x.detach(), eps=eps), x.grad, f"your gradient with eps={eps}")
+
+
+def verify_deep_supervision_loss(deep_supervision_loss: Callable[[list[torch.Tensor], torch.Tensor], torch.Tensor]) -> None:
+    """Exercise 3.3: the sum over levels of the Charbonnier loss, for x2, x4 and x8 models."""
+    torch.manual_seed(0)
+    hr = torch.rand(2, 1, 32, 32)
+    for scale in (2, 4, 8):
+        model = LapSRN(scale=scale, depth=1, channels=4).eval()
+        levels = levels_for_scale(scale)
+        with torch.no_grad():
+            predictions = model(imresize_torch(hr, 1.0 / scale))
+        expected = losses.multiscale_loss(predictions, pyramid_levels_torch(hr, levels))
+        assert_close(deep_supervision_loss(predictions, hr), expected, f"your loss for an x{scale} model ({levels} levels)", rtol=1e-4)
+
+
+# ---------------------------------------------------------------- 04 training
+
+
+def verify_lr_and_targets(lr_and_targets: Callable[[torch.Tensor, int], tuple[torch.Tensor, list[torch.Tensor]]]) -> None:
+    """Exercise 4.1: LR input and per-level targets at x2, x4 and x8."""
+    hr = torch.from_numpy(_probe_rng(4).random((2, 1, 48, 48))).float()
+    for scale in (2, 4, 8):
+        mine_lr, mine_targets = lr_and_targets(hr, scale)
+        assert_close(mine_lr, imresize_torch(hr, 1.0 / scale), f"your LR input at x{scale}", atol=1e-5)
+        targets = pyramid_levels_torch(hr, levels_for_scale(scale))
+        mine_targets = list(mine_targets)
+        assert len(mine_targets) == len(targets), f"x{scale} needs {len(targets)} targets, you returned {len(mine_targets)}"
+        for k, (a, b) in enumerate(zip(mine_targets, targets)):
+            assert_close(a, b, f"target {k + 1} at x{scale}", atol=1e-5)
+
+
+def verify_cosine_lr(cosine_lr: Callable[[int, int, float, float], float]) -> None:
+    """Exercise 4.2: the cosine schedule at its ends, its middle and in between, for two runs."""
+    for total, lr, lr_min in ((300, 1e-3, 1e-5), (1000, 0.1, 0.0)):
+        for t in (0, 1, total // 4, total // 2, total - 1, total):
+            expected = lr_min + (lr - lr_min) * 0.5 * (1 + np.cos(np.pi * t / total))
+            assert_close(cosine_lr(t, total, lr, lr_min), expected, f"lr at iteration {t} of {total} (lr {lr:g}, lr_min {lr_min:g})", rtol=1e-7, atol=1e-12)
+
+
+# ---------------------------------------------------------------- 05-08 studies
+
+
+def verify_residual_target(residual_target: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
+    """Exercise 5.1: what a level's residual branch must output for its output to equal the target."""
+    torch.manual_seed(0)
+    model = LapSRN(scale=2, depth=1, channels=4).eval()
+    lr = torch.rand(1, 1, 8, 8)
+    with torch.no_grad():
+        features = model.input_act(model.input_conv(lr))
+        _, residual = model.levels[0](features)
+        upsampled = model.levels[0].image_upsample(lr)
+        output = model(lr)[0]
+    assert_close(residual_target(output, upsampled), residual, "your residual", atol=1e-6)
+
+
+def verify_fraction_small(fraction_small: Callable[[np.ndarray, float], float]) -> None:
+    """Exercise 5.2: the share of pixels with |residual| < threshold, for two thresholds."""
+    band = _probe_rng(5).normal(0, 0.03, (20, 30))
+    for threshold in (0.01, 0.05):
+        assert_close(fraction_small(band, threshold), np.mean(np.abs(band) < threshold), f"your fraction below {threshold}")
+
+
+def verify_l2_paper(l2_paper: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
+    """Exercise 6.1: squared error summed over pixels, averaged over the batch, two batch sizes."""
+    rng = torch.Generator().manual_seed(6)
+    for batch in (1, 3):
+        a, b = torch.rand(batch, 1, 6, 6, generator=rng), torch.rand(batch, 1, 6, 6, generator=rng)
+        assert_close(l2_paper(a, b), losses.l2(a, b), f"your L2 for a batch of {batch}")
+
+
+def verify_psnr_from_mse(psnr_from_mse: Callable[[float], float]) -> None:
+    """Exercise 6.2: PSNR (peak 1) from the mean squared error."""
+    x, y = _probe_rng(6).random((2, 16, 16))
+    for noise in (1.0, 0.1):
+        assert_close(psnr_from_mse(np.mean((x - noise * y) ** 2)), psnr(x, noise * y), "your PSNR")
+
+
+def verify_low_res_convs(low_res_convs: Callable[[int, int], int]) -> None:
+    """Exercise 7.1: the 3x3 convolutions of the one-shot network's feature extractor."""
+    for scale, depth in ((2, 4), (4, 3), (8, 5)):
+        model = OneShotSR(scale=scale, depth=depth, channels=4)
+        actual = sum(isinstance(m, nn.Conv2d) for m in model.features)
+        assert_close(low_res_convs(scale, depth), actual, f"convs for x{scale}, depth {depth}")
+
+
+def verify_conv_cost(conv_cost: Callable[[int, int, int, list[int]], int]) -> None:
+    """Exercise 7.2: multiply-adds of ``depth`` c->c 3x3 convs at several resolutions."""
+    for lr_pixels, depth, channels, levels_at in ((100, 2, 8, [1, 2]), (64, 3, 4, [1]), (10, 1, 2, [1, 2, 4])):
+        expected = sum(depth * 9 * channels * channels * lr_pixels * f**2 for f in levels_at)
+        assert_close(conv_cost(lr_pixels, depth, channels, levels_at), expected, f"your cost for {levels_at}")
+
+
+def verify_conv_parameters(conv_parameters: Callable[[int, int], int]) -> None:
+    """Exercise 8.1: parameters of a level's convolutions, several depths and widths."""
+    for depth, channels in ((1, 16), (3, 16), (5, 8)):
+        level = LapSRN(scale=2, depth=depth, channels=channels).levels[0]
+        assert_close(conv_parameters(depth, channels), count_parameters(level.convs), f"depth {depth}, {channels} channels")
+
+
+def verify_window(window: Callable[[int], int]) -> None:
+    """Exercise 8.2: the receptive window of depth + 1 stacked 3x3 convs, measured by backprop."""
+    for depth in (1, 3, 6):
+        convs = nn.Sequential(*[nn.Conv2d(1, 1, 3, padding=1) for _ in range(depth + 1)])
+        x = torch.rand(1, 1, 41, 41, requires_grad=True)
+        convs(x)[0, 0, 20, 20].backward()
+        rows = torch.nonzero(x.grad[0, 0].abs().sum(1)).flatten()
+        assert_close(window(depth), int(rows.max() - rows.min() + 1), f"depth {depth}")
+
+
+# ---------------------------------------------------------------- 09 benchmarks
+
+
+def verify_mod_crop(mod_crop_exercise: Callable[[np.ndarray, int], np.ndarray]) -> None:
+    """Exercise 9.1: the top-left crop to multiples of the scale, colour and gray, several scales."""
+    rng = _probe_rng(9)
+    for shape in ((31, 45, 3), (17, 16)):
+        probe = rng.random(shape)
+        for scale in (2, 3, 4, 8):
+            assert_close(mod_crop_exercise(probe, scale), mod_crop(probe, scale), f"your crop of a {shape} image at x{scale}")
+
+
+def verify_protocol_psnr(protocol_psnr: Callable[[np.ndarray, np.ndarray, int], float]) -> None:
+    """Exercise 9.2: PSNR as the official code computes it: RGB rounded to 8 bits, then Y, then shave.
+
+    Rounding the Y channel instead of RGB is off by about a hundredth of a dB here: it fails.
+    """
+    rng = _probe_rng(10)
+    for scale in (2, 4):
+        gt = rng.random((40, 44, 3))
+        sr = np.clip(gt + rng.normal(0, 0.02, gt.shape), 0, 1)
+        assert_close(protocol_psnr(gt, sr, scale), score(gt, sr, scale)[0], f"your PSNR at x{scale}", rtol=1e-7, atol=1e-9)
+
+
+def verify_cubic_kernel(matlab_cubic: Callable[[np.ndarray], np.ndarray]) -> None:
+    """Exercise 9.3: MATLAB's cubic kernel (a = -0.5) on [-3, 3], including 0, 1 and 2."""
+    x = np.concatenate([np.linspace(-3, 3, 121), [0.0, 1.0, -1.0, 2.0, -2.0]])
+    assert_close(matlab_cubic(x), cubic(x), "your kernel", atol=1e-9)
+
+
+# ---------------------------------------------------------------- 10 MS-LapSRN
+
+
+def verify_mslapsrn_parameters(mslapsrn_parameters: Callable[..., int]) -> None:
+    """Exercise 10.1: MS-LapSRN's count does not depend on R nor on the levels; several D and widths."""
+    for depth, channels in ((2, 64), (5, 64), (8, 16)):
+        for recursions in (1, 8):
+            expected = count_parameters(MSLapSRN(depth=depth, recursions=recursions, channels=channels))
+            assert_close(mslapsrn_parameters(depth, channels=channels), expected, f"your count for D{depth}R{recursions}, {channels} channels")
+
+
+def verify_multiscale_training_loss(multiscale_training_loss: Callable[[nn.Module, torch.Tensor], torch.Tensor]) -> None:
+    """Exercise 10.2: deep-supervision losses summed over x2, x4 and x8, two batch sizes."""
+    torch.manual_seed(0)
+    small = MSLapSRN(depth=2, recursions=2, channels=8)
+    for batch in (1, 2):
+        hr = torch.rand(batch, 1, 32, 32)
+        with torch.no_grad():
+            expected = sum(
+                losses.multiscale_loss(small(imresize_torch(hr, 1 / 2**k), levels=k), pyramid_levels_torch(hr, k)) for k in (1, 2, 3)
+            )
+            assert_close(multiscale_training_loss(small, hr), expected, f"your loss for a batch of {batch}", rtol=1e-4)
+
+
+# Every exercise of the course, by number, with the function that checks it.
+VERIFIERS: dict[str, Callable[..., None]] = {
+    "0.1": verify_pyramid_levels,
+    "0.2": verify_luma,
+    "1.1": verify_laplacian_from_gaussian,
+    "1.2": verify_collapse,
+    "2.1": verify_lapsrn_parameters,
+    "2.2": verify_bilinear_4x4,
+    "2.3": verify_transposed_output_size,
+    "2.4": verify_pyramid_level,
+    "3.1": verify_charbonnier,
+    "3.2": verify_charbonnier_grad,
+    "3.3": verify_deep_supervision_loss,
+    "4.1": verify_lr_and_targets,
+    "4.2": verify_cosine_lr,
+    "5.1": verify_residual_target,
+    "5.2": verify_fraction_small,
+    "6.1": verify_l2_paper,
+    "6.2": verify_psnr_from_mse,
+    "7.1": verify_low_res_convs,
+    "7.2": verify_conv_cost,
+    "8.1": verify_conv_parameters,
+    "8.2": verify_window,
+    "9.1": verify_mod_crop,
+    "9.2": verify_protocol_psnr,
+    "9.3": verify_cubic_kernel,
+    "10.1": verify_mslapsrn_parameters,
+    "10.2": verify_multiscale_training_loss,
+}

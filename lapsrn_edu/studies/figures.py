@@ -1,0 +1,92 @@
+"""Figures of a study's result (:class:`lapsrn_edu.studies.runner.StudyResult`): what a verdict rests on.
+
+- :func:`curves_figure`: Set5 PSNR against iterations for every variant (mean over seeds, the band
+  between the best and the worst seed), bicubic as the line to beat, and the final scores with
+  every seed as a dot: the convergence plot of the paper's section 4.1, at our budget.
+- :func:`tradeoff_figure`: final PSNR against a cost (parameters, FLOPs or measured milliseconds
+  per output megapixel), the paper's speed-against-quality view, with published points if given.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..errors import OptionError
+from .runner import StudyResult
+
+COSTS = {
+    "parameters": "parameters",
+    "gflops_per_mp": "GFLOPs per output megapixel",
+    "ms_per_mp": "measured ms per output megapixel (this CPU)",
+}
+
+
+def curves_figure(result: StudyResult) -> Figure:
+    """Left: validation PSNR against iterations; right: each variant's last-checkpoint PSNR per seed."""
+    fig, (curves, finals) = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [1.6, 1]})
+    names = result.variant_names()
+    for i, name in enumerate(names):
+        runs = result.runs_of(name)
+        color = f"C{i}"
+        length = min(len(r.val_psnr) for r in runs)
+        iterations = np.array(runs[0].iterations[:length])
+        psnr = np.array([r.val_psnr[:length] for r in runs])
+        curves.plot(iterations, psnr.mean(axis=0), color=color, marker="o", ms=2.5, label=name)
+        if len(runs) > 1:
+            curves.fill_between(iterations, psnr.min(axis=0), psnr.max(axis=0), color=color, alpha=0.2, lw=0)
+        crossings = [r.passes_bicubic_at for r in runs if r.passes_bicubic_at is not None]
+        if crossings:
+            curves.axvline(statistics.fmean(crossings), color=color, ls=":", lw=1)
+        finals.scatter([i] * len(runs), [r.final_psnr for r in runs], color=color, zorder=3)
+        finals.hlines(statistics.fmean(r.final_psnr for r in runs), i - 0.3, i + 0.3, color=color)
+    for ax in (curves, finals):
+        ax.axhline(result.bicubic_psnr, color="gray", ls="--", lw=1, label="bicubic")
+        ax.set_ylabel(f"PSNR on {result.val_dataset} x{result.scale} (dB)")
+    low = min(result.bicubic_psnr, *(min(r.val_psnr) for r in result.variants)) - 0.3
+    curves.set_ylim(max(low, result.bicubic_psnr - 3), None)
+    curves.set_xlabel("training iteration (dotted: where the variant passes bicubic)")
+    curves.legend(fontsize=8)
+    curves.set_title(f"{result.study}: learning curves, budget {result.budget['name']}", fontsize=10)
+    finals.set_xticks(range(len(names)), names, rotation=20, ha="right", fontsize=8)
+    finals.set_title(f"last checkpoint, every seed; verdict: {result.verdict}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def tradeoff_figure(result: StudyResult, costs: tuple[str, ...] = ("gflops_per_mp", "ms_per_mp"),
+                    published: dict[str, float] | None = None) -> Figure:
+    """Final PSNR (mean over seeds; Set5, and Set14 where measured) against each cost in ``costs``.
+
+    ``published`` maps variant names to published Set5 x4 PSNR, drawn as hollow markers."""
+    for cost in costs:
+        if cost not in COSTS:
+            raise OptionError(f"unknown cost {cost!r}; choose from {', '.join(COSTS)}")
+    fig, axes = plt.subplots(1, len(costs), figsize=(5.2 * len(costs), 3.8), squeeze=False)
+    for ax, cost in zip(axes[0], costs):
+        for i, name in enumerate(result.variant_names()):
+            runs = result.runs_of(name)
+            x = getattr(runs[0], cost)
+            set5 = statistics.fmean(r.final_psnr for r in runs)
+            ax.scatter(x, set5, color=f"C{i}", marker="o", zorder=3, label=f"{name}, Set5")
+            ax.annotate(name, (x, set5), textcoords="offset points", xytext=(5, 4), fontsize=8)
+            set14 = [r.set14_psnr for r in runs if r.set14_psnr is not None]
+            if set14:
+                ax.scatter(x, statistics.fmean(set14), color=f"C{i}", marker="s", zorder=3)
+            if published and name in published:
+                ax.scatter(x, published[name], facecolors="none", edgecolors=f"C{i}", marker="D", s=50, zorder=3)
+        ax.axhline(result.bicubic_psnr, color="gray", ls="--", lw=1)
+        if result.bicubic_set14 is not None:
+            ax.axhline(result.bicubic_set14, color="gray", ls=":", lw=1)
+        ax.set_xscale("log")
+        ax.set_xlabel(COSTS[cost])
+        ax.set_ylabel(f"PSNR x{result.scale} (dB)")
+    markers = "circles: Set5, squares: Set14, dashed/dotted: bicubic"
+    if published:
+        markers += ", hollow diamonds: published Set5 figures"
+    fig.suptitle(f"{result.study}: quality against cost ({markers})", fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,86 @@
+"""The package's map is its rule: every import points down the rooms that ``lapsrn_edu``'s
+docstring lists (or stays in its room), and no module imports itself back through others,
+counting the imports inside functions."""
+
+import ast
+from pathlib import Path
+
+import lapsrn_edu
+
+PACKAGE = Path(lapsrn_edu.__file__).parent
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every lapsrn_edu module that ``path`` imports, anywhere in it (absolute names)."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.split(".")[0] != "lapsrn_edu":
+                continue
+            for alias in node.names:  # "from . import zoo" imports a module
+                candidate = f"{target}.{alias.name}"
+                found.add(candidate if candidate in MODULES else target)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.split(".")[0] == "lapsrn_edu"}
+    return {m for m in found if m != name}
+
+
+MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def room(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "lapsrn_edu"
+    return "cli" if parts[1] == "__main__" else parts[1]  # python -m lapsrn_edu is the command line
+
+
+def test_the_docstring_map_names_every_room_in_order():
+    rooms = {room(m) for m in MODULES} - {"lapsrn_edu"}
+    order = lapsrn_edu.ROOMS
+    assert set(order) == rooms, f"rooms on disk {sorted(rooms)} but the map lists {order}"
+    for name in order:
+        assert f"``{name}``" in lapsrn_edu.__doc__
+
+
+def test_every_import_points_down_the_map():
+    rank = {name: i for i, name in enumerate(lapsrn_edu.ROOMS)}
+    upward = []
+    for module, path in MODULES.items():
+        if room(module) == "lapsrn_edu":
+            continue
+        for target in imports_of(path):
+            if room(target) == "lapsrn_edu":  # the package's own __init__ (its version)
+                continue
+            if rank[room(target)] > rank[room(module)]:
+                upward.append(f"{module} imports {target}")
+    assert not upward, "imports that run up the map:\n" + "\n".join(sorted(upward))
+
+
+def test_no_module_imports_itself_back():
+    graph = {m: {t for t in imports_of(p) if t in MODULES and not MODULES[t].name == "__init__.py"} for m, p in MODULES.items()}
+    cycles = []
+
+    def visit(node: str, path: list[str], seen: set[str]) -> None:
+        for nxt in graph.get(node, ()):
+            if nxt == path[0]:
+                cycles.append(" -> ".join(path + [nxt]))
+            elif nxt not in seen and nxt > path[0]:  # each cycle once, from its smallest module
+                seen.add(nxt)
+                visit(nxt, path + [nxt], seen)
+
+    for start in sorted(graph):
+        visit(start, [start], {start})
+    assert not cycles, "import circles:\n" + "\n".join(cycles)
