@@ -262,3 +262,16 @@ def test_every_exercise_is_checked_by_its_tested_verifier(lesson):
         assert number in exercises.VERIFIERS, f"lesson {lesson}: exercise {number} has no verifier in lapsrn_edu.course.exercises"
         name = exercises.VERIFIERS[number].__name__
         assert re.search(rf'check\(\s*"Exercise {re.escape(number)}",\s*{name}\b', text), f"lesson {lesson} does not check exercise {number} with {name}"
+
+
+def test_a_wrong_answer_is_told_how_far_off_in_relative_terms(capsys):
+    import math
+
+    from lapsrn_edu.course.exercises import check, verify_cosine_lr
+
+    def one_percent_high(t, total, lr, lr_min):
+        return 1.01 * (lr_min + (lr - lr_min) * 0.5 * (1 + math.cos(math.pi * t / total)))
+
+    check("Exercise 4.2", verify_cosine_lr, one_percent_high)
+    line = capsys.readouterr().out
+    assert line.startswith("Exercise 4.2: not quite.") and "1.0% of the expected" in line and "off overall" in line

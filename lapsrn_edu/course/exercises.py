@@ -72,8 +72,20 @@ def assert_close(actual: object, expected: object, what: str = "your result", rt
     if a.shape != e.shape:
         raise AssertionError(f"{what} has shape {a.shape}, expected {e.shape}")
     if not np.allclose(a, e, rtol=rtol, atol=atol):
-        worst = float(np.max(np.abs(a - e)))
-        raise AssertionError(f"{what} differs from the expected values (largest difference {worst:.3g})")
+        raise AssertionError(f"{what} differs from the expected values: {how_far(a, e)}")
+
+
+def how_far(actual: np.ndarray, expected: np.ndarray) -> str:
+    """How far off an answer is, in relative terms: a tiny absolute difference on tiny values (a
+    learning rate of 1e-9) is still a wrong answer, and reads as one."""
+    difference = np.abs(actual - expected).astype(np.float64)
+    at = np.unravel_index(np.argmax(difference), difference.shape) if difference.ndim else ()
+    scale = float(np.abs(expected[at])) if difference.ndim else float(np.abs(expected))
+    overall = float(np.linalg.norm(difference) / max(np.linalg.norm(expected), np.finfo(np.float64).tiny))
+    where = f" at index {tuple(int(i) for i in at)}" if difference.ndim else ""
+    worst = float(difference[at]) if difference.ndim else float(difference)
+    relative = f"{worst / scale:.1%} of the expected {scale:.3g}" if scale > 0 else "where the expected value is 0"
+    return f"off by {worst:.3g}{where} ({relative}); {overall:.1%} off overall"
 
 
 def _array(value: object, what: str) -> np.ndarray:
