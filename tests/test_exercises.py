@@ -72,6 +72,32 @@ def multiscale_solution(model, hr, scales=(2, 4, 8)):
     return total
 
 
+C1, C2 = 0.01**2, 0.03**2
+
+
+def ssim_solution(mu_x, mu_y, var_x, var_y, cov):
+    """Luminance x contrast x structure, with C3 = C2 / 2 (the three as the lesson states them)."""
+    sx, sy = np.sqrt(var_x), np.sqrt(var_y)
+    luminance = (2 * mu_x * mu_y + C1) / (mu_x**2 + mu_y**2 + C1)
+    contrast = (2 * sx * sy + C2) / (var_x + var_y + C2)
+    structure = (cov + C2 / 2) / (sx * sy + C2 / 2)
+    return luminance * contrast * structure
+
+
+def ssim_without_constants(mu_x, mu_y, var_x, var_y, cov):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (2 * mu_x * mu_y) * (2 * cov) / ((mu_x**2 + mu_y**2) * (var_x + var_y))
+
+
+def ssim_without_structure(mu_x, mu_y, var_x, var_y, cov):
+    return (2 * mu_x * mu_y + C1) / (mu_x**2 + mu_y**2 + C1) * (2 * np.sqrt(var_x * var_y) + C2) / (var_x + var_y + C2)
+
+
+def ssim_with_deviations_for_variances(mu_x, mu_y, var_x, var_y, cov):
+    sx, sy = np.sqrt(var_x), np.sqrt(var_y)
+    return (2 * mu_x * mu_y + C1) * (2 * cov + C2) / ((mu_x**2 + mu_y**2 + C1) * (sx + sy + C2))
+
+
 def protocol_psnr_solution(gt, sr, scale):
     a = rgb_to_y(quantize(gt))[scale:-scale, scale:-scale]
     b = rgb_to_y(quantize(sr))[scale:-scale, scale:-scale]
@@ -169,6 +195,7 @@ CASES = {
     ),
     "9.2": (protocol_psnr_solution, [protocol_psnr_rounding_y, protocol_psnr_no_shave]),
     "9.3": (lambda x: keys_cubic(x, -0.5), [lambda x: keys_cubic(x, -0.75), lambda x: np.maximum(0, 1 - np.abs(x))]),
+    "9.4": (ssim_solution, [ssim_without_constants, ssim_without_structure, ssim_with_deviations_for_variances]),
     "10.1": (
         lambda d, channels=64: conv_params(3, 1, channels) + (d + 1) * conv_params(3, channels, channels) + conv_params(3, channels, 1) + 16,
         [

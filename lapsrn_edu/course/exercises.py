@@ -21,12 +21,13 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+from scipy.ndimage import correlate1d
 from torch import nn
 
 from ..errors import OptionError
 from ..evaluation.evaluate import mod_crop
 from ..imaging.color import rgb_to_y
-from ..imaging.metrics import psnr, score
+from ..imaging.metrics import SSIM_C1, SSIM_C2, gaussian_window, psnr, score, ssim
 from ..imaging.pyramid import gaussian_pyramid, laplacian_pyramid, pyramid_levels_torch
 from ..imaging.resize import cubic, imresize_torch
 from ..models import LapSRN, MSLapSRN, OneShotSR, bilinear_kernel, count_parameters, levels_for_scale
@@ -71,6 +72,9 @@ def assert_close(actual: object, expected: object, what: str = "your result", rt
     e = _array(expected, "the expected value")
     if a.shape != e.shape:
         raise AssertionError(f"{what} has shape {a.shape}, expected {e.shape}")
+    if not np.all(np.isfinite(a)) and np.all(np.isfinite(e)):
+        bad = np.argwhere(~np.isfinite(np.atleast_1d(a)))[0]
+        raise AssertionError(f"{what} holds NaN or infinite values (first at index {tuple(int(i) for i in bad)}), where finite ones are expected")
     if not np.allclose(a, e, rtol=rtol, atol=atol):
         raise AssertionError(f"{what} differs from the expected values: {how_far(a, e)}")
 
@@ -375,6 +379,26 @@ def verify_cubic_kernel(matlab_cubic: Callable[[np.ndarray], np.ndarray]) -> Non
     assert_close(matlab_cubic(x), cubic(x), "your kernel", atol=1e-9)
 
 
+def verify_ssim_from_statistics(ssim_from_statistics: Callable[..., np.ndarray]) -> None:
+    """Exercise 9.4: SSIM from local statistics (luminance x contrast x structure, C3 = C2 / 2),
+    on random statistics, flat patches (zero variance) and whole images against :func:`ssim`."""
+    rng = _probe_rng(11)
+    mu_x, mu_y = rng.random((6, 7)), rng.random((6, 7))
+    var_x, var_y = rng.random((6, 7)) * 0.05, rng.random((6, 7)) * 0.05
+    cov = np.sqrt(var_x * var_y) * rng.uniform(-1, 1, (6, 7))
+    var_x[0], var_y[0], cov[0] = 0.0, 0.0, 0.0  # a flat patch in both images: only the constants keep it finite
+    expected = ((2 * mu_x * mu_y + SSIM_C1) * (2 * cov + SSIM_C2)) / ((mu_x**2 + mu_y**2 + SSIM_C1) * (var_x + var_y + SSIM_C2))
+    got = np.asarray(ssim_from_statistics(mu_x, mu_y, var_x, var_y, cov), dtype=np.float64)
+    assert_close(got, expected, "your SSIM map from these statistics", rtol=1e-9, atol=1e-12)
+    x = rng.random((24, 20))
+    y = np.clip(x + rng.normal(0, 0.1, x.shape), 0, 1)
+    w = gaussian_window()
+    blur = lambda a: correlate1d(correlate1d(a, w, axis=0, mode="nearest"), w, axis=1, mode="nearest")  # noqa: E731
+    mx, my = blur(x), blur(y)
+    mine = float(np.mean(ssim_from_statistics(mx, my, blur(x * x) - mx**2, blur(y * y) - my**2, blur(x * y) - mx * my)))
+    assert_close(mine, ssim(y, x), "the mean of your SSIM map over a whole image", rtol=1e-9, atol=1e-12)
+
+
 # ---------------------------------------------------------------- 10 MS-LapSRN
 
 
@@ -425,6 +449,7 @@ VERIFIERS: dict[str, Callable[..., None]] = {
     "9.1": verify_mod_crop,
     "9.2": verify_protocol_psnr,
     "9.3": verify_cubic_kernel,
+    "9.4": verify_ssim_from_statistics,
     "10.1": verify_mslapsrn_parameters,
     "10.2": verify_multiscale_training_loss,
 }
