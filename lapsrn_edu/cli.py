@@ -289,7 +289,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_study_command(args: argparse.Namespace) -> int:
-    from .studies.runner import STUDIES, result_path, run_study
+    from .studies import STUDIES, result_path, run_study
 
     names = list(STUDIES) if args.name == "all" else [args.name]
     if args.condition and args.name == "all":
@@ -402,7 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_training_flags(p)
     p.set_defaults(run=run_train)
 
-    from .studies.runner import BUDGETS, STUDIES
+    from .studies import BUDGETS, STUDIES
 
     p = sub.add_parser("study", parents=[common], help="run one of the paper's studies under a named budget and print its verdict")
     p.add_argument("name", choices=[*STUDIES, "all"], help="which study (all: the five in turn)")

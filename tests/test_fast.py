@@ -8,7 +8,7 @@ from helpers import lively
 
 from lapsrn_edu.engine import inference as fast
 from lapsrn_edu.evaluation.upscale import super_resolve_y
-from lapsrn_edu.models import SRCNN, LapSRN, MSLapSRN
+from lapsrn_edu.models import LapSRN, MSLapSRN
 from lapsrn_edu.models.official import load_official
 
 TOLERANCE = 1e-5

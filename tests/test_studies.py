@@ -7,9 +7,10 @@ import statistics
 
 import pytest
 
+from lapsrn_edu import studies
 from lapsrn_edu.data.datasets import Image, embedded_images, write_image
 from lapsrn_edu.models import OneShotSR, count_parameters, registry
-from lapsrn_edu.studies import runner as studies
+from lapsrn_edu.studies import runner, verdict
 from lapsrn_edu.training.config import recipe
 from lapsrn_edu.training.trainer import train
 
@@ -17,7 +18,7 @@ from lapsrn_edu.training.trainer import train
 @pytest.fixture(autouse=True)
 def small_timing(monkeypatch):
     """Time inference on a 16 px input: the studies' real 96 px takes VDSR seconds per round."""
-    monkeypatch.setattr(studies, "ms_per_megapixel", functools.partial(studies.ms_per_megapixel, size=16, repeats=1))
+    monkeypatch.setattr(runner, "ms_per_megapixel", functools.partial(runner.ms_per_megapixel, size=16, repeats=1))
 
 
 def tiny(tmp_path, **overrides):
@@ -124,7 +125,7 @@ def test_the_identity_of_a_standard_run_does_not_drift():
 
 def test_the_same_parameters_variant_matches_lapsrns_size():
     study = studies.STUDIES["pyramid"]
-    variants = dict((v.name, mc) for v, mc in studies.resolve_variants(study, studies.budget("standard")))
+    variants = dict((v.name, mc) for v, mc in runner.resolve_variants(study, studies.budget("standard")))
     lapsrn = count_parameters(registry.build("LapSRN", variants["LapSRN"]))
     same_convs = count_parameters(registry.build("OneShotSR", variants["one-shot, same convolutions"]))
     same_params = count_parameters(registry.build("OneShotSR", variants["one-shot, same parameters"]))
@@ -156,7 +157,7 @@ def test_a_study_trains_every_variant_and_seed_then_reuses_runs_and_result(tmp_p
     out, runs = tmp_path / "out", tmp_path / "runs"
     result = studies.run_study("residual", "smoke", seeds=2, out=out, runs=runs, progress=False, **tiny(tmp_path))
     assert [(v.name, v.seed) for v in result.variants] == [("LapSRN", 0), ("LapSRN", 1), ("no residual", 0), ("no residual", 1)]
-    assert result.verdict in studies.VERDICTS and len(result.decisions) == 1
+    assert result.verdict in verdict.VERDICTS and len(result.decisions) == 1
     saved = json.loads((out / "residual.json").read_text())
     for key in ("study", "claim", "budget", "bicubic_psnr", "verdict"):
         assert key in saved
@@ -210,9 +211,9 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint(tmp_path):
     runs = tmp_path / "runs"
     run_dir = runs / studies.run_id(variant.arch, model_config, config)
     # the run stopped after its first epoch (as when a session ends)
-    first = train(studies.with_overrides(config, epochs=1, out=str(run_dir)), progress=False,
+    first = train(runner.with_overrides(config, epochs=1, out=str(run_dir)), progress=False,
                   model=registry.build(variant.arch, model_config))
-    again, history = studies.train_variant(variant, model_config, config, runs, progress=False)
+    again, history = runner.train_variant(variant, model_config, config, runs, progress=False)
     assert again == run_dir and [e.epoch for e in history.epochs] == [1, 2]
     assert history.epochs[0] == first.epochs[0], "the first epoch was not trained again"
 

@@ -1,4 +1,21 @@
-"""The paper's studies as experiments with a verdict: the runner (specs, conditions, the rule, results) and their figures.
+"""The paper's studies as experiments with a verdict, in four parts read in this order:
 
-Imports training and evaluation; nothing but the course and the command line imports it.
+- :mod:`.specs`: what a study is (budgets, variants, predictions, conditions) and the five studies;
+- :mod:`.verdict`: the one rule that turns a margin and a seed spread into a verdict;
+- :mod:`.results`: a saved result, and how to read it in plain words;
+- :mod:`.runner`: training every variant and seed (resumable), scoring and deciding;
+- :mod:`.figures`: the figures a verdict rests on.
+
+``from lapsrn_edu import studies`` gives the names a notebook needs, listed below.
 """
+
+from .results import COMMITTED, StudyResult, VariantResult, load_result, reading
+from .runner import result_path, run_id, run_study, study_command
+from .specs import BUDGETS, LAPSRN, PUBLISHED_SET5_X4, STUDIES, Comparison, Condition, Study, Variant, budget
+from .verdict import Decision, decide, overall
+
+__all__ = [
+    "BUDGETS", "COMMITTED", "LAPSRN", "PUBLISHED_SET5_X4", "STUDIES", "Comparison", "Condition", "Decision", "Study",
+    "StudyResult", "Variant", "VariantResult", "budget", "decide", "load_result", "overall", "reading", "result_path",
+    "run_id", "run_study", "study_command",
+]

@@ -1,4 +1,4 @@
-"""Figures of a study's result (:class:`lapsrn_edu.studies.runner.StudyResult`): what a verdict rests on.
+"""Figures of a study's result (:class:`lapsrn_edu.studies.results.StudyResult`): what a verdict rests on.
 
 - :func:`curves_figure`: Set5 PSNR against iterations for every variant (mean over seeds, the band
   between the best and the worst seed), bicubic as the line to beat, and the final scores with
@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..errors import OptionError
-from .runner import StudyResult
+from .results import StudyResult
 
 COSTS = {
     "parameters": "parameters",
