@@ -84,3 +84,27 @@ def test_no_module_imports_itself_back():
     for start in sorted(graph):
         visit(start, [start], {start})
     assert not cycles, "import circles:\n" + "\n".join(cycles)
+
+
+def test_every_name_a_lesson_takes_from_a_package_module_exists():
+    """``studies.X`` in a lesson (``from lapsrn_edu import studies``) and ``module.X`` of every
+    ``from lapsrn_edu... import module`` exist: a renamed or unexported name fails here, not in
+    the course run."""
+    import importlib
+    import re
+
+    sources = Path(__file__).resolve().parent.parent / "tools" / "notebooks"
+    missing = []
+    for source in sorted(sources.glob("*.md")):
+        text = source.read_text(encoding="utf-8")
+        for package, names in re.findall(r"^from (lapsrn_edu[\w.]*) import ([\w, ]+)$", text, flags=re.M):
+            for name in (n.strip().split(" as ")[-1] for n in names.split(",")):
+                original = next(n.strip().split(" as ")[0] for n in names.split(",") if n.strip().split(" as ")[-1] == name)
+                try:
+                    module = importlib.import_module(f"{package}.{original}")
+                except ImportError:
+                    continue  # a function or class, not a module
+                for attribute in set(re.findall(rf"(?<![\w.]){name}\.(\w+)", text)):
+                    if not hasattr(module, attribute):
+                        missing.append(f"{source.name}: {name}.{attribute}")
+    assert not missing, "\n".join(missing)
