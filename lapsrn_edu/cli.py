@@ -18,6 +18,7 @@ from typing import Any
 
 from . import __version__
 from .data.datasets import bit_depth, read_image, write_image
+from .engine.switch import ENGINES
 from .errors import OptionError, UserError
 from .evaluation import zoo
 
@@ -349,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--data-root", metavar="DIR", help="data folder (default: $LAPSRN_EDU_DATA, else the repo's data/)")
     device = argparse.ArgumentParser(add_help=False)
     device.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest available)")
-    device.add_argument("--engine", choices=("auto", "reference", "fast"), default=None,
+    device.add_argument("--engine", choices=ENGINES, default=None,
                         help="auto: the inference engine for an unedited LapSRN on the CPU, else the model's own code; "
                              "reference: always the model's own code; fast: the engine, or an error (default: auto)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -34,6 +34,7 @@ depth-1 network, seconds instead of minutes, every step otherwise the same.
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 import math
@@ -358,8 +359,8 @@ class Check:
 
         model = load("official-x4")
         dev = torch.device(device)
-        net = load("official-x4").to(dev).eval()
-        fast_net = load("official-x4").to(dev, memory_format=torch.channels_last).eval()
+        net = copy.deepcopy(model).to(dev).eval()
+        fast_net = copy.deepcopy(model).to(dev, memory_format=torch.channels_last).eval()
         sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
 
         def best_ms(action: Callable[[], Any]) -> float:

@@ -31,7 +31,6 @@ from ..models import LapSRN, MSLapSRN, registry
 from ..models.layers import LEAKY_SLOPE
 
 ENGINES = ("auto", "reference", "fast")
-PURPOSES = ("inference", "training")
 INFERENCE_MODELS = (LapSRN, MSLapSRN)  # what engine.inference reproduces; training serves every architecture
 OWN_CODE = ("lapsrn_edu.models", "torch.nn.modules")  # where a forward may be defined for an engine to stand in
 _told: set[str] = set()
@@ -49,13 +48,20 @@ def check_engine(engine: str) -> None:
 def difference(model: nn.Module, purpose: str = "inference") -> str | None:
     """Why an engine cannot stand in for ``model`` (None: it can): what the engine covers, then
     :func:`edits`."""
-    if purpose == "inference":
-        if not isinstance(model, INFERENCE_MODELS):
-            return f"the inference engine covers LapSRN and MS-LapSRN, not {type(model).__name__}"
-        weight = next(model.parameters())
-        if weight.dtype != torch.float32 or weight.device.type != "cpu":
-            return f"the inference engine runs float32 weights on the CPU, not {weight.dtype} on {weight.device.type}"
-    return edits(model)
+    return uncovered(model, purpose) or edits(model)
+
+
+def uncovered(model: nn.Module, purpose: str) -> str | None:
+    """Why the engine for ``purpose`` does not cover ``model`` at all (None: it does); the training
+    engine covers every architecture."""
+    if purpose != "inference":
+        return None
+    if not isinstance(model, INFERENCE_MODELS):
+        return f"the inference engine covers LapSRN and MS-LapSRN, not {type(model).__name__}"
+    weight = next(model.parameters())
+    if weight.dtype != torch.float32 or weight.device.type != "cpu":
+        return f"the inference engine runs float32 weights on the CPU, not {weight.dtype} on {weight.device.type}"
+    return None
 
 
 def edits(model: nn.Module) -> str | None:
@@ -135,14 +141,14 @@ def use_engine(model: nn.Module, engine: str = "auto", purpose: str = "inference
     check_engine(engine)
     if engine == "reference":
         return False
-    reason = difference(model, purpose)
-    if reason is None:
+    outside = uncovered(model, purpose)
+    edit = None if outside else edits(model)
+    if outside is None and edit is None:
         return True
     if engine == "fast":
-        raise EngineRefused(f"engine='fast' cannot run this model: {reason}; use engine='auto' or 'reference'")
-    covered = INFERENCE_MODELS if purpose == "inference" else tuple(a.model_class for a in registry.ARCHITECTURES.values())
-    if isinstance(model, covered) and reason == edits(model):  # an edited model, not one the engine never covers
-        tell_once(f"note: running the model's own code, not the {purpose} engine: {reason}")
+        raise EngineRefused(f"engine='fast' cannot run this model: {outside or edit}; use engine='auto' or 'reference'")
+    if edit and isinstance(model, tuple(a.model_class for a in registry.ARCHITECTURES.values())):  # an edited architecture
+        tell_once(f"note: running the model's own code, not the {purpose} engine: {edit}")
     return False
 
 

@@ -219,18 +219,19 @@ def tune_learning_rates(condition: Condition, config: TrainConfig, variants: lis
     """Each variant with the learning rate of ``condition.lr_grid`` whose run (seed 0, held-out
     training images, no test set in sight) ends best on the held-out images, and the grid's scores."""
     tuned, record = [], {}
+    epochs = min(condition.tune_epochs, config.epochs)
     for variant, model_config in variants:
         scores: dict[float, float | None] = {}
         for lr in condition.lr_grid:
             run_config = with_overrides(variant.training_config(config, 0), lr=lr, holdout=condition.tune_holdout,
-                                        val_data="none", epochs=min(condition.tune_epochs, config.epochs))
+                                        val_data="none", epochs=epochs)
             scores[lr] = tuning_score(variant, model_config, run_config, runs, progress)
         finite = [lr for lr, score in scores.items() if score is not None]
         if not finite:
             raise TrainingDivergedError(f"{variant.name}: every learning rate of {condition.lr_grid} diverged; try a smaller grid")
         best = max(finite, key=lambda lr: scores[lr])
         record[variant.name] = {"grid": {f"{lr:g}": score for lr, score in scores.items()}, "chosen_lr": best,
-                                "iterations": min(condition.tune_epochs, config.epochs) * config.iterations_per_epoch,
+                                "iterations": epochs * config.iterations_per_epoch,
                                 "held_out_images": condition.tune_holdout}
         tuned.append((replace(variant, train={**variant.train, "lr": best}), model_config))
     return tuned, record
@@ -270,7 +271,7 @@ def variants_spec(variants: list[tuple[Variant, dict[str, Any]]]) -> list[dict[s
     return json.loads(json.dumps([{**asdict(v), "model": mc} for v, mc in variants]))
 
 
-def specs(spec: list[dict[str, Any]], tuned: bool) -> list[dict[str, Any]]:
+def comparable_spec(spec: list[dict[str, Any]], tuned: bool) -> list[dict[str, Any]]:
     """A saved spec for comparison: without the learning rate a tuned condition chose."""
     return [{**v, "train": {k: x for k, x in v["train"].items() if not (tuned and k == "lr")}} for v in spec]
 
@@ -285,7 +286,7 @@ def _run_study(study: Study, config: TrainConfig, budget_name: str, seeds: int, 
     if reuse and path.is_file():
         saved = StudyResult.load(path)
         tuned = bool(condition and condition.lr_grid)
-        if (saved.budget == budget_record and specs(saved.variants_spec, tuned) == specs(variants_spec(variants), tuned)
+        if (saved.budget == budget_record and comparable_spec(saved.variants_spec, tuned) == comparable_spec(variants_spec(variants), tuned)
                 and saved.seeds == seeds and saved.condition == (condition.name if condition else "")):
             return saved
     tuning: dict[str, Any] = {}

@@ -14,6 +14,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 from torch import nn
 
 from ..data.patches import Augmentation, check_patch_size
+from ..engine.switch import ENGINES
 from ..errors import OptionError
 from ..models import registry
 
@@ -87,7 +88,7 @@ class TrainConfig:
             "reduction": ("paper", "mean", "sum"),
             "loss": ("charbonnier", "l1", "l2"),
             "patches_on": ("auto", "cpu", "device"),
-            "engine": ("auto", "reference", "fast"),
+            "engine": ENGINES,
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
