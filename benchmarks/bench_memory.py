@@ -79,7 +79,7 @@ def main() -> None:
             )
         viewer = (
             "import os\n"
-            "from lapsrn_edu import widgets, zoo\n"
+            "from lapsrn_edu.course import widgets\nfrom lapsrn_edu.evaluation import zoo\n"
             "from lapsrn_edu.imaging.color import rgb_to_y\n"
             "from lapsrn_edu.data.datasets import read_image\n"
             "os.environ[widgets.STATIC_ENV] = '1'\n"

@@ -108,3 +108,25 @@ def test_every_name_a_lesson_takes_from_a_package_module_exists():
                     if not hasattr(module, attribute):
                         missing.append(f"{source.name}: {name}.{attribute}")
     assert not missing, "\n".join(missing)
+
+
+def test_every_import_of_the_package_outside_it_resolves():
+    """Benchmarks and tools import the package, sometimes in code they hand to a child process
+    as a string: each ``from lapsrn_edu... import name`` there must name something that exists
+    (a benchmark that dies on a moved module measures nothing)."""
+    import importlib
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    broken = []
+    for script in sorted([*root.glob("benchmarks/*.py"), *root.glob("tools/*.py")]):
+        text = script.read_text(encoding="utf-8")
+        for package, names in re.findall(r"from (lapsrn_edu[\w.]*) import ([\w, ]+)", text):
+            module = importlib.import_module(package)
+            for name in (n.strip().split(" as ")[0] for n in names.split(",") if n.strip()):
+                if not hasattr(module, name):
+                    try:
+                        importlib.import_module(f"{package}.{name}")
+                    except ImportError:
+                        broken.append(f"{script.relative_to(root)}: from {package} import {name}")
+    assert not broken, "\n".join(broken)
