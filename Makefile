@@ -15,7 +15,7 @@ STAMP := $(VENV)/.lapsrn-edu-installed
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .DEFAULT_GOAL := course
-.PHONY: help setup course course-quick slides demo test test-fast lab bench notebooks clean
+.PHONY: help setup course course-quick instructor instructor-quick wheel slides demo test test-fast lab bench notebooks clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -37,6 +37,16 @@ course: $(STAMP)  ## fetch the course data if missing, run the whole course (def
 
 course-quick: $(STAMP)  ## the same in quick mode (what CI runs)
 	$(BIN)/lapsrn-edu course --fetch --quick --out build
+
+instructor: $(STAMP)  ## the instructor build into build-instructor/: solutions, answers, the lecturer's guide (not for students)
+	$(BIN)/lapsrn-edu course --fetch --instructor --out build-instructor
+
+instructor-quick: $(STAMP)  ## the same in quick mode
+	$(BIN)/lapsrn-edu course --fetch --instructor --quick --out build-instructor
+
+wheel: $(STAMP)  ## build dist/lapsrn_edu-*.whl, the file students install where they run a lesson on its own (Colab, VS Code)
+	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation -w dist .
+	@ls dist/lapsrn_edu-*.whl
 
 slides: $(STAMP)  ## reveal.js slides of every lesson into build/slides/ (runs the course first if build/ has none)
 	@test -f build/index.html || $(MAKE) --no-print-directory course
@@ -64,4 +74,4 @@ notebooks: $(STAMP)  ## after editing tools/notebooks/*.md: sync each notebooks/
 	$(BIN)/jupytext --sync tools/notebooks/[0-9][0-9]_*.md
 
 clean:  ## remove build outputs (keeps .venv and data)
-	rm -rf build .pytest_cache
+	rm -rf build build-instructor dist .pytest_cache

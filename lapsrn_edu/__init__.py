@@ -10,10 +10,12 @@ it (and itself), never one after it. Read it bottom up:
 ``data``        datasets and the data root, verified downloads, training patches
 ``engine``      faster ways to compute what a model computes, behind one switch that lets an
                 engine stand in only for an unedited model (inference, training, GPU patches)
-``evaluation``  upscaling whole images, the paper's evaluation protocol, the model zoo, costs
+``evaluation``  upscaling whole images, the paper's evaluation protocol, the model zoo, costs,
+                fine detail beside PSNR
 ``training``    configuration and recipes, the loss, the step and epoch, the Trainer, export
 ``studies``     the paper's claims as experiments with a verdict, and their figures
-``course``      the notebooks' exercises, widgets and plots, the course build and publishing
+``course``      the notebooks' exercises, widgets and plots, the course build (student and
+                instructor: answer keys, lecturer's guide, pages) and publishing
 ``cli``         the ``lapsrn-edu`` command line, on top of everything
 
 ``tests/test_layers.py`` checks every import against this order.

@@ -328,7 +328,8 @@ def run_course_command(args: argparse.Namespace) -> int:
 
     if args.fetch:
         print(fetch_course_data(progress=show_progress()), flush=True)
-    runs = run_course("quick" if args.quick else "default", args.out, args.only, check=False)
+    out = args.out or ("build-instructor" if args.instructor else "build")
+    runs = run_course("quick" if args.quick else "default", out, args.only, check=False, instructor=args.instructor)
     return 0 if all(run.ok for run in runs) else 1
 
 
@@ -433,8 +434,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("course", help="execute every notebook (papermill) into executed copies, HTML pages, slides and index.html")
     p.add_argument("--quick", action="store_true", help="quick mode (what CI runs); default: the student's default mode")
-    p.add_argument("--out", default="build", help="output folder (default: build)")
+    p.add_argument("--out", help="output folder (default: build, or build-instructor with --instructor)")
     p.add_argument("--only", metavar="NN,NN", help="comma-separated notebook numbers, e.g. 01,02")
+    p.add_argument("--instructor", action="store_true",
+                   help="the instructor build: the solutions and answers in every lesson, strict checks, the lecturer's guide")
     p.add_argument("--fetch", action="store_true",
                    help="first download the official weights, Set5 and Set14 where missing (offline: go on with the embedded images)")
     p.set_defaults(run=run_course_command)

@@ -1,7 +1,7 @@
 """The course in a real browser: JupyterLab in headless Chromium, and the built pages offline.
 
 JupyterLab runs on 127.0.0.1 with a token and opens copies of lessons 01, 02, 03 and 10 (quick
-mode, solutions on, as papermill would inject them). Each lesson runs to the end without an error;
+mode, as a student gets them: no solutions, so every check says "not attempted yet"). Each lesson runs to the end without an error;
 then each widget's main control is moved as a student would (keyboard on a slider, a choice in a
 drop-down) and the figure must change (pixels of the widget's image compared) with no error shown.
 The built HTML page of 03 is opened with the network blocked and its equations must be typeset;
@@ -71,12 +71,12 @@ def free_port() -> int:
 
 
 def lesson_copy(number: str, folder: Path) -> Path:
-    """Lesson ``number`` with QUICK and SOLUTIONS injected after its parameters cell, as papermill does."""
+    """Lesson ``number`` with QUICK injected after its parameters cell, as papermill does."""
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
     source = course.course_notebooks(number)[0]
-    nb = parameterize_notebook(load_notebook_node(str(source)), {"QUICK": True, "SOLUTIONS": True})
+    nb = parameterize_notebook(load_notebook_node(str(source)), {"QUICK": True, "SOLUTIONS": False})
     target = folder / source.name
     nbformat.write(nb, target)
     return target

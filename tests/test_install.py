@@ -80,6 +80,8 @@ def test_the_wheel_holds_every_module_our_models_and_the_notebooks(installed):
         assert f"lapsrn_edu/trained_models/{model.name}" in names
     for notebook in sorted((installed["source"] / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         assert f"lapsrn_edu/notebooks/{notebook.name}" in names
+    for key in sorted((package / "course" / "instructor").glob("*.md")):
+        assert f"lapsrn_edu/course/instructor/{key.name}" in names
 
 
 def test_installed_package_evaluates_our_shipped_model(installed):
@@ -101,3 +103,39 @@ def test_installed_course_runs_the_notebooks_it_ships(installed):
     assert "00_welcome" in result.stdout and "ok" in result.stdout, result.stdout
     assert (out / "00_welcome.html").is_file() and (out / "slides" / "00_welcome.slides.html").is_file()
     assert (out / "assets" / "mathjax" / "MathJax.js").is_file()
+
+
+def test_a_lesson_copied_alone_into_an_empty_folder_runs(installed, tmp_path):
+    """A student opens one notebook with no clone around it (Colab, VS Code): its first cell finds
+    the installed package and says where the data root is; offline, the lesson still runs."""
+    lesson = installed["source"] / "notebooks" / "01_laplacian_pyramids.ipynb"
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy2(lesson, alone / lesson.name)
+    env = {**installed["env"], "HOME": str(tmp_path / "home")}  # the installed data root is ~/lapsrn-edu-data
+    run([installed["python"], "-m", "papermill", lesson.name, "executed.ipynb", "-p", "QUICK", "True", "--kernel", "python3"],
+        alone, env, timeout=600)
+    import nbformat
+
+    executed = nbformat.read(alone / "executed.ipynb", as_version=4)
+    first = next(c for c in executed.cells if c.cell_type == "code")
+    said = "".join(o.get("text", "") for o in first.outputs)
+    assert "get_ready()" in first.source
+    assert f"from {installed['site'] / 'lapsrn_edu'}" in said, said  # the wheel's package, not the repository's
+    assert f"data root {tmp_path / 'home' / 'lapsrn-edu-data'}" in said, said
+    assert "not downloaded" in said, said  # offline here: it says so and the lesson goes on
+    assert sorted(p.name for p in alone.iterdir()) == ["01_laplacian_pyramids.ipynb", "executed.ipynb"]
+
+
+def test_the_first_cell_names_the_install_command_when_the_package_is_missing(tmp_path):
+    """Without the package, the first cell stops with one line saying what to install."""
+    import nbformat
+
+    nb = nbformat.read(course.notebook_dir() / "01_laplacian_pyramids.ipynb", as_version=4)
+    first = next(c for c in nb.cells if c.cell_type == "code").source
+    script = tmp_path / "first_cell.py"
+    script.write_text(first.replace("get_ready()", "get_ready(fetch=False)"), encoding="utf-8")
+    result = subprocess.run([sys.executable, "-I", "-S", str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "needs the lapsrn-edu package" in result.stderr and "pip install" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -8,6 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from lapsrn_edu.course import answer_key
 from lapsrn_edu.course import build as course
 from lapsrn_edu.course.exercises import ExerciseFailed, assert_close, check
 
@@ -24,7 +25,7 @@ def tagged(nb: nbformat.NotebookNode, tag: str) -> list[int]:
 
 
 def function_signatures(source: str) -> dict[str, list[str]]:
-    """Functions a cell defines (also inside ``if SOLUTIONS:``), with their argument names."""
+    """Functions a cell defines, with their argument names."""
     return {
         node.name: [a.arg for a in node.args.args]
         for node in ast.walk(ast.parse(source))
@@ -75,24 +76,41 @@ def test_notebook_has_a_header_and_a_summary(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_exercises_and_solutions_stay_in_sync(path):
-    """Each exercise raises NotImplementedError, is followed by a solution defining the same
-    functions with the same arguments, and then by a strict check."""
+def test_exercises_and_their_answer_key_stay_in_sync(path):
+    """Each exercise raises NotImplementedError and is followed by a strict check; the notebook
+    holds no solution and no answers (a front end that ignores a hidden flag shows nothing); the
+    answer key has a solution per exercise, defining the same functions with the same arguments."""
     nb = read(path)
     exercises = tagged(nb, "exercise")
     assert len(exercises) >= 2, f"{path.name}: at least two exercises"
+    assert not tagged(nb, answer_key.SOLUTION_TAG), f"{path.name}: a solution cell in the student's notebook"
+    assert not any("<details" in c.source for c in nb.cells), f"{path.name}: answers hidden in a <details> block"
+    key = answer_key.lesson_key(path)
     for i in exercises:
         exercise = nb.cells[i].source
         assert "NotImplementedError" in exercise and "TODO" in exercise, f"{path.name}: exercise cell {i} needs a TODO and NotImplementedError"
-        following = [j for j in range(i + 1, len(nb.cells)) if nb.cells[j].cell_type == "code"]
-        solution, checker = nb.cells[following[0]], nb.cells[following[1]]
-        assert "solution" in solution.metadata.get("tags", []), f"{path.name}: exercise cell {i} must be followed by its solution"
-        assert solution.source.lstrip().splitlines()[0].startswith("#"), f"{path.name}: a solution starts with a comment"
-        assert "if SOLUTIONS:" in solution.source
-        assert function_signatures(solution.source) == function_signatures(exercise), (
-            f"{path.name}: the solution after cell {i} must define the exercise's functions with the same arguments"
+        name = answer_key.exercise_name(nb.cells[i])
+        assert name in key.solutions, f"{path.name}: cell {i} ({name}) has no solution in {answer_key.key_path(path).name}"
+        assert function_signatures(key.solutions[name]) == function_signatures(exercise), (
+            f"{path.name}: the solution of {name} must define the exercise's functions with the same arguments"
         )
-        assert "check(" in checker.source and "strict=SOLUTIONS" in checker.source, f"{path.name}: a strict check follows the solution"
+        checker = next(c for c in nb.cells[i + 1:] if c.cell_type == "code")
+        assert f'check("{name}"' in checker.source and "strict=SOLUTIONS" in checker.source, f"{path.name}: a strict check follows {name}"
+    keyed = answer_key.with_answers(nb, key, path.stem)
+    assert len(tagged(keyed, answer_key.SOLUTION_TAG)) == len(exercises)
+    assert sum(answer_key.ANSWERS_TAG in c.metadata.get("tags", []) for c in keyed.cells) == 1
+
+
+def test_an_answer_key_that_misses_an_exercise_is_named(tmp_path):
+    nb = read(NOTEBOOKS[2])
+    key = answer_key.lesson_key(NOTEBOOKS[2])
+    name = sorted(key.solutions)[0]
+    partial = answer_key.LessonKey({k: v for k, v in key.solutions.items() if k != name}, key.answers)
+    with pytest.raises(answer_key.AnswerKeyError, match=f"{name} has no solution"):
+        answer_key.with_answers(nb, partial, NOTEBOOKS[2].stem)
+    extra = answer_key.LessonKey({**key.solutions, "Exercise 99.1": "pass"}, key.answers)
+    with pytest.raises(answer_key.AnswerKeyError, match="Exercise 99.1"):
+        answer_key.with_answers(nb, extra, NOTEBOOKS[2].stem)
 
 
 SOURCE_DIR = Path(course.REPO_ROOT, "tools", "notebooks")

@@ -11,8 +11,13 @@ The notebooks are the repository's ``notebooks/``; an installed package carries 
 (``lapsrn_edu/notebooks``), so ``lapsrn-edu course`` also runs outside the repository.
 
 Two modes set the notebooks' ``QUICK`` parameter: ``"default"`` is what a student gets (the
-whole course, timed in the README), ``"quick"`` is what CI runs. The
-executed copies always run with ``SOLUTIONS = True``, so every exercise shows its solution.
+whole course, timed in the README), ``"quick"`` is what CI runs.
+
+Two builds: the student build (the default) executes the notebooks as they are, with no
+solutions in them, so no page or deck can leak one; the instructor build (``instructor=True``,
+into its own folder) executes each lesson with its solutions and answers put in
+(:mod:`lapsrn_edu.course.answer_key`) and ``SOLUTIONS = True``, which makes every check strict,
+and adds the lecturer's guide.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import html
 import importlib.util
 import os
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,7 +33,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import OptionError, UserError
-from . import publish
+from . import answer_key, publish
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = PACKAGE_DIR.parent
@@ -36,6 +42,9 @@ KERNEL_NAME = "python3"  # jupyter_client runs it with this very interpreter
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 COURSE_DATA = ("weights", "set5", "set14")  # what the lessons use when present (about 13 MB)
 COURSE_EXTRA_MODULES = ("papermill", "nbconvert", "ipykernel")
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+PAGES = ("capstone", "glossary")
+PAGE_TITLES = {"guide": "Lecturer's guide", "capstone": "Capstone project", "glossary": "Glossary"}
 
 
 class CourseError(UserError, RuntimeError):
@@ -165,9 +174,11 @@ def kernel_config():
     return Config({"KernelManager": {"transport_encryption": "auto"}})
 
 
-def run_notebook(path: Path, out_dir: Path, parameters: dict[str, Any], assets: publish.Assets | None = None) -> NotebookRun:
+def run_notebook(path: Path, out_dir: Path, parameters: dict[str, Any], assets: publish.Assets | None = None,
+                 cwd: Path | None = None) -> NotebookRun:
     """Execute one notebook with papermill, then export its page and deck (even when it failed,
-    so the page shows where it stopped); ``assets``: the offline MathJax and reveal.js in ``out_dir``."""
+    so the page shows where it stopped); ``assets``: the offline MathJax and reveal.js in ``out_dir``;
+    ``cwd``: the kernel's working directory (default: the notebook's folder)."""
     import papermill
 
     assets = assets or publish.install_assets(out_dir)
@@ -181,7 +192,7 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict[str, Any], assets: 
             str(executed),
             parameters=parameters,
             kernel_name=KERNEL_NAME,
-            cwd=str(path.parent),
+            cwd=str(cwd or path.parent),
             progress_bar=False,
             config=kernel_config(),
         )
@@ -195,8 +206,15 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict[str, Any], assets: 
     return NotebookRun(path.stem, title, executed, page, deck, seconds, error)
 
 
-def write_index(runs: list[NotebookRun], out_dir: Path, mode: str) -> Path:
-    """``index.html``: every notebook with its title, page, slides, run time and status."""
+def course_pages(instructor: bool = False) -> list[Path]:
+    """The pages beside the lessons: the capstone and the glossary, and in the instructor build
+    the lecturer's guide first."""
+    return [*([answer_key.GUIDE] if instructor else []), *(PAGES_DIR / f"{name}.md" for name in PAGES)]
+
+
+def write_index(runs: list[NotebookRun], out_dir: Path, mode: str, pages: list[Path] = (), instructor: bool = False) -> Path:
+    """``index.html``: every notebook with its title, page, slides, run time and status, then the
+    pages beside them (capstone, glossary; in the instructor build, the lecturer's guide)."""
     rows = []
     for run in runs:
         link = f'<a href="{html.escape(run.html.name)}">{html.escape(run.title)}</a>' if run.html else html.escape(run.title)
@@ -209,6 +227,10 @@ def write_index(runs: list[NotebookRun], out_dir: Path, mode: str) -> Path:
             f'<td style="text-align:right">{run.seconds:.0f} s</td><td style="color:{colour}">{status}</td></tr>'
         )
     total = sum(r.seconds for r in runs)
+    build = "student build: exercises and questions, no solutions"
+    if instructor:
+        build = "<b>instructor build</b>, with the solutions and answers: do not hand this folder to students"
+    links = " &middot; ".join(f'<a href="{html.escape(p.name)}">{html.escape(PAGE_TITLES.get(p.stem, p.stem))}</a>' for p in pages)
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>LapSRN course</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.5}}
@@ -218,10 +240,11 @@ table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;
 <p>Deep Laplacian Pyramid Networks for Fast and Accurate Super-Resolution (Lai et al., CVPR 2017),
 explained and reproduced with <code>lapsrn_edu</code>. Executed in <b>{html.escape(mode)}</b> mode on
 {time.strftime("%Y-%m-%d %H:%M")}; total run time {total / 60:.1f} min. Every page and slide deck
-works offline (press <kbd>S</kbd> in a deck for the speaker view).</p>
+works offline (press <kbd>S</kbd> in a deck for the speaker view). This is the {build}.</p>
 <table><tr><th>#</th><th>lesson</th><th>slides</th><th>notebook</th><th>run time</th><th>status</th></tr>
 {chr(10).join(rows)}
-</table></body></html>
+</table>
+<p>{links}</p></body></html>
 """
     index = out_dir / "index.html"
     index.write_text(page, encoding="utf-8")
@@ -234,12 +257,14 @@ def run_course(
     only: str | list[str] | None = None,
     parameters: dict[str, Any] | None = None,
     check: bool = True,
+    instructor: bool = False,
 ) -> list[NotebookRun]:
     """Execute the course's notebooks in order into ``out_dir`` (executed .ipynb, HTML, slides, index).
 
     ``mode`` is "default" (what a student gets) or "quick" (CI); ``parameters`` override any
-    notebook parameter (e.g. ``{"TRAIN_MINUTES": 20}``). Every notebook runs even if an earlier
-    one fails; with ``check`` a failure then raises :class:`CourseError`.
+    notebook parameter (e.g. ``{"TRAIN_MINUTES": 20}``); ``instructor`` makes the instructor
+    build (solutions, answers, strict checks, the lecturer's guide). Every notebook runs even if
+    an earlier one fails; with ``check`` a failure then raises :class:`CourseError`.
     """
     if mode not in MODES:
         raise OptionError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -250,17 +275,19 @@ def run_course(
     assets = publish.install_assets(out)
     if note := publish.missing_assets_note(assets):
         print(note)
-    params = {**MODES[mode], "SOLUTIONS": True, **(parameters or {})}
+    params = {**MODES[mode], "SOLUTIONS": instructor, **(parameters or {})}
     runs = []
-    with kernel_environment():
+    with kernel_environment(), tempfile.TemporaryDirectory() as keyed:
         for path in notebooks:
             print(f"{path.stem} ...", end=" ", flush=True)
-            run = run_notebook(path, out, params, assets)
+            source = answer_key.instructor_notebook(path, Path(keyed) / path.name) if instructor else path
+            run = run_notebook(source, out, params, assets, cwd=path.parent)
             print(f"{run.seconds:.0f} s {'ok' if run.ok else 'FAILED'}", flush=True)
             if not run.ok:
                 print(f"    {run.error.splitlines()[0] if run.error else ''}", flush=True)
             runs.append(run)
-    index = write_index(runs, out, mode)
+    pages = [publish.markdown_page(page, out / f"{page.stem}.html", assets) for page in course_pages(instructor)]
+    index = write_index(runs, out, mode, pages, instructor)
     print(f"total {sum(r.seconds for r in runs):.0f} s; open {index}")
     if check and not all(r.ok for r in runs):
         raise CourseError(runs)

@@ -1,17 +1,19 @@
 """Exercise checks for the course notebooks: a verdict in one line, never a traceback.
 
-Every exercise in a notebook is three cells: the exercise (a function whose body raises
-``NotImplementedError`` with a TODO), its solution (hidden; it replaces the student's function
-only when the notebook's ``SOLUTIONS`` parameter is True), and a check::
+Every exercise in a notebook is two cells: the exercise (a function whose body raises
+``NotImplementedError`` with a TODO) and a check::
 
     check("Exercise 2.3", verify_transposed_output_size, transposed_output_size, strict=SOLUTIONS)
+
+The solutions are not in the notebooks: the instructor build puts them between the two cells
+(:mod:`lapsrn_edu.course.answer_key`) and sets ``SOLUTIONS``.
 
 ``verify_*`` functions take the student's function, try it on several probes (several scales,
 strides, shapes, batch sizes: a check that tries one case passes wrong answers that happen to fit
 it) and raise ``AssertionError`` with a message a student can act on. ``tests/test_exercises.py``
 feeds every one of them a wrong answer (it must fail) and the solution (it must pass).
 
-With ``strict`` (the executed copies, where the solutions are in place) a failing check raises,
+With ``strict`` (the instructor build, where the solutions are in place) a failing check raises,
 so CI notices when a solution and its check drift apart.
 """
 
@@ -43,27 +45,29 @@ def _one_line(exc: BaseException) -> str:
     return text[:300] + (" ..." if len(text) > 300 else "")
 
 
-def check(name: str, test: Callable[..., object], *args: object, strict: bool = False) -> None:
-    """Run ``test(*args)``; print one line: done, not attempted, wrong (and why), or crashed (and how).
+def check(name: str, test: Callable[..., object], *args: object, strict: bool = False) -> bool:
+    """Run ``test(*args)``; print one line: done, not attempted, wrong (and why), or crashed (and
+    how); return whether the answer is right (a lesson may then go on with it).
 
     An exception raised by the student's code (a typo, a shape error) is reported as one line
     naming its type and message, not as a traceback; ``strict`` raises :class:`ExerciseFailed`
-    instead of printing, for the executed copies where the solutions are in place.
+    instead of printing, for the instructor build where the solutions are in place.
     """
     try:
         test(*args)
     except NotImplementedError as exc:
-        message = f"{name}: not attempted yet ({exc}). Fill in the TODO, or set SOLUTIONS = True in the parameters cell."
+        message = f"{name}: not attempted yet ({exc}). Fill in the TODO above and run this cell again."
     except AssertionError as exc:
         message = f"{name}: not quite. {_one_line(exc)}"
     except Exception as exc:  # noqa: BLE001 - any error in the student's code becomes one line
         message = f"{name}: your code raised {type(exc).__name__}: {_one_line(exc)}. Fix it and run the check again."
     else:
         print(f"{name}: correct!")
-        return
+        return True
     if strict:
         raise ExerciseFailed(message)
     print(message)
+    return False
 
 
 def assert_close(actual: object, expected: object, what: str = "your result", rtol: float = 1e-5, atol: float = 1e-6) -> None:

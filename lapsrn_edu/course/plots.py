@@ -407,3 +407,25 @@ def history_figure(history, bicubic_psnr: float | None = None) -> Figure:
         ax.set_xlabel("iteration")
     fig.tight_layout()
     return fig
+
+
+def distortion_detail_figure(curves: dict[str, list[tuple[float, float, float]]], title: str = "") -> Figure:
+    """PSNR against fine detail (:mod:`lapsrn_edu.evaluation.detail`): one line per method, one
+    point per sharpening amount ``(amount, detail ratio, PSNR)``, each labelled with its amount."""
+    fig, ax = plt.subplots(figsize=(6.6, 4.2))
+    for name, points in curves.items():
+        _, ratios, psnrs = zip(*points)
+        ax.plot(ratios, psnrs, "o-", label=f"{name}, sharpened by the amount shown")
+        for amount, ratio, value in points:
+            ax.annotate(f"{amount:g}", (ratio, value), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.axvline(1.0, color="0.5", linestyle="--", linewidth=1)
+    ax.annotate("as much fine detail\nas the ground truth", (1.0, 1.0), xycoords=("data", "axes fraction"),
+                xytext=(4, -24), textcoords="offset points", fontsize=8, color="0.35")
+    ax.set_xlabel("fine detail relative to the ground truth (energy of the finest Laplacian band)")
+    ax.set_ylabel("PSNR (dB, Y channel)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower left")
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig

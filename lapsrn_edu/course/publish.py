@@ -115,6 +115,26 @@ def html_page(executed: Path, target: Path, assets: Assets) -> Path:
     return target
 
 
+def markdown_page(source: Path, target: Path, assets: Assets) -> Path:
+    """A self-contained HTML page of a Markdown file (the glossary, the capstone, the lecturer's
+    guide), made like a lesson's page: one Markdown cell per ``##`` section, equations typeset."""
+    import re
+
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    text = source.read_text(encoding="utf-8")
+    starts = [m.start() for m in re.finditer(r"^## ", text, flags=re.M)]
+    sections = [text[a:b].strip() for a, b in zip([0, *starts], [*starts, len(text)])]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(s) for s in sections if s])
+    exporter = HTMLExporter(template_name="lapsrn_page", extra_template_basedirs=[str(TEMPLATES)], extra_template_paths=[str(TEMPLATES)])
+    if assets.mathjax:
+        exporter.mathjax_url = assets.mathjax_url(target)
+    body, _ = exporter.from_notebook_node(nb)
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
 def slide_notebook(nb):
     """The deck's cells: the first Markdown cell, then every cell tagged ``slide`` or
     ``slide-continue``, with reveal.js slide types set and printed output dropped."""

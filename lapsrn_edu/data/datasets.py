@@ -7,7 +7,8 @@ Everything is found under one *data root*, laid out like the project's ``data/``
     train/T91        train/BSDS200                             (the 291 training images)
     pretrained/matconvnet/LapSRN_x{2,4,8}.mat, MSLapSRN_D5R{2,5,8}.mat
 
-The root is ``$LAPSRN_EDU_DATA`` when set, else ``data/`` at the top of the repository.
+The root is ``$LAPSRN_EDU_DATA`` when set, else ``data/`` at the top of the repository (for a
+package installed from its wheel, with no repository around it: ``~/lapsrn-edu-data``).
 ``lapsrn-edu download`` fills it. Without any of it the toolkit still runs on the *embedded*
 images that ship inside scikit-image (astronaut, chelsea, coffee, ...), which need no download.
 """
@@ -25,6 +26,7 @@ from ..errors import MissingFileError, OptionError, UserError
 
 DATA_ROOT_ENV = "LAPSRN_EDU_DATA"
 REPO_DATA = Path(__file__).resolve().parents[2] / "data"
+INSTALLED_DATA = Path("~/lapsrn-edu-data")  # an installed package's root: not inside site-packages
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
 
 DATASET_FOLDERS: dict[str, tuple[str, ...]] = {
@@ -50,9 +52,12 @@ class ImageReadError(UserError, ValueError):
 
 
 def data_root() -> Path:
-    """The data root: ``$LAPSRN_EDU_DATA`` if set, else the repository's ``data/`` folder."""
+    """The data root: ``$LAPSRN_EDU_DATA`` if set, else the repository's ``data/`` folder, or
+    ``~/lapsrn-edu-data`` when the package runs outside a repository (installed from its wheel)."""
     env = os.environ.get(DATA_ROOT_ENV)
-    return Path(env).expanduser() if env else REPO_DATA
+    if env:
+        return Path(env).expanduser()
+    return REPO_DATA if (REPO_DATA.parent / "pyproject.toml").is_file() else INSTALLED_DATA.expanduser()
 
 
 def _resolve_root(root: str | Path | None) -> Path:
