@@ -9,6 +9,7 @@ import pytest
 
 from lapsrn_edu import studies
 from lapsrn_edu.data.datasets import Image, embedded_images, write_image
+from lapsrn_edu.errors import OptionError
 from lapsrn_edu.models import OneShotSR, count_parameters, registry
 from lapsrn_edu.studies import runner, verdict
 from lapsrn_edu.training.config import recipe
@@ -280,3 +281,46 @@ def test_a_tuned_condition_gives_each_variant_the_rate_that_scores_best_on_held_
     again = studies.run_study("loss", "smoke", out=tmp_path / "out", runs=tmp_path / "runs", progress=False, condition="sgd",
                               **tiny(tmp_path))
     assert again.created == result.created and again.tuning == result.tuning  # the saved result is reused
+
+
+CONDITIONED = {"pyramid-x8": ("pyramid", "x8", 1.2)}  # committed so far; loss-sgd and depth-long are training
+
+
+@pytest.mark.parametrize("file", list(CONDITIONED))
+def test_a_committed_condition_is_whole_and_its_verdict_follows_the_rule(file):
+    """data/studies/<study>-<condition>.json: every variant of the condition with at least two seeds,
+    the command that remakes it, the best variant well clear of bicubic (1.2 dB at x8, where the
+    paper's own margin is 1.74), and decisions that the package's rule gives again."""
+    name, condition, margin_over_bicubic = CONDITIONED[file]
+    result = studies.load_result(file)
+    assert result is not None, f"data/studies/{file}.json is not committed"
+    assert result.condition == condition
+    assert result.command == f"lapsrn-edu study {name} --budget standard --condition {condition} --seeds {result.seeds} --out data/studies"
+    chosen = studies.STUDIES[name].condition(condition)
+    expected = list(chosen.variants) if chosen.variants else [v.name for v in studies.STUDIES[name].variants]
+    assert result.variant_names() == expected and result.seeds >= 2
+    for variant in result.variant_names():
+        assert sorted(r.seed for r in result.runs_of(variant)) == list(range(result.seeds)), variant
+    means = [statistics.fmean(r.final_psnr for r in result.runs_of(v)) for v in result.variant_names()]
+    assert max(means) - result.bicubic_psnr >= margin_over_bicubic
+    for decision in result.decisions:
+        scores = [[r.final_psnr for r in result.runs_of(v)] for v in (decision.better, decision.worse)]
+        assert studies.decide(*scores, decision.better, decision.worse) == decision
+    assert result.verdict == studies.overall(result.decisions)
+
+
+def test_every_seed_above_compares_seed_by_seed():
+    result = studies.load_result("pyramid")
+    assert studies.every_seed_above(result, "LapSRN", "one-shot, same parameters")  # the direction holds in all 3 x 3 pairs
+    assert not studies.every_seed_above(result, "LapSRN", "one-shot, same convolutions")  # interleaved seeds
+    with pytest.raises(OptionError):
+        studies.every_seed_above(result, "LapSRN", "no such variant")
+
+
+def test_the_verdicts_figure_draws_every_decision_of_every_result():
+    from lapsrn_edu.studies.figures import verdicts_figure
+
+    standard, at_x8 = studies.load_result("pyramid"), studies.load_result("pyramid-x8")
+    fig = verdicts_figure({"x4": standard, "x8": at_x8})
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert len(labels) == len(standard.decisions) + len(at_x8.decisions) and labels[-1].startswith("x4: LapSRN vs")

@@ -9,13 +9,13 @@
 ``from lapsrn_edu import studies`` gives the names a notebook needs, listed below.
 """
 
-from .results import COMMITTED, StudyResult, VariantResult, load_result, reading
+from .results import COMMITTED, StudyResult, VariantResult, every_seed_above, load_result, reading
 from .runner import resolve_variants, result_path, run_id, run_study, study_command
 from .specs import BUDGETS, LAPSRN, PUBLISHED_SET5_X4, STUDIES, Comparison, Condition, Study, Variant, budget
 from .verdict import Decision, decide, overall
 
 __all__ = [
     "BUDGETS", "COMMITTED", "LAPSRN", "PUBLISHED_SET5_X4", "STUDIES", "Comparison", "Condition", "Decision", "Study",
-    "StudyResult", "Variant", "VariantResult", "budget", "decide", "load_result", "overall", "reading", "resolve_variants", "result_path",
+    "StudyResult", "Variant", "VariantResult", "budget", "decide", "every_seed_above", "load_result", "overall", "reading", "resolve_variants", "result_path",
     "run_id", "run_study", "study_command",
 ]

@@ -5,6 +5,9 @@
   every seed as a dot: the convergence plot of the paper's section 4.1, at our budget.
 - :func:`tradeoff_figure`: final PSNR against a cost (parameters, FLOPs or measured milliseconds
   per output megapixel), the paper's speed-against-quality view, with published points if given.
+- :func:`verdicts_figure`: the decisions of several results of one claim side by side (the
+  standard budget, and the condition that should matter): each margin with the noise the rule
+  compares it with.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from matplotlib.figure import Figure
 
 from ..errors import OptionError
 from .results import StudyResult
+from .verdict import NOISE_FLOOR_DB, ONE_SEED_DB
+
+VERDICT_COLORS = {"reproduced": "#1a7f37", "within noise": "#9a6700", "not reproduced": "#cf222e"}
 
 COSTS = {
     "parameters": "parameters",
@@ -88,5 +94,30 @@ def tradeoff_figure(result: StudyResult, costs: tuple[str, ...] = ("gflops_per_m
     if published:
         markers += ", hollow diamonds: published Set5 figures"
     fig.suptitle(f"{result.study}: quality against cost ({markers})", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def verdicts_figure(results: dict[str, StudyResult], title: str = "") -> Figure:
+    """Every decision of each result (``{label: result}``, e.g. the standard budget and a
+    condition) as its margin in dB, with the band of +-noise that the rule compares it with (the
+    seed spread, at least the floor), coloured by its verdict."""
+    rows = [(label, d) for label, result in results.items() for d in result.decisions]
+    if not rows:
+        raise OptionError("no decisions to draw")
+    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(rows) + 1.2))
+    for y, (label, d) in enumerate(reversed(rows)):
+        noise = max(d.spread, NOISE_FLOOR_DB if d.seeds >= 2 else ONE_SEED_DB)
+        ax.barh(y, 2 * noise, left=-noise, height=0.6, color="0.88", zorder=1)
+        ax.plot(d.margin, y, "o", color=VERDICT_COLORS.get(d.verdict, "k"), zorder=3)
+        ax.annotate(f"{d.margin:+.2f} dB, {d.verdict}", (d.margin, y), textcoords="offset points", xytext=(7, -3), fontsize=8)
+    ax.axvline(0, color="0.4", lw=1)
+    ax.set_yticks(range(len(rows)), [f"{label}: {d.better} vs {d.worse}" for label, d in reversed(rows)], fontsize=8)
+    ax.set_xlabel("margin of the claimed winner, dB on Set5 (grey: the noise it must exceed)")
+    lo = min(min(d.margin for _, d in rows), -NOISE_FLOOR_DB) - 0.15
+    hi = max(max(d.margin for _, d in rows), NOISE_FLOOR_DB) + 0.45
+    ax.set_xlim(lo, hi)
+    if title:
+        ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.datasets import REPO_DATA
+from ..errors import OptionError
 from .verdict import Decision
 
 COMMITTED = REPO_DATA / "studies"  # the standard-budget results committed with the project
@@ -111,6 +112,16 @@ class StudyResult:
             lines.append(f"{d.better} vs {d.worse}: {d.margin:+.2f} dB (spread {d.spread:.2f}, {d.seeds} seed(s)) -> {d.verdict}")
         lines.append(f"verdict: {self.verdict}")
         return "\n".join(lines)
+
+
+def every_seed_above(result: StudyResult, better: str, worse: str, field: str = "final_psnr") -> bool:
+    """Whether every seed of ``better`` ends above every seed of ``worse`` (``field``: ``final_psnr``
+    on Set5 or ``set14_psnr``): a direction that holds seed by seed even when the gap is small."""
+    winners = [getattr(r, field) for r in result.runs_of(better)]
+    losers = [getattr(r, field) for r in result.runs_of(worse)]
+    if not winners or not losers or None in winners or None in losers:
+        raise OptionError(f"{field} is not measured for every run of {better!r} and {worse!r}")
+    return min(winners) > max(losers)
 
 
 def load_result(study: str, folder: str | Path = COMMITTED) -> StudyResult | None:
