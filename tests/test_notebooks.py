@@ -216,3 +216,27 @@ def test_runner_executes_exports_and_indexes(tmp_path):
     assert "data:image/png;base64" in run.html.read_text()
     index = course.write_index([run], out, "quick").read_text()
     assert "00_tiny.html" in index and "ok" in index
+
+
+def test_stated_run_times_are_the_measured_ones():
+    """Every lesson's header, the course map of lesson 00, the lecturer's guide and the README
+    state the run times that a default-mode run of the course measured on a quiet 2-core CPU
+    (``lapsrn_edu/course/run_times.json``, written by that run)."""
+    import json
+    import re
+
+    record = json.loads(course.RUN_TIMES.read_text(encoding="utf-8"))
+    assert record["mode"] == "default" and record["ok"]
+    assert sorted(record["seconds"]) == [p.stem for p in NOTEBOOKS]
+    guide = answer_key.GUIDE.read_text(encoding="utf-8")
+    welcome = " ".join((SOURCE_DIR / "00_welcome.md").read_text(encoding="utf-8").split())
+    for path in NOTEBOOKS:
+        stated = course.stated_run_time(record["seconds"][path.stem])
+        header = " ".join(read(path).cells[0].source.split())
+        assert f"**Expected run time** on a 2-core laptop CPU: {stated}" in header, f"{path.name}: the header should say {stated!r}"
+        row = next(line for line in guide.splitlines() if re.match(rf"\| {path.stem[:2]} ", line))
+        assert f"| {stated} |" in row, f"the guide's row for {path.stem} should say {stated!r}"
+        assert re.search(rf"\| {path.stem[:2]} [^|]*\|[^|]*\| {re.escape(stated)} \|", welcome), f"lesson 00's course map: {path.stem} {stated!r}"
+    total = course.stated_run_time(sum(record["seconds"].values()))
+    assert f"the whole course: {total}" in welcome.lower()
+    assert f"the whole course takes {total}" in " ".join((course.REPO_ROOT / "README.md").read_text(encoding="utf-8").split())

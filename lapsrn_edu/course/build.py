@@ -43,6 +43,7 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 COURSE_DATA = ("weights", "set5", "set14")  # what the lessons use when present (about 13 MB)
 COURSE_EXTRA_MODULES = ("papermill", "nbconvert", "ipykernel")
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
+RUN_TIMES = Path(__file__).resolve().parent / "run_times.json"  # measured by `make` on a quiet 2-core CPU
 PAGES = ("capstone", "glossary")
 PAGE_TITLES = {"guide": "Lecturer's guide", "capstone": "Capstone project", "glossary": "Glossary"}
 
@@ -206,6 +207,32 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict[str, Any], assets: 
     return NotebookRun(path.stem, title, executed, page, deck, seconds, error)
 
 
+def write_run_times(runs: list[NotebookRun], target: Path, mode: str) -> Path:
+    """Each lesson's run time in seconds, with the mode, date and machine: the figures the lessons'
+    headers and the lecturer's guide state come from such a file, measured by a default-mode run on
+    a quiet machine and committed as :data:`RUN_TIMES` (``tests/test_notebooks.py`` compares them)."""
+    import json
+    import platform
+
+    record = {
+        "mode": mode,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "seconds": {run.name: round(run.seconds, 1) for run in runs},
+        "ok": all(run.ok for run in runs),
+    }
+    target.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    return target
+
+
+def stated_run_time(seconds: float) -> str:
+    """How a lesson states a measured run time: "under a minute", or "about N minutes"."""
+    if seconds < 60:
+        return "under a minute"
+    minutes = max(1, round(seconds / 60))
+    return f"about {minutes} minute{'s' if minutes > 1 else ''}"
+
+
 def course_pages(instructor: bool = False) -> list[Path]:
     """The pages beside the lessons: the capstone and the glossary, and in the instructor build
     the lecturer's guide first."""
@@ -288,6 +315,7 @@ def run_course(
             runs.append(run)
     pages = [publish.markdown_page(page, out / f"{page.stem}.html", assets) for page in course_pages(instructor)]
     index = write_index(runs, out, mode, pages, instructor)
+    write_run_times(runs, out / "run_times.json", mode)
     print(f"total {sum(r.seconds for r in runs):.0f} s; open {index}")
     if check and not all(r.ok for r in runs):
         raise CourseError(runs)
