@@ -1,5 +1,5 @@
 """The course's references stay inside the repository: every link to docs/paper.md names a heading
-that exists there, and every lesson of issue 9's set ends with questions whose answers are hidden."""
+that exists there, and every lesson ends with questions whose answers are in its answer key."""
 
 import re
 from pathlib import Path
@@ -44,8 +44,16 @@ def test_the_paper_page_gives_full_citations_for_the_further_reading():
 
 
 @pytest.mark.parametrize("lesson", ["00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10"])
-def test_lessons_end_with_questions_and_hidden_answers(lesson):
-    text = next(ROOT.glob(f"tools/notebooks/{lesson}_*.md")).read_text(encoding="utf-8")
-    assert re.search(r"^## (\d+\. )?Check your understanding", text, flags=re.M)
-    assert "<details><summary>Answers</summary>" in text
-    assert "PAPER.md" not in text
+def test_lessons_end_with_questions_whose_answers_are_in_the_answer_key(lesson):
+    """Each lesson asks numbered questions; the answers, as many, are in its answer key (the
+    instructor build), never in the lesson."""
+    from lapsrn_edu.course import answer_key
+
+    source = next(ROOT.glob(f"tools/notebooks/{lesson}_*.md"))
+    text = source.read_text(encoding="utf-8")
+    questions = re.search(r"^## (\d+\. )?Check your understanding\n(.*?)(?=^## )", text, flags=re.M | re.S)
+    assert questions, f"{source.name}: no 'Check your understanding' section"
+    asked = re.findall(r"^(\d+)\. ", questions.group(2), flags=re.M)
+    answered = re.findall(r"^(\d+)\. ", answer_key.lesson_key(source).answers, flags=re.M)
+    assert asked and asked == answered, f"{source.name}: questions {asked}, answers {answered}"
+    assert "<details" not in text and "PAPER.md" not in text
