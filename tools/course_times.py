@@ -45,6 +45,7 @@ def take(files: list[Path]) -> dict:
 def state(record: dict) -> None:
     seconds = record["seconds"]
     guide = answer_key.GUIDE.read_text(encoding="utf-8")
+    welcome = SOURCES / "00_welcome.md"
     for source in sorted(SOURCES.glob("[0-9][0-9]_*.md")):
         stated = course.stated_run_time(seconds[source.stem])
         text = source.read_text(encoding="utf-8")
@@ -54,15 +55,14 @@ def state(record: dict) -> None:
         source.write_text(text, encoding="utf-8")
         number = source.stem[:2]
         guide = re.sub(rf"^(\| {number} [^|]*\| )[^|]*( \|)", rf"\g<1>{stated}\g<2>", guide, count=1, flags=re.M)
-        welcome = SOURCES / "00_welcome.md"
-        map_text = re.sub(rf"^(\| {number} [^|]*\|[^|]*\| )[^|]*( \|)$", rf"\g<1>{stated}\g<2>",
-                          welcome.read_text(encoding="utf-8"), count=1, flags=re.M)
-        welcome.write_text(map_text, encoding="utf-8")
     answer_key.GUIDE.write_text(guide, encoding="utf-8")
+    course_map = welcome.read_text(encoding="utf-8")  # after the loop: lesson 00's header was rewritten in it
+    for stem, spent in seconds.items():
+        course_map = re.sub(rf"^(\| {stem[:2]} [^|]*\|[^|]*\| )[^|]*( \|)$", rf"\g<1>{course.stated_run_time(spent)}\g<2>",
+                            course_map, count=1, flags=re.M)
     total = course.stated_run_time(sum(seconds.values()))
-    welcome = SOURCES / "00_welcome.md"
-    welcome.write_text(re.sub(r"The whole course: [^,;]*? on a 2-core", f"The whole course: {total} on a 2-core",
-                              welcome.read_text(encoding="utf-8")), encoding="utf-8")
+    course_map = re.sub(r"The whole course: [^,;]*? on a 2-core", f"The whole course: {total} on a 2-core", course_map)
+    welcome.write_text(course_map, encoding="utf-8")
     README.write_text(re.sub(r"the whole course takes (?:about \d+ minutes|-)", f"the whole course takes {total}",
                              README.read_text(encoding="utf-8")), encoding="utf-8")
     print(f"{len(seconds)} lessons, {total} in all")

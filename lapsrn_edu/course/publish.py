@@ -105,14 +105,8 @@ def html_page(executed: Path, target: Path, assets: Assets) -> Path:
     """A self-contained HTML page of an executed notebook: figures embedded as data URIs,
     equations typeset by the local MathJax."""
     import nbformat
-    from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lapsrn_page", extra_template_basedirs=[str(TEMPLATES)], extra_template_paths=[str(TEMPLATES)], embed_images=True)
-    if assets.mathjax:
-        exporter.mathjax_url = assets.mathjax_url(target)
-    body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
-    target.write_text(body, encoding="utf-8")
-    return target
+    return _write_page(nbformat.read(executed, as_version=4), target, assets)
 
 
 def markdown_page(source: Path, target: Path, assets: Assets) -> Path:
@@ -121,13 +115,18 @@ def markdown_page(source: Path, target: Path, assets: Assets) -> Path:
     import re
 
     import nbformat
-    from nbconvert import HTMLExporter
 
     text = source.read_text(encoding="utf-8")
     starts = [m.start() for m in re.finditer(r"^## ", text, flags=re.M)]
     sections = [text[a:b].strip() for a, b in zip([0, *starts], [*starts, len(text)])]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(s) for s in sections if s])
-    exporter = HTMLExporter(template_name="lapsrn_page", extra_template_basedirs=[str(TEMPLATES)], extra_template_paths=[str(TEMPLATES)])
+    return _write_page(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(s) for s in sections if s]), target, assets)
+
+
+def _write_page(nb, target: Path, assets: Assets) -> Path:
+    """``nb`` through the page template, with the offline MathJax when it is installed."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lapsrn_page", extra_template_basedirs=[str(TEMPLATES)], extra_template_paths=[str(TEMPLATES)], embed_images=True)
     if assets.mathjax:
         exporter.mathjax_url = assets.mathjax_url(target)
     body, _ = exporter.from_notebook_node(nb)

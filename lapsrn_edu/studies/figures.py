@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 
 from ..errors import OptionError
 from .results import StudyResult
-from .verdict import NOISE_FLOOR_DB, ONE_SEED_DB
+from .verdict import NOISE_FLOOR_DB
 
 VERDICT_COLORS = {"reproduced": "#1a7f37", "within noise": "#9a6700", "not reproduced": "#cf222e"}
 
@@ -107,8 +107,7 @@ def verdicts_figure(results: dict[str, StudyResult], title: str = "") -> Figure:
         raise OptionError("no decisions to draw")
     fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(rows) + 1.2))
     for y, (label, d) in enumerate(reversed(rows)):
-        noise = max(d.spread, NOISE_FLOOR_DB if d.seeds >= 2 else ONE_SEED_DB)
-        ax.barh(y, 2 * noise, left=-noise, height=0.6, color="0.88", zorder=1)
+        ax.barh(y, 2 * d.noise, left=-d.noise, height=0.6, color="0.88", zorder=1)
         ax.plot(d.margin, y, "o", color=VERDICT_COLORS.get(d.verdict, "k"), zorder=3)
         ax.annotate(f"{d.margin:+.2f} dB, {d.verdict}", (d.margin, y), textcoords="offset points", xytext=(7, -3), fontsize=8)
     ax.axvline(0, color="0.4", lw=1)

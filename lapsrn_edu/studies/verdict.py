@@ -26,6 +26,17 @@ class Decision:
     seeds: int  # the fewer seeds of the two variants
     verdict: str
 
+    @property
+    def noise(self) -> float:
+        """The gap the margin must exceed (see :func:`noise`)."""
+        return noise(self.spread, self.seeds)
+
+
+def noise(spread: float, seeds: int) -> float:
+    """The seed spread, but at least :data:`NOISE_FLOOR_DB` with two seeds or more and
+    :data:`ONE_SEED_DB` with a single seed (one run says nothing about its own spread)."""
+    return max(spread, NOISE_FLOOR_DB if seeds >= 2 else ONE_SEED_DB)
+
 
 def decide(better: list[float], worse: list[float], better_name: str = "better", worse_name: str = "worse") -> Decision:
     """The package's one rule. The noise is the larger seed-to-seed range of the two variants,
@@ -36,9 +47,9 @@ def decide(better: list[float], worse: list[float], better_name: str = "better",
         raise OptionError("each variant needs at least one result")
     spread = max(max(better) - min(better), max(worse) - min(worse))
     seeds = min(len(better), len(worse))
-    noise = max(spread, NOISE_FLOOR_DB if seeds >= 2 else ONE_SEED_DB)
+    gap = noise(spread, seeds)
     margin = statistics.fmean(better) - statistics.fmean(worse)
-    verdict = "reproduced" if margin > noise else "not reproduced" if margin < -noise else "within noise"
+    verdict = "reproduced" if margin > gap else "not reproduced" if margin < -gap else "within noise"
     return Decision(better_name, worse_name, margin, spread, seeds, verdict)
 
 
