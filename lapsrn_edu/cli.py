@@ -413,7 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--condition", metavar="NAME",
                    help="run the study under one of its conditions (pyramid: x8; loss: sgd; depth: long), saved as STUDY-NAME.json")
     p.add_argument("--set", metavar="FIELD=VALUE", action="append", default=[], type=training_setting,
-                   help="change one training field of the budget, e.g. --set scale=8 (repeatable; recorded in the result's command)")
+                   help="change one training field of the budget, e.g. --set scale=8 (repeatable; recorded in the result's command; "
+                        "--set lr=... under a tuned condition trains every variant at that one rate instead of tuning)")
     p.add_argument("--seeds", type=int, help="seeds per variant (default: the study's or its condition's)")
     p.add_argument("--variants", type=comma_list, metavar="NAMES",
                    help='train only these variants, comma-separated, e.g. "depth 3,depth 5" (default: all)')

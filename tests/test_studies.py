@@ -12,6 +12,7 @@ from lapsrn_edu.data.datasets import Image, embedded_images, write_image
 from lapsrn_edu.errors import OptionError
 from lapsrn_edu.models import OneShotSR, count_parameters, registry
 from lapsrn_edu.studies import runner, verdict
+from lapsrn_edu.studies.figures import tuning_figure, verdicts_figure
 from lapsrn_edu.training.config import recipe
 from lapsrn_edu.training.trainer import train
 
@@ -281,6 +282,13 @@ def test_a_tuned_condition_gives_each_variant_the_rate_that_scores_best_on_held_
     again = studies.run_study("loss", "smoke", out=tmp_path / "out", runs=tmp_path / "runs", progress=False, condition="sgd",
                               **tiny(tmp_path))
     assert again.created == result.created and again.tuning == result.tuning  # the saved result is reused
+    fig = tuning_figure(result)
+    assert {t.get_text().split(" (")[0] for t in fig.axes[0].get_legend().get_texts()} == {"Charbonnier", "L2"}
+    one_rate = studies.run_study("loss", "smoke", out=tmp_path / "one", runs=tmp_path / "runs", progress=False, condition="sgd",
+                                 **tiny(tmp_path), lr=1e-4)
+    assert one_rate.tuning == {} and {r.lr for r in one_rate.variants} == {1e-4} and "--set lr=0.0001" in one_rate.command
+    with pytest.raises(OptionError, match="no tuning record"):
+        tuning_figure(one_rate)
 
 
 CONDITIONED = {"pyramid-x8": ("pyramid", "x8", 1.2)}  # committed so far; loss-sgd and depth-long are training
@@ -318,8 +326,6 @@ def test_every_seed_above_compares_seed_by_seed():
 
 
 def test_the_verdicts_figure_draws_every_decision_of_every_result():
-    from lapsrn_edu.studies.figures import verdicts_figure
-
     standard, at_x8 = studies.load_result("pyramid"), studies.load_result("pyramid-x8")
     fig = verdicts_figure({"x4": standard, "x8": at_x8})
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]

@@ -5,6 +5,8 @@
   every seed as a dot: the convergence plot of the paper's section 4.1, at our budget.
 - :func:`tradeoff_figure`: final PSNR against a cost (parameters, FLOPs or measured milliseconds
   per output megapixel), the paper's speed-against-quality view, with published points if given.
+- :func:`tuning_figure`: a tuned condition's learning-rate grid: each variant's score on the
+  held-out training images at every rate tried, the chosen rate ringed, diverged rates marked.
 - :func:`verdicts_figure`: the decisions of several results of one claim side by side (the
   standard budget, and the condition that should matter): each margin with the noise the rule
   compares it with.
@@ -118,5 +120,34 @@ def verdicts_figure(results: dict[str, StudyResult], title: str = "") -> Figure:
     ax.set_xlim(lo, hi)
     if title:
         ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def tuning_figure(result: StudyResult) -> Figure:
+    """The learning rates a condition tried for each variant (``result.tuning``) and the held-out
+    PSNR each reached: the evidence for the rate every variant then trained with."""
+    if not result.tuning:
+        raise OptionError(f"{result.study} ({result.condition or 'standard'}) has no tuning record: its rates were not tuned")
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    scores = [s for record in result.tuning.values() for s in record["grid"].values() if s is not None]
+    floor = min(scores) - 0.15
+    for i, (name, record) in enumerate(result.tuning.items()):
+        rates = [float(lr) for lr in record["grid"]]
+        values = [record["grid"][lr] for lr in record["grid"]]
+        finite = [(r, v) for r, v in zip(rates, values) if v is not None]
+        ax.plot(*zip(*finite), color=f"C{i}", marker="o", label=f"{name} (chosen {record['chosen_lr']:g})")
+        ax.scatter(record["chosen_lr"], record["grid"][f"{record['chosen_lr']:g}"], s=160, facecolors="none",
+                   edgecolors=f"C{i}", lw=1.5, zorder=3)
+        diverged = [r for r, v in zip(rates, values) if v is None]
+        ax.scatter(diverged, [floor] * len(diverged), color=f"C{i}", marker="x", s=60, zorder=3)
+    ax.set_xscale("log")
+    ax.set_ylim(floor - 0.1, None)
+    ax.set_xlabel("learning rate (x at the bottom: diverged)")
+    record = next(iter(result.tuning.values()))
+    ax.set_ylabel(f"PSNR on {record['held_out_images']} held-out images (dB)")
+    ax.set_title(f"{result.study}, condition {result.condition}: each variant's rate, chosen after "
+                 f"{record['iterations']:,} iterations", fontsize=10)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

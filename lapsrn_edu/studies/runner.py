@@ -174,7 +174,8 @@ def run_study(
     comparisons among them are decided), saved as ``...-subset.json``. ``condition`` names one of
     the study's conditions (:class:`Condition`: its budget changes, its variants, its seeds, a learning
     rate tuned per variant). ``overrides`` change budget fields (e.g. ``threads=1``; ``epochs``
-    for a longer run); those that change what is learnt are written into the result's command."""
+    for a longer run); those that change what is learnt are written into the result's command.
+    An ``lr`` override trains every variant at that one rate, without a condition's tuning."""
     if name not in STUDIES:
         raise OptionError(f"unknown study {name!r}; choose one of {', '.join(STUDIES)}")
     study = STUDIES[name]
@@ -283,14 +284,14 @@ def _run_study(study: Study, config: TrainConfig, budget_name: str, seeds: int, 
     variants = chosen_variants(study, resolve_variants(study, config), names)
     budget_record = {"name": budget_name, "config": json.loads(json.dumps(asdict(config)))}
     path = result_path(study, out, names, condition.name if condition else None)
+    tuned = bool(condition and condition.lr_grid) and "lr" not in (overrides or {})  # a rate set by hand is not tuned
     if reuse and path.is_file():
         saved = StudyResult.load(path)
-        tuned = bool(condition and condition.lr_grid)
         if (saved.budget == budget_record and comparable_spec(saved.variants_spec, tuned) == comparable_spec(variants_spec(variants), tuned)
                 and saved.seeds == seeds and saved.condition == (condition.name if condition else "")):
             return saved
     tuning: dict[str, Any] = {}
-    if condition and condition.lr_grid:
+    if tuned:
         variants, tuning = tune_learning_rates(condition, config, variants, runs, progress)
     spec = variants_spec(variants)
 
