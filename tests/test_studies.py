@@ -13,7 +13,7 @@ from lapsrn_edu.errors import OptionError
 from lapsrn_edu.models import OneShotSR, count_parameters, registry
 from lapsrn_edu.studies import runner, verdict
 from lapsrn_edu.studies.figures import tuning_figure, verdicts_figure
-from lapsrn_edu.training.config import recipe
+from lapsrn_edu.training.config import recipe, with_overrides
 from lapsrn_edu.training.trainer import train
 
 
@@ -247,6 +247,9 @@ def test_each_condition_changes_the_budget_as_it_says_and_keeps_the_run_folders_
     assert studies.run_id("LapSRN", lapsrn.model_config(x8), x8) == "LapSRN-03ddf690d929"
     config = depth3.training_config(long, 0)
     assert studies.run_id("LapSRN", depth3.model_config(config), config) == "LapSRN-e2e00a2b15b7"
+    charbonnier = studies.STUDIES["loss"].variant("Charbonnier")  # under SGD at the rate its tuning chose
+    config = charbonnier.training_config(with_overrides(sgd, lr=3e-5), 0)
+    assert studies.run_id("LapSRN", charbonnier.model_config(config), config) == "LapSRN-bfeb7d9aefc0"
 
 
 def test_a_condition_names_its_file_and_writes_the_command_that_remakes_it(tmp_path):
