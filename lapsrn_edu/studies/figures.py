@@ -133,13 +133,11 @@ def tuning_figure(result: StudyResult) -> Figure:
     scores = [s for record in result.tuning.values() for s in record["grid"].values() if s is not None]
     floor = min(scores) - 0.15
     for i, (name, record) in enumerate(result.tuning.items()):
-        rates = [float(lr) for lr in record["grid"]]
-        values = [record["grid"][lr] for lr in record["grid"]]
-        finite = [(r, v) for r, v in zip(rates, values) if v is not None]
-        ax.plot(*zip(*finite), color=f"C{i}", marker="o", label=f"{name} (chosen {record['chosen_lr']:g})")
-        ax.scatter(record["chosen_lr"], record["grid"][f"{record['chosen_lr']:g}"], s=160, facecolors="none",
-                   edgecolors=f"C{i}", lw=1.5, zorder=3)
-        diverged = [r for r, v in zip(rates, values) if v is None]
+        grid = {float(lr): score for lr, score in record["grid"].items()}
+        finite = {lr: score for lr, score in grid.items() if score is not None}
+        ax.plot(list(finite), list(finite.values()), color=f"C{i}", marker="o", label=f"{name} (chosen {record['chosen_lr']:g})")
+        ax.scatter(record["chosen_lr"], finite[record["chosen_lr"]], s=160, facecolors="none", edgecolors=f"C{i}", lw=1.5, zorder=3)
+        diverged = [lr for lr, score in grid.items() if score is None]
         ax.scatter(diverged, [floor] * len(diverged), color=f"C{i}", marker="x", s=60, zorder=3)
     ax.set_xscale("log")
     ax.set_ylim(floor - 0.1, None)
