@@ -294,7 +294,7 @@ def test_a_tuned_condition_gives_each_variant_the_rate_that_scores_best_on_held_
         tuning_figure(one_rate)
 
 
-CONDITIONED = {"pyramid-x8": ("pyramid", "x8", 1.2)}  # committed so far; loss-sgd and depth-long are training
+CONDITIONED = {"pyramid-x8": ("pyramid", "x8", 1.2), "depth-long": ("depth", "long", 2.0)}  # loss-sgd is training
 
 
 @pytest.mark.parametrize("file", list(CONDITIONED))
