@@ -11,3 +11,21 @@ def lively(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
         for p in model.parameters():
             p.normal_(0.0, 0.1 if p.shape[0] <= 16 else 0.05)
     return model.eval()
+
+
+def prose(path) -> str:
+    """A text file of the repository with its whitespace collapsed, so that a quoted figure is found
+    however the prose around it is wrapped."""
+    from pathlib import Path
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    return re.sub(r"\s+", " ", (root / path).read_text(encoding="utf-8"))
+
+
+def assert_quoted(path, *needles: str) -> None:
+    """Every needle (a figure formatted from the committed file it comes from, with the words
+    around it) stands in ``path``: when the file's number changes, the test fails until the prose follows."""
+    text = prose(path)
+    missing = [n for n in needles if n not in text]
+    assert not missing, f"{path} no longer quotes {missing} (the committed figure changed, or the prose did)"
