@@ -1,7 +1,7 @@
 """The paper's studies as experiments with a verdict, in four parts read in this order:
 
 - :mod:`.specs`: what a study is (budgets, variants, predictions, conditions) and the five studies;
-- :mod:`.verdict`: the one rule that turns a margin and a seed spread into a verdict;
+- :mod:`.verdict`: the one rule that reads a margin, its 95% interval and the floor as one of four readings;
 - :mod:`.results`: a saved result, and how to read it in plain words;
 - :mod:`.runner`: training every variant and seed (resumable), scoring and deciding;
 - :mod:`.figures`: the figures a verdict rests on.
@@ -9,13 +9,14 @@
 ``from lapsrn_edu import studies`` gives the names a notebook needs, listed below.
 """
 
-from .results import COMMITTED, StudyResult, VariantResult, every_seed_above, load_result, reading
+from .results import COMMITTED, StudyResult, VariantResult, committed_results, every_seed_above, load_result, read, reading
 from .runner import resolve_variants, result_path, run_id, run_study, study_command
 from .specs import BUDGETS, LAPSRN, PUBLISHED_SET5_X4, STUDIES, Comparison, Condition, Study, Variant, budget
-from .verdict import Decision, decide, overall
+from .verdict import MEANING, READINGS, Decision, SeedNoise, decide, overall, pooled_noise
 
 __all__ = [
-    "BUDGETS", "COMMITTED", "LAPSRN", "PUBLISHED_SET5_X4", "STUDIES", "Comparison", "Condition", "Decision", "Study",
-    "StudyResult", "Variant", "VariantResult", "budget", "decide", "every_seed_above", "load_result", "overall", "reading", "resolve_variants", "result_path",
+    "BUDGETS", "COMMITTED", "LAPSRN", "MEANING", "PUBLISHED_SET5_X4", "READINGS", "STUDIES", "Comparison", "Condition",
+    "Decision", "SeedNoise", "Study", "StudyResult", "Variant", "VariantResult", "budget", "committed_results", "decide",
+    "every_seed_above", "load_result", "overall", "pooled_noise", "read", "reading", "resolve_variants", "result_path",
     "run_id", "run_study", "study_command",
 ]

@@ -22,9 +22,9 @@ from matplotlib.figure import Figure
 
 from ..errors import OptionError
 from .results import StudyResult
-from .verdict import NOISE_FLOOR_DB
+from .verdict import FLOOR_DB
 
-VERDICT_COLORS = {"reproduced": "#1a7f37", "within noise": "#9a6700", "not reproduced": "#cf222e"}
+VERDICT_COLORS = {"reproduced": "#1a7f37", "same direction, smaller": "#0969da", "inconclusive": "#9a6700", "reversed": "#cf222e"}
 
 COSTS = {
     "parameters": "parameters",
@@ -102,22 +102,26 @@ def tradeoff_figure(result: StudyResult, costs: tuple[str, ...] = ("gflops_per_m
 
 def verdicts_figure(results: dict[str, StudyResult], title: str = "") -> Figure:
     """Every decision of each result (``{label: result}``, e.g. the standard budget and a
-    condition) as its margin in dB, with the band of +-noise that the rule compares it with (the
-    seed spread, at least the floor), coloured by its verdict."""
+    condition) as its margin in dB with its 95% interval (the bar), coloured by its reading; the
+    dotted line is the 0.1 dB floor a reproduced margin must reach."""
     rows = [(label, d) for label, result in results.items() for d in result.decisions]
     if not rows:
         raise OptionError("no decisions to draw")
     fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(rows) + 1.2))
     for y, (label, d) in enumerate(reversed(rows)):
-        ax.barh(y, 2 * d.noise, left=-d.noise, height=0.6, color="0.88", zorder=1)
-        ax.plot(d.margin, y, "o", color=VERDICT_COLORS.get(d.verdict, "k"), zorder=3)
-        ax.annotate(f"{d.margin:+.2f} dB, {d.verdict}", (d.margin, y), textcoords="offset points", xytext=(7, -3), fontsize=8)
+        color = VERDICT_COLORS.get(d.verdict, "k")
+        if d.dof:
+            ax.plot([d.low, d.high], [y, y], color=color, lw=4, alpha=0.35, solid_capstyle="butt", zorder=2)
+        ax.plot(d.margin, y, "o", color=color, zorder=3)
+        ax.annotate(f"{d.margin:+.2f} dB, {d.verdict}", (max(d.margin, d.high if d.dof else d.margin), y),
+                    textcoords="offset points", xytext=(7, -3), fontsize=8)
     ax.axvline(0, color="0.4", lw=1)
+    ax.axvline(FLOOR_DB, color="0.4", lw=1, ls=":")
     ax.set_yticks(range(len(rows)), [f"{label}: {d.better} vs {d.worse}" for label, d in reversed(rows)], fontsize=8)
-    ax.set_xlabel("margin of the claimed winner, dB on Set5 (grey: the noise it must exceed)")
-    lo = min(min(d.margin for _, d in rows), -NOISE_FLOOR_DB) - 0.15
-    hi = max(max(d.margin for _, d in rows), NOISE_FLOOR_DB) + 0.45
-    ax.set_xlim(lo, hi)
+    ax.set_xlabel("margin of the claimed winner, dB on Set5 (bar: 95% interval; dotted: the 0.1 dB floor)")
+    ends = [d.low for _, d in rows if d.dof] + [d.margin for _, d in rows]
+    tops = [d.high for _, d in rows if d.dof] + [d.margin for _, d in rows]
+    ax.set_xlim(min(min(ends), -FLOOR_DB) - 0.1, max(max(tops), FLOOR_DB) + 0.6)
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()

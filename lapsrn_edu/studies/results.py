@@ -11,7 +11,9 @@ from typing import Any
 
 from ..data.datasets import REPO_DATA
 from ..errors import OptionError
-from .verdict import Decision
+from ..training.config import TrainConfig
+from .specs import NOT_IDENTITY, STUDIES
+from .verdict import MEANING, Decision, SeedNoise, decide, overall, pooled_noise
 
 COMMITTED = REPO_DATA / "studies"  # the standard-budget results committed with the project
 
@@ -69,6 +71,9 @@ class StudyResult:
     condition_why: str = ""
     # a tuned condition: per variant, the held-out PSNR of each learning rate tried (None: diverged) and the one chosen
     tuning: dict[str, Any] = field(default_factory=dict)
+    # the seeds decided before the first look at the result, when more were added after it, and why
+    planned_seeds: int | None = None
+    seeds_note: str = ""
 
     def save(self, path: str | Path) -> None:
         path = Path(path)
@@ -87,6 +92,16 @@ class StudyResult:
     @property
     def scale(self) -> int:
         return int(self.budget["config"]["scale"])
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.study}{f'-{self.condition}' if self.condition else ''}.json"
+
+    def recipe(self) -> str:
+        """The budget's fields that change what a run learns, as text: results with equal recipes
+        measure the same seed-to-seed noise."""
+        config = {**asdict(TrainConfig()), **self.budget["config"]}
+        return json.dumps({k: v for k, v in config.items() if k not in NOT_IDENTITY}, sort_keys=True, default=list)
 
     def runs_of(self, name: str) -> list[VariantResult]:
         return [v for v in self.variants if v.name == name]
@@ -109,7 +124,8 @@ class StudyResult:
             )
         lines.append("")
         for d in self.decisions:
-            lines.append(f"{d.better} vs {d.worse}: {d.margin:+.2f} dB (spread {d.spread:.2f}, {d.seeds} seed(s)) -> {d.verdict}")
+            interval = f", 95% interval {d.low:+.2f} to {d.high:+.2f}" if d.dof else ""
+            lines.append(f"{d.better} vs {d.worse}: {d.margin:+.2f} dB{interval} (spread {d.spread:.2f}, {d.seeds} seed(s)) -> {d.verdict}")
         lines.append(f"verdict: {self.verdict}")
         return "\n".join(lines)
 
@@ -122,6 +138,62 @@ def every_seed_above(result: StudyResult, better: str, worse: str, field: str = 
     if not winners or not losers or None in winners or None in losers:
         raise OptionError(f"{field} is not measured for every run of {better!r} and {worse!r}")
     return min(winners) > max(losers)
+
+
+def recipe_noise(result: StudyResult, others: list[StudyResult] = ()) -> SeedNoise:
+    """The seed-to-seed noise of ``result``'s recipe, pooled over its runs and those of ``others``
+    trained with the same recipe: one group per variant (same network, loss, optimiser, rate and
+    length), each run counted once however many files hold it."""
+    groups: dict[str, dict[str, float]] = {}
+    seen: set[str] = set()
+    files = []
+    for r in [result, *(o for o in others if o.recipe() == result.recipe() and o.file_name != result.file_name)]:
+        files.append(r.file_name)
+        for v in r.variants:
+            if v.run in seen:
+                continue
+            seen.add(v.run)
+            key = json.dumps([v.arch, v.model_config, v.loss_function, v.optimizer, v.lr, v.iterations[-1]], sort_keys=True)
+            groups.setdefault(key, {})[v.run] = v.final_psnr
+    noise = pooled_noise([list(g.values()) for g in groups.values()], "")
+    return SeedNoise(noise.sd, noise.dof, noise.runs, f"{noise.runs} runs of this recipe in {', '.join(files)}")
+
+
+def read(result: StudyResult, others: list[StudyResult] = ()) -> StudyResult:
+    """``result`` with its decisions and verdict made by the package's rule (:mod:`.verdict`), the
+    noise pooled with ``others`` of the same recipe; the per-seed scores are all it needs."""
+    study = STUDIES[result.study]
+    result.claim, result.where, result.note = study.claim, study.where, study.note
+    if result.condition:
+        result.condition_why = study.condition(result.condition).why
+    noise = recipe_noise(result, others)
+    names = set(result.variant_names())
+    decisions = []
+    for c in study.comparisons:
+        if not {c.better, c.worse} <= names:
+            continue
+        better, worse = result.runs_of(c.better), result.runs_of(c.worse)
+        paper = c.paper_margin if result.scale == c.paper_scale else None
+        decisions.append(decide([r.final_psnr for r in better], [r.final_psnr for r in worse], noise, c.better, c.worse,
+                                set14=([r.set14_psnr for r in better], [r.set14_psnr for r in worse]),
+                                paper_margin=paper, paper_where=c.paper_where if paper is not None else "",
+                                scored_on=scored_on(result)))
+    result.decisions, result.verdict = decisions, overall(decisions)
+    return result
+
+
+def scored_on(result: StudyResult) -> str:
+    """The monitor set in words: Set5, or the embedded image(s) used when the data root has no Set5."""
+    name = result.val_dataset
+    if name.startswith("embedded:"):
+        images = name.split(":", 1)[1].split(",")
+        return f"the embedded image{'s' if len(images) > 1 else ''} {', '.join(images)}"
+    return {"set5": "Set5", "set14": "Set14"}.get(name.lower(), name)
+
+
+def committed_results(folder: str | Path = COMMITTED) -> list[StudyResult]:
+    """Every full result saved in ``folder`` (``-subset`` files left out)."""
+    return [StudyResult.load(p) for p in sorted(Path(folder).glob("*.json")) if not p.stem.endswith("-subset")]
 
 
 def load_result(study: str, folder: str | Path = COMMITTED) -> StudyResult | None:
@@ -148,11 +220,13 @@ def reading(result: StudyResult) -> str:
         early = (statistics.fmean(r.val_psnr[0] for r in result.runs_of(d.better))
                  - statistics.fmean(r.val_psnr[0] for r in result.runs_of(d.worse)))
         faster = d.better if early > 0 else d.worse
-        line = (f"{d.better} against {d.worse}: {early:+.2f} dB after the first epoch ({faster} learns faster at "
-                f"first), {d.margin:+.2f} dB at the end with a seed spread of {d.spread:.2f} dB: {d.verdict}.")
-        if d.verdict == "within noise":
-            line += (" One seed per variant cannot separate gaps under 0.3 dB; more seeds or a longer budget may."
-                     if d.seeds < 2 else " The gap is not larger than what a change of seed alone does.")
-        lines.append(line)
-    lines.append(f"Verdict on the paper's claim at this budget: {result.verdict}.")
+        lines.append(f"After the first epoch {d.better} is {early:+.2f} dB against {d.worse} ({faster} learns faster "
+                     f"at first). At the end, {d.sentence()}")
+    if result.decisions and result.decisions[0].noise_source:
+        lines.append(f"Noise: the seed-to-seed standard deviation pooled over {result.decisions[0].noise_source}.")
+    if result.val_dataset.lower() != "set5":
+        lines.append(f"Scored on {scored_on(result)}, not on Set5 (the data root has no Set5): the readings are about "
+                     f"{'that image' if result.val_dataset.count(',') == 0 else 'those images'} only, and cannot decide the "
+                     f"paper's claim, which is about Set5; `lapsrn-edu download` fetches Set5 and Set14.")
+    lines.append(f"Reading of the paper's claim at this budget: {result.verdict} ({MEANING[result.verdict]}).")
     return "\n".join(lines)

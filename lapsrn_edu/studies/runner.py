@@ -11,9 +11,9 @@ LapSRN is in all five) trains once, and an interrupted run resumes from its last
 
 Each variant is scored by its **last** checkpoint on Set5 (and Set14) at the budget's scale (x4
 unless a condition changes it), never by a
-checkpoint picked on a test set. :func:`decide` turns the margin between two variants and their
-seed-to-seed spread into one of three verdicts: ``reproduced``, ``not reproduced`` or
-``within noise``.
+checkpoint picked on a test set. :func:`.results.read` reads each prediction by the package's one
+rule (:mod:`.verdict`: a margin, its 95% interval on the seed noise pooled over every run of the
+same recipe, and one of four readings).
 """
 
 from __future__ import annotations
@@ -43,9 +43,8 @@ from ..training.history import History
 from ..training.loop import one_batch, training_network
 from ..training.schedule import make_optimizer
 from ..training.trainer import TrainingDivergedError, train, validation_images
-from .results import StudyResult, VariantResult
+from .results import StudyResult, VariantResult, committed_results, read
 from .specs import NOT_IDENTITY, STUDIES, Condition, Study, Variant
-from .verdict import decide, overall
 
 # --- running a study ----------------------------------------------------------------------------------
 
@@ -339,12 +338,6 @@ def _run_study(study: Study, config: TrainConfig, budget_name: str, seeds: int, 
                 lr=run_config.lr,
             )
         )
-    decisions = []
-    trained_names = {v.name for v, _ in variants}
-    for c in (c for c in study.comparisons if {c.better, c.worse} <= trained_names):
-        better = [r.final_psnr for r in results if r.name == c.better]
-        worse = [r.final_psnr for r in results if r.name == c.worse]
-        decisions.append(decide(better, worse, c.better, c.worse))
     result = StudyResult(
         study=name,
         claim=study.claim,
@@ -356,8 +349,8 @@ def _run_study(study: Study, config: TrainConfig, budget_name: str, seeds: int, 
         val_dataset=val_name,
         bicubic_psnr=bicubic,
         bicubic_set14=bicubic_set14,
-        decisions=decisions,
-        verdict=overall(decisions),
+        decisions=[],
+        verdict="",
         variants=results,
         calibration=calibration,
         command=study_command(study, budget_name, seeds, out, names, condition, overrides or {}),
@@ -367,5 +360,6 @@ def _run_study(study: Study, config: TrainConfig, budget_name: str, seeds: int, 
         condition_why=condition.why if condition else "",
         tuning=tuning,
     )
+    read(result, [r for r in committed_results(out) if r.file_name != path.name])
     result.save(path)
     return result
