@@ -116,6 +116,9 @@ def test_a_stopped_and_resumed_run_ends_with_the_same_weights(image_folders, tmp
     a, b = weights(tmp_path / "straight" / "last.pt"), weights(tmp_path / "resumed" / "last.pt")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert [e.epoch for e in resumed.epochs] == [1, 2, 3, 4]
+    # the code record has one entry per stretch: the start and the resume at epoch 2's end
+    assert [m["from_iteration"] for m in resumed.made_with] == [0, 2 * interrupted.iterations_per_epoch]
+    assert {m["network"] for m in resumed.made_with} == {"training engine"} and resumed.made_with[0]["torch"] == torch.__version__
 
 
 def test_corrupt_or_mismatched_checkpoints_are_clear_errors(image_folders, tmp_path: Path) -> None:

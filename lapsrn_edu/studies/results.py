@@ -44,6 +44,7 @@ class VariantResult:
     optimizer: str
     loss_function: str
     lr: float | None = None  # the base learning rate it trained with (a tuned condition chooses it per variant)
+    made_with: list[dict[str, Any]] = field(default_factory=list)  # the run's code record (History.made_with); empty in files made before it
 
 
 @dataclass

@@ -336,6 +336,7 @@ def _run_study(study: Study, config: TrainConfig, budget_name: str, seeds: int, 
                 optimizer=run_config.optimizer,
                 loss_function=run_config.loss,
                 lr=run_config.lr,
+                made_with=history.made_with,
             )
         )
     result = StudyResult(

@@ -37,6 +37,9 @@ class History:
     val_dataset: str = ""
     epochs: list[EpochRecord] = field(default_factory=list)
     status: str = "running"
+    # What computed each stretch of the run (one entry per start or resume): the run's name says
+    # what it learns, but the code path, torch and thread count change float sums in the last digits.
+    made_with: list[dict[str, Any]] = field(default_factory=list)
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=1))
@@ -54,7 +57,8 @@ class History:
             for name, value in record.items():
                 if not fits(value, hints[name]):
                     raise OptionError(f"'history' epoch {name} is {value!r}, expected {type_name(hints[name])}")
-        return cls(data["config"], data.get("val_dataset", ""), [EpochRecord(**e) for e in data["epochs"]], data["status"])
+        return cls(data["config"], data.get("val_dataset", ""), [EpochRecord(**e) for e in data["epochs"]], data["status"],
+                   list(data.get("made_with", [])))
 
     @classmethod
     def load(cls, path: str | Path) -> History:

@@ -18,6 +18,7 @@ run stopped and resumed ends with the same weights as one run straight through.
 from __future__ import annotations
 
 import math
+import subprocess
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -115,7 +116,7 @@ class Trainer:
         except (RuntimeError, ValueError, KeyError) as exc:
             raise CheckpointError(f"{path}: weights or optimiser state do not fit this model ({exc})") from exc
         self.iteration = int(state["iteration"])
-        self.history = History(asdict(self.config), history.val_dataset, history.epochs)
+        self.history = History(asdict(self.config), history.val_dataset, history.epochs, made_with=history.made_with)
         self.best_psnr = float(state.get("best_psnr", -math.inf))
         if self.iteration % self.config.iterations_per_epoch:
             raise CheckpointError(f"{path}: iteration {self.iteration} is not at an epoch boundary of {self.config.iterations_per_epoch}")
@@ -152,6 +153,8 @@ class Trainer:
         self.model.to(self.device, memory_format=torch.channels_last)
         self.optimizer.load_state_dict(self.optimizer.state_dict())  # moves the optimiser state beside the weights
         self.network = training_network(self.model, self.config, self.device)
+        self.history.made_with.append(code_record(self.iteration, self.network is not self.model, self.device,
+                                                  self.processes.world_size, autocast_for(self.config, self.device)))
         if self.processes.world_size > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.network = DistributedDataParallel(self.network, device_ids=ids)
@@ -289,6 +292,34 @@ class Trainer:
             f"training stopped: {exc}; {kept}. "
             f"Lower the learning rate (lr={self.config.lr:g}) or set grad_clip, then resume from the last checkpoint."
         )
+
+
+def code_record(iteration: int, engine: bool, device: torch.device, processes: int, autocast: Any) -> dict[str, Any]:
+    """What computes a run from ``iteration`` on: the code path, device, threads, number format and versions."""
+    from .. import __version__
+
+    return {
+        "from_iteration": iteration,
+        "network": "training engine" if engine else "model's own code",
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "processes": processes,
+        "autocast": "bf16" if isinstance(autocast, torch.autocast) else "off",
+        "torch": str(torch.__version__),
+        "lapsrn_edu": f"{__version__}{f' ({commit})' if (commit := source_commit()) else ''}",
+    }
+
+
+def source_commit() -> str:
+    """The git commit of the package's source tree, when it runs from a checkout (empty otherwise)."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return ""
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
 
 
 def _fmt(psnr: float | None) -> str:
