@@ -156,3 +156,82 @@ def test_engine_fast_refuses_an_edited_model_in_one_line(edited_class):
 def test_an_unknown_engine_is_one_clear_error():
     with pytest.raises(ValueError, match="engine must be one of auto, reference, fast"):
         upscale_pixels(PIXELS, 4, small(), engine="turbo")
+
+
+def test_a_backward_hook_sends_a_training_step_to_the_models_own_code(tmp_path, monkeypatch):
+    """A no-op full backward hook on one convolution: the training engine's in-place layers would
+    stop with PyTorch's 'BackwardHookFunction is a view' error; the switch sees the hook, so the
+    step runs the model's own code and gives the reference's loss, and 'fast' refuses."""
+    monkeypatch.setattr(switch, "_told", set())
+    hooked = small()
+    hooked.levels[0].convs[0].register_full_backward_hook(lambda module, grad_in, grad_out: None)
+    assert "backward hook" in difference(hooked, "training")
+    loss, engine_used = one_step_loss(tmp_path / "auto", hooked)
+    reference, _ = one_step_loss(tmp_path / "ref", small(), engine="reference")
+    assert not engine_used and loss == pytest.approx(reference, rel=1e-5)
+    with pytest.raises(EngineRefused, match="backward hook"):
+        one_step_loss(tmp_path / "fast", small_hooked(), engine="fast")
+
+
+def small_hooked() -> LapSRN:
+    model = small()
+    model.levels[0].convs[0].register_full_backward_hook(lambda module, grad_in, grad_out: None)
+    return model
+
+
+def test_a_changed_upsampler_kind_is_seen_everywhere(tmp_path, monkeypatch):
+    """``kind`` is instance state without an extra_repr: changing it after building changes what
+    the upsampler computes (no crop), so no engine may stand in and 'fast' refuses in one line."""
+    monkeypatch.setattr(switch, "_told", set())
+    model = small()
+    model.levels[0].upsample.kind = "paper"
+    assert "differs from the one LapSRN builds" in difference(model)
+    assert not use_engine(model) and not use_engine(model, purpose="training")
+    with pytest.raises(RuntimeError) as own, torch.no_grad():
+        model(torch.rand(1, 1, 6, 6), levels=2)
+    with pytest.raises(type(own.value)):
+        upscale_pixels(PIXELS, 4, model)  # auto runs the model's own code, and fails as it does
+    for run in (lambda: upscale_pixels(PIXELS, 4, model, engine="fast"),
+                lambda: evaluate(model, [Image("a", PIXELS)], 4, progress=False, engine="fast"),
+                lambda: widgets.level_images(model, PIXELS[..., 0], 4, engine="fast"),
+                lambda: one_step_loss(tmp_path, model, engine="fast")):
+        with pytest.raises(EngineRefused, match="differs from the one LapSRN builds"):
+            run()
+
+
+def test_every_parameter_and_buffer_is_checked_not_only_the_first():
+    model = small()
+    last = list(model.parameters())[-1]
+    last.data = last.data.double()
+    reason = difference(model)
+    assert reason and "float64" in reason and "float32" in reason
+    assert not use_engine(model)
+    with pytest.raises(EngineRefused, match="float64"):
+        upscale_pixels(PIXELS, 4, model, engine="fast")
+
+
+def test_fast_means_the_same_on_every_path_the_device_rule_included():
+    """Both engines run on the CPU: on another device 'auto' runs the model's own code without a
+    note (nothing was edited) and 'fast' refuses, for training as for inference."""
+    model = small()
+    for purpose in ("inference", "training"):
+        assert difference(model, purpose, "cuda") == f"the {purpose} engine runs on the CPU, not on cuda"
+        assert not use_engine(model, "auto", purpose, "cuda")
+        with pytest.raises(EngineRefused, match="runs on the CPU"):
+            use_engine(model, "fast", purpose, "cuda")
+
+
+def test_validation_during_training_honours_the_engine_option(tmp_path, monkeypatch):
+    seen = []
+    real = evaluate
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("engine"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("lapsrn_edu.training.trainer.evaluate", spy)
+    config = recipe("quick", scale=4, depth=1, channels=4, patch_size=16, batch_size=2, train_data="embedded",
+                    val_data="embedded", epochs=1, iterations_per_epoch=1, threads=1, workers=0, engine="reference",
+                    out=str(tmp_path), device="cpu")
+    Trainer(config, progress=False, model=small()).run()
+    assert seen and set(seen) == {"reference"}

@@ -27,8 +27,7 @@ from IPython import get_ipython
 from matplotlib.figure import Figure
 from torch import nn
 
-from ..engine.inference import FastPyramid
-from ..engine.switch import use_engine
+from ..engine.switch import inference_network
 from ..errors import OptionError
 from ..evaluation.upscale import model_levels
 from ..imaging.pyramid import KINDS, laplacian_pyramid, max_levels
@@ -154,9 +153,8 @@ def level_outputs(model: nn.Module, x: torch.Tensor, levels: int, engine: str = 
     streams through the inference engine a band of rows at a time, so that memory holds the level
     images and not the feature maps of the whole image (64 channels at the finest level); other
     models, and edited ones, run whole as their own code (``engine`` as in :mod:`lapsrn_edu.evaluation.upscale`)."""
-    if use_engine(model, engine):
-        return FastPyramid(model)(x, levels)
-    return list(model(x, levels=levels))
+    network = inference_network(model, engine, x.device)
+    return network(x, levels) if network is not None else list(model(x, levels=levels))
 
 
 def repaint_residuals(figure: Figure, levels: list[dict[str, np.ndarray]], contrast: float) -> Figure:

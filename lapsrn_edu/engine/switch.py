@@ -5,17 +5,25 @@ read the model's weights but not its code. So an engine may stand in for a model
 model's code is the package's own, as its class builds it. :func:`difference` checks that at run
 time, module by module:
 
-- every module is of the class (and has the settings, ``extra_repr``) that building the
-  architecture from the model's own config gives: no swapped, added or removed layer;
+- every module is of the class, with the settings (``extra_repr``) and the plain instance
+  attributes (``FeatureUpsampler.kind``, a convolution's ``padding``, an activation's slope) that
+  building the architecture from the model's own config gives: no swapped, added or removed layer,
+  no attribute changed after building;
 - every module's ``forward`` is the one its class defines in this package or in torch: not
   replaced on the class (a lesson that edits ``FeatureUpsampler.forward``) or on the instance;
-- no forward hooks, and each activation has the slope the engine assumes;
-- for inference, float32 weights on the CPU (what the engine is written for).
+- no hooks of a module's own or global ones, forward or backward (a hook on a parameter tensor is
+  honoured by both paths: the engines share the parameters);
+- the device and number format the engine is written for: inference on the CPU with every
+  parameter and buffer float32; training on the CPU (on a GPU cuDNN runs the model's own layers).
 
 ``reference`` always runs the model's own ``forward``; ``fast`` runs the engine and refuses, in one
-line, a model it cannot prove equal; ``auto`` (the default) runs the engine when it may and the
+line, a model or device it cannot serve; ``auto`` (the default) runs the engine when it may and the
 model's own code otherwise, and says once, in one line, why when the model is an edited LapSRN
-(an architecture the engine does not cover at all runs its own code without a word).
+(an architecture or device the engine does not cover runs its own code without a word). The
+decision is made here only: :func:`inference_network` and :func:`training_network` are what the
+callers (upscaling, evaluation, the level viewer, the trainer) ask for. The glibc allocator
+setting (:mod:`.allocator`) and GPU patch cutting (:mod:`.gpu_patches`) do not change what a model
+computes, so they are not behind this switch: the trainer's own options choose them.
 """
 
 from __future__ import annotations
@@ -29,10 +37,14 @@ from torch.nn.modules import module as torch_module
 from ..errors import OptionError, UserError
 from ..models import LapSRN, MSLapSRN, registry
 from ..models.layers import LEAKY_SLOPE
+from .inference import FastPyramid
+from .training import for_training
 
 ENGINES = ("auto", "reference", "fast")
 INFERENCE_MODELS = (LapSRN, MSLapSRN)  # what engine.inference reproduces; training serves every architecture
 OWN_CODE = ("lapsrn_edu.models", "torch.nn.modules")  # where a forward may be defined for an engine to stand in
+MODULE_HOOKS = ("forward", "forward_pre", "backward", "backward_pre")  # nn.Module's _<kind>_hooks
+GLOBAL_HOOKS = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks", "_global_backward_pre_hooks")
 _told: set[str] = set()
 
 
@@ -45,22 +57,26 @@ def check_engine(engine: str) -> None:
         raise OptionError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
 
 
-def difference(model: nn.Module, purpose: str = "inference") -> str | None:
-    """Why an engine cannot stand in for ``model`` (None: it can): what the engine covers, then
-    :func:`edits`."""
-    return uncovered(model, purpose) or edits(model)
+def difference(model: nn.Module, purpose: str = "inference", device: torch.device | str = "cpu") -> str | None:
+    """Why an engine cannot stand in for ``model`` on ``device`` (None: it can): what the engine
+    covers, then :func:`edits`."""
+    return uncovered(model, purpose, device) or edits(model)
 
 
-def uncovered(model: nn.Module, purpose: str) -> str | None:
-    """Why the engine for ``purpose`` does not cover ``model`` at all (None: it does); the training
-    engine covers every architecture."""
+def uncovered(model: nn.Module, purpose: str, device: torch.device | str = "cpu") -> str | None:
+    """Why the engine for ``purpose`` does not serve ``model`` on ``device`` at all (None: it
+    does): both engines run on the CPU; the training engine covers every architecture, the
+    inference engine LapSRN and MS-LapSRN with every parameter and buffer float32."""
+    where = torch.device(device).type
+    if where != "cpu":
+        return f"the {purpose} engine runs on the CPU, not on {where}"
     if purpose != "inference":
         return None
     if not isinstance(model, INFERENCE_MODELS):
         return f"the inference engine covers LapSRN and MS-LapSRN, not {type(model).__name__}"
-    weight = next(model.parameters())
-    if weight.dtype != torch.float32 or weight.device.type != "cpu":
-        return f"the inference engine runs float32 weights on the CPU, not {weight.dtype} on {weight.device.type}"
+    for name, tensor in [*model.named_parameters(), *model.named_buffers()]:
+        if tensor.dtype != torch.float32 or tensor.device.type != "cpu":
+            return f"the inference engine runs float32 weights on the CPU, not {name} in {tensor.dtype} on {tensor.device.type}"
     return None
 
 
@@ -69,15 +85,16 @@ def edits(model: nn.Module) -> str | None:
     built = _as_built(model)
     if isinstance(built, str):
         return built
-    if torch_module._global_forward_hooks or torch_module._global_forward_pre_hooks:
-        return "a global forward hook is registered"
+    if any(getattr(torch_module, name, None) for name in GLOBAL_HOOKS):
+        return "a global module hook is registered"
     for name, module in model.named_modules():
         where = name or type(model).__name__
         edit = _edited_forward(module)
         if edit:
             return f"{where}: {edit}"
-        if module._forward_hooks or module._forward_pre_hooks:
-            return f"{where}: it has a forward hook"
+        hooks = [kind for kind in MODULE_HOOKS if getattr(module, f"_{kind}_hooks", None)]
+        if hooks:
+            return f"{where}: it has a {hooks[0].replace('_', ' ')} hook"
         if isinstance(module, nn.LeakyReLU) and module.negative_slope != LEAKY_SLOPE:
             return f"{where}: LeakyReLU slope {module.negative_slope}, the engine's is {LEAKY_SLOPE}"
     return None
@@ -118,7 +135,11 @@ def _layout_as_built(cls: type, config: object) -> list[tuple[str, tuple]]:
 
 
 def _signature(module: nn.Module) -> tuple:
-    return type(module), module.extra_repr()
+    """A module's class, its settings as printed, and its plain public attributes (what a lesson
+    can change after building without touching the code: ``kind``, ``padding``, ``negative_slope``)."""
+    plain = (bool, int, float, str, tuple, type(None))
+    state = tuple(sorted((k, v) for k, v in vars(module).items() if not k.startswith("_") and k != "training" and isinstance(v, plain)))
+    return type(module), module.extra_repr(), state
 
 
 def _edited_forward(module: nn.Module) -> str | None:
@@ -136,12 +157,15 @@ def _edited_forward(module: nn.Module) -> str | None:
     return None
 
 
-def use_engine(model: nn.Module, engine: str = "auto", purpose: str = "inference") -> bool:
-    """Whether to run ``model`` through the engine for ``purpose`` (see the module's docstring)."""
+def use_engine(model: nn.Module, engine: str = "auto", purpose: str = "inference", device: torch.device | str | None = None) -> bool:
+    """Whether to run ``model`` through the engine for ``purpose`` on ``device`` (default: where
+    its first parameter is); see the module's docstring."""
     check_engine(engine)
     if engine == "reference":
         return False
-    outside = uncovered(model, purpose)
+    if device is None:
+        device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    outside = uncovered(model, purpose, device)
     edit = None if outside else edits(model)
     if outside is None and edit is None:
         return True
@@ -150,6 +174,17 @@ def use_engine(model: nn.Module, engine: str = "auto", purpose: str = "inference
     if edit and isinstance(model, tuple(a.model_class for a in registry.ARCHITECTURES.values())):  # an edited architecture
         tell_once(f"note: running the model's own code, not the {purpose} engine: {edit}")
     return False
+
+
+def inference_network(model: nn.Module, engine: str = "auto", device: torch.device | str | None = None) -> FastPyramid | None:
+    """The inference engine for ``model`` when it may stand in (None: run the model's own code)."""
+    return FastPyramid(model) if use_engine(model, engine, "inference", device) else None
+
+
+def training_network(model: nn.Module, engine: str = "auto", device: torch.device | str | None = None) -> nn.Module:
+    """What a training step runs: the training engine's copy of ``model`` (the same parameters,
+    faster CPU layers) when it may stand in, else ``model`` itself."""
+    return for_training(model) if use_engine(model, engine, "training", device) else model
 
 
 def tell_once(message: str) -> None:

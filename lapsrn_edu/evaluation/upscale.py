@@ -22,8 +22,7 @@ from torch import nn
 
 from ..data.datasets import Image
 from ..device import resolve_device
-from ..engine.inference import FastPyramid
-from ..engine.switch import use_engine
+from ..engine.switch import inference_network
 from ..errors import OptionError
 from ..imaging.color import gray_to_rgb, rgb_to_ycbcr, ycbcr_to_rgb
 from ..imaging.resize import imresize
@@ -84,7 +83,7 @@ def _super_resolve_y(
         out = np.empty((h * scale, w * scale))
     if tile is not None and tile < 8:
         raise OptionError(f"tile must be at least 8 low-resolution pixels, got {tile}")
-    network = FastPyramid(model) if use_engine(model, engine) else None
+    network = inference_network(model, engine, dev)
     streamed = tile is None and network is not None
 
     def run(patch: np.ndarray, into: np.ndarray) -> None:

@@ -16,8 +16,7 @@ import torch
 from torch import nn
 
 from ..data.patches import make_batch
-from ..engine.switch import use_engine
-from ..engine.training import for_training
+from ..engine import switch
 from .config import TrainConfig
 from .losses import multiscale_loss
 from .schedule import set_learning_rate
@@ -79,11 +78,9 @@ def one_epoch(step: Callable[[torch.Tensor], torch.Tensor], batches: Iterator[to
 
 
 def training_network(model: nn.Module, config: TrainConfig, device: torch.device) -> nn.Module:
-    """What :func:`one_batch` runs for ``model``: on the CPU, the training engine's copy (the same
-    parameters, faster layers) when :mod:`lapsrn_edu.engine.switch` finds the model unedited; else
-    the model itself (on a GPU cuDNN runs the model's own layers)."""
-    engine = use_engine(model, config.engine, "training")  # checks the model on every device
-    return for_training(model) if engine and device.type == "cpu" else model
+    """What :func:`one_batch` runs for ``model`` under ``config.engine`` on ``device``
+    (:func:`lapsrn_edu.engine.switch.training_network` decides)."""
+    return switch.training_network(model, config.engine, device)
 
 
 def autocast_for(config: TrainConfig, device: torch.device) -> AbstractContextManager:

@@ -250,7 +250,7 @@ class Trainer:
     def _validate(self, images: list[Image]) -> float | None:
         if not images:
             return None
-        return evaluate(self.model, images, self.config.scale, device=self.device, progress=False).psnr
+        return evaluate(self.model, images, self.config.scale, device=self.device, progress=False, engine=self.config.engine).psnr
 
     def _save(self, name: str, **extra: Any) -> None:
         save_checkpoint(
