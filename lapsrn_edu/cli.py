@@ -17,10 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .data.datasets import bit_depth, read_image, write_image
-from .engine.switch import ENGINES
 from .errors import OptionError, UserError
-from .evaluation import zoo
 
 PROG = "lapsrn-edu"
 # The errors a user can fix: the package's own (lapsrn_edu.errors) and the operating system's refusals
@@ -63,6 +60,8 @@ def note(message: str) -> None:
 
 def default_model(scale: int, root: str | None) -> str:
     """The best model present for ``scale`` (:func:`zoo.best_for_scale`), with a note for bicubic."""
+    from .evaluation import zoo
+
     name = zoo.best_for_scale(scale, root)
     if name == "bicubic":
         note(f"no official-x{scale} or ours-x{scale} weights found; using bicubic (run `{PROG} download weights`)")
@@ -102,6 +101,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_benchmark(args: argparse.Namespace) -> int:
+    from .evaluation import zoo
     from .evaluation.evaluate import evaluate, results_table
     from .evaluation.upscale import model_levels
     from .models import levels_for_scale
@@ -137,12 +137,13 @@ def run_benchmark(args: argparse.Namespace) -> int:
 
 
 def run_upscale(args: argparse.Namespace) -> int:
+    from .data.datasets import read_image_and_depth, write_image
+    from .evaluation import zoo
     from .evaluation.upscale import upscale_image
     from .models import levels_for_scale
 
     levels_for_scale(args.scale)
-    image = read_image(args.input)
-    depth = bit_depth(args.input)
+    image, depth = read_image_and_depth(args.input)
     name = args.model or default_model(args.scale, args.data_root)
     sr = upscale_image(image, args.scale, zoo.load(name, args.data_root), tile=args.tile, device=args.device,
                       engine=args.engine or "auto")
@@ -159,6 +160,7 @@ def run_upscale(args: argparse.Namespace) -> int:
 
 def describe(name: str, root: str | None) -> dict:
     """What a model is and what it costs: architecture, its config, scales, parameters, FLOPs per output megapixel."""
+    from .evaluation import zoo
     from .evaluation.flops import flops_per_megapixel
     from .models import SCALES, architecture_of, count_parameters
     from .models import describe as model_config
@@ -341,24 +343,30 @@ def run_slides(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- the parser -----------------------------------------------------------------------------------
+# --- the parser: one small function per command -------------------------------------------------
+# Each takes the command's parser (the common options already on it) and adds its own options,
+# importing only what that command needs: `lapsrn-edu --help` imports no torch, `upscale` no
+# training or studies.
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description="Learn, run and reproduce LapSRN (Lai et al., CVPR 2017).")
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-root", metavar="DIR", help="data folder (default: $LAPSRN_EDU_DATA, else the repo's data/)")
-    device = argparse.ArgumentParser(add_help=False)
-    device.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest available)")
-    device.add_argument("--engine", choices=ENGINES, default=None,
-                        help="auto: the inference engine for an unedited LapSRN on the CPU, else the model's own code; "
-                             "reference: always the model's own code; fast: the engine, or an error (default: auto)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    models = ", ".join(zoo.MODEL_NAMES)
+def models_help() -> str:
+    from .evaluation import zoo
 
-    p = sub.add_parser("evaluate", parents=[common, device], help="PSNR/SSIM of a model on a dataset (the paper's protocol)")
-    p.add_argument("--model", required=True, help=f"{models}, or a .pt/.mat file")
+    return ", ".join(zoo.MODEL_NAMES)
+
+
+def device_options(p: argparse.ArgumentParser) -> None:
+    from .engine.switch import ENGINES
+
+    p.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest available)")
+    p.add_argument("--engine", choices=ENGINES, default=None,
+                   help="auto: the inference engine for an unedited LapSRN on the CPU, else the model's own code; "
+                        "reference: always the model's own code; fast: the engine, or an error (default: auto)")
+
+
+def evaluate_options(p: argparse.ArgumentParser) -> None:
+    device_options(p)
+    p.add_argument("--model", required=True, help=f"{models_help()}, or a .pt/.mat file")
     p.add_argument("--dataset", required=True, help="set5, set14, bsd100, urban100, manga109, t91, bsds200, embedded, or a folder of images")
     p.add_argument("--scale", type=int, required=True, help="2, 4 or 8")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -366,7 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="score gray images as gray (default: as RGB, the paper's convention; ~0.1 dB less on Set14)")
     p.set_defaults(run=run_evaluate)
 
-    p = sub.add_parser("benchmark", parents=[common, device], help="a table of PSNR/SSIM: models x datasets x scales")
+
+def benchmark_options(p: argparse.ArgumentParser) -> None:
+    device_options(p)
     p.add_argument("--models", type=comma_list, required=True, help="comma-separated model names or files")
     p.add_argument("--datasets", type=comma_list, default=["set5", "set14", "bsd100"], help="comma-separated (default: set5,set14,bsd100)")
     p.add_argument("--scales", type=comma_ints, default=[2, 4, 8], help="comma-separated (default: 2,4,8); a model skips scales it cannot give")
@@ -374,39 +384,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
     p.set_defaults(run=run_benchmark)
 
-    p = sub.add_parser("upscale", parents=[common, device], help="super-resolve an image file")
+
+def upscale_options(p: argparse.ArgumentParser) -> None:
+    device_options(p)
     p.add_argument("input", help="image file (gray, RGB, RGBA, 8 or 16 bits)")
     p.add_argument("output", help="output file; the format follows the extension (.png keeps everything)")
     p.add_argument("--scale", type=int, required=True, help="2, 4 or 8")
-    p.add_argument("--model", help=f"{models}, or a file (default: official-xS, else ours-xS, else bicubic)")
+    p.add_argument("--model", help=f"{models_help()}, or a file (default: official-xS, else ours-xS, else bicubic)")
     p.add_argument("--tile", type=int, help="process in tiles of N low-resolution pixels (bounds memory; same result)")
     p.set_defaults(run=run_upscale)
 
-    p = sub.add_parser("info", parents=[common], help="what a model is: scales, depth, parameters, FLOPs")
-    p.add_argument("model", help=f"{models}, or a .pt/.mat file")
+
+def info_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help=f"{models_help()}, or a .pt/.mat file")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run_info)
 
-    p = sub.add_parser("download", parents=[common], help="fetch weights and images from their pinned public sources, verified")
+
+def download_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("what", nargs="+", help="one or more of: weights, set5, set14, bsd100, urban100, manga109, train, all")
     p.add_argument("--mirror", metavar="URL", help="base URL instead of raw.githubusercontent.com (or $LAPSRN_EDU_MIRROR)")
     p.add_argument("--manifest", metavar="FILE", help="another manifest than the package's sources.json (same format)")
     p.set_defaults(run=run_download)
 
-    p = sub.add_parser("demo", parents=[common], help="write a figure comparing bicubic and LapSRN on sample images")
+
+def demo_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="build/demo.png", help="output image (default: build/demo.png)")
     p.add_argument("--scales", type=comma_ints, default=[2, 4, 8], help="comma-separated (default: 2,4,8)")
     p.set_defaults(run=run_demo)
 
-    p = sub.add_parser("train", parents=[common, device], help="train LapSRN or any registered architecture (--arch; recipes quick, paper or gpu); resumable")
+
+def train_options(p: argparse.ArgumentParser) -> None:
+    device_options(p)
     p.add_argument("--config", choices=["quick", "paper", "gpu"], help="recipe (default: quick, or the checkpoint's with --resume)")
     p.add_argument("--resume", metavar="CKPT", help="continue exactly from a checkpoint (e.g. RUN/last.pt)")
     add_training_flags(p)
     p.set_defaults(run=run_train)
 
+
+def study_options(p: argparse.ArgumentParser) -> None:
     from .studies import BUDGETS, STUDIES
 
-    p = sub.add_parser("study", parents=[common], help="run one of the paper's studies under a named budget and print its verdict")
     p.add_argument("name", choices=[*STUDIES, "all"], help="which study (all: the five in turn)")
     p.add_argument("--budget", choices=BUDGETS, default="course",
                    help="smoke (seconds), course (about two minutes per run), standard (about 7 minutes per run, the committed results), paper (GPU)")
@@ -424,7 +442,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(run=run_study_command)
 
-    p = sub.add_parser("export", parents=[common], help="publish a run's LAST checkpoint as data/models/ours-xS.pt (fp16) + model card")
+
+def export_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", metavar="RUN", help="run folder (its last.pt is used) or a last checkpoint file")
     p.add_argument("--out-dir", default=str(Path(__file__).resolve().parent.parent / "data" / "models"),
                    help="where ours-xS.pt and ours-xS.md go (default: the repo's data/models)")
@@ -433,7 +452,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trained-on", metavar="TEXT", help="the machine the run trained on, for the card (default: this one)")
     p.set_defaults(run=run_export)
 
-    p = sub.add_parser("course", help="execute every notebook (papermill) into executed copies, HTML pages, slides and index.html")
+
+def course_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="quick mode (what CI runs); default: the student's default mode")
     p.add_argument("--out", help="output folder (default: build, or build-instructor with --instructor)")
     p.add_argument("--only", metavar="NN,NN", help="comma-separated notebook numbers, e.g. 01,02")
@@ -443,16 +463,49 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first download the official weights, Set5 and Set14 where missing (offline: go on with the embedded images)")
     p.set_defaults(run=run_course_command)
 
-    p = sub.add_parser("slides", help="rebuild the reveal.js decks (cells tagged slide) from the executed notebooks in --out")
+
+def slides_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="build", help="the course's output folder (default: build); decks go to OUT/slides")
     p.add_argument("--only", metavar="NN,NN", help="comma-separated notebook numbers, e.g. 01,02")
     p.set_defaults(run=run_slides)
+
+
+# name -> (one-line help, whether it takes --data-root, the function that adds its options)
+COMMANDS: dict[str, tuple[str, bool, Any]] = {
+    "evaluate": ("PSNR/SSIM of a model on a dataset (the paper's protocol)", True, evaluate_options),
+    "benchmark": ("a table of PSNR/SSIM: models x datasets x scales", True, benchmark_options),
+    "upscale": ("super-resolve an image file", True, upscale_options),
+    "info": ("what a model is: scales, depth, parameters, FLOPs", True, info_options),
+    "download": ("fetch weights and images from their pinned public sources, verified", True, download_options),
+    "demo": ("write a figure comparing bicubic and LapSRN on sample images", True, demo_options),
+    "train": ("train LapSRN or any registered architecture (--arch; recipes quick, paper or gpu); resumable", True, train_options),
+    "study": ("run one of the paper's studies under a named budget and print its reading", True, study_options),
+    "export": ("publish a run's LAST checkpoint as data/models/ours-xS.pt (fp16) + model card", True, export_options),
+    "course": ("execute every notebook (papermill) into executed copies, HTML pages, slides and index.html", False, course_options),
+    "slides": ("rebuild the reveal.js decks (cells tagged slide) from the executed notebooks in --out", False, slides_options),
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser. Every command is listed with its help; only ``command``'s
+    options are built (every command's when None, none for ""), so a command imports only what it needs."""
+    parser = argparse.ArgumentParser(prog=PROG, description="Learn, run and reproduce LapSRN (Lai et al., CVPR 2017).")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (help_text, data_root, add_options) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text)
+        if command is None or command == name:
+            if data_root:
+                p.add_argument("--data-root", metavar="DIR", help="data folder (default: $LAPSRN_EDU_DATA, else the repo's data/)")
+            add_options(p)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (2 for any error the user can fix)."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(command if command in COMMANDS else "").parse_args(argv)
     try:
         return args.run(args)
     except USER_ERRORS as exc:

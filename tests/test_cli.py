@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from lapsrn_edu import cli
+from lapsrn_edu.evaluation import zoo
 from lapsrn_edu.models import LapSRN, LapSRNConfig, count_parameters
 from lapsrn_edu.models.checkpoint import save_checkpoint
 
@@ -180,7 +181,7 @@ def test_sixteen_bit_falls_back_to_8_bits_with_a_note_where_the_format_cannot(tm
 
 def test_default_model_prefers_official_then_ours_then_bicubic(monkeypatch, capsys):
     present = ["bicubic", "official-x4", "ours-x4", "ours-x2"]
-    monkeypatch.setattr(cli.zoo, "available", lambda root=None: present)
+    monkeypatch.setattr(zoo, "available", lambda root=None: present)
     assert cli.default_model(4, None) == "official-x4"
     assert cli.default_model(2, None) == "ours-x2"
     assert capsys.readouterr().err == ""
@@ -353,3 +354,18 @@ def test_the_packages_errors_are_a_closed_set_of_user_errors():
     assert {"CheckpointError", "DataNotFoundError", "EngineRefused", "TrainingDivergedError"} <= set(found)
     outside = sorted(name for name, cls in found.items() if not issubclass(cls, UserError) and name not in internal)
     assert not outside, f"exception types that are not UserErrors: {outside}"
+
+
+@pytest.mark.parametrize("argv, absent", [
+    (["--help"], ("torch", "lapsrn_edu.models", "lapsrn_edu.training", "lapsrn_edu.studies")),
+    (["upscale", "--help"], ("lapsrn_edu.training", "lapsrn_edu.studies", "lapsrn_edu.engine.training", "lapsrn_edu.course")),
+])
+def test_a_command_imports_only_what_it_needs(argv, absent):
+    """`lapsrn-edu --help` lists every command without importing torch; `upscale` loads no training or studies."""
+    code = ("import sys\nfrom lapsrn_edu import cli\ntry:\n    cli.main(%r)\nexcept SystemExit:\n    pass\n"
+            "print(' '.join(sorted(sys.modules)), file=sys.stderr)" % (argv,))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(done.stderr.split())
+    assert not [m for m in absent if m in loaded]
+    if argv == ["--help"]:
+        assert all(name in done.stdout for name in cli.COMMANDS)

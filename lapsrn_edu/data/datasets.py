@@ -77,6 +77,12 @@ def read_image(path: str | Path) -> Image:
     """Decode any common image file (gray, RGB, RGBA, palette, 16-bit) to floats in [0, 1], the
     way an image viewer shows it: a photo whose EXIF orientation says "rotate" (a phone held
     upright) comes out turned as it was taken, not as its pixels are stored."""
+    return read_image_and_depth(path)[0]
+
+
+def read_image_and_depth(path: str | Path) -> tuple[Image, int]:
+    """:func:`read_image` and the file's :func:`bit_depth`, from one opening of the file (what
+    upscaling needs to write its result with the input's depth)."""
     from PIL import Image as PILImage
     from PIL import ImageOps, UnidentifiedImageError
 
@@ -86,7 +92,8 @@ def read_image(path: str | Path) -> Image:
     try:
         with PILImage.open(path) as im:
             im.load()
-            return _from_pil(ImageOps.exif_transpose(im), path.stem)
+            depth = 16 if im.mode.startswith("I;16") else 8
+            return _from_pil(ImageOps.exif_transpose(im), path.stem), depth
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(f"{path}: not a readable image ({exc})") from exc
 

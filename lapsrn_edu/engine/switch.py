@@ -38,7 +38,6 @@ from ..errors import OptionError, UserError
 from ..models import LapSRN, MSLapSRN, registry
 from ..models.layers import LEAKY_SLOPE
 from .inference import FastPyramid
-from .training import for_training
 
 ENGINES = ("auto", "reference", "fast")
 INFERENCE_MODELS = (LapSRN, MSLapSRN)  # what engine.inference reproduces; training serves every architecture
@@ -184,6 +183,8 @@ def inference_network(model: nn.Module, engine: str = "auto", device: torch.devi
 def training_network(model: nn.Module, engine: str = "auto", device: torch.device | str | None = None) -> nn.Module:
     """What a training step runs: the training engine's copy of ``model`` (the same parameters,
     faster CPU layers) when it may stand in, else ``model`` itself."""
+    from .training import for_training  # imported here: upscaling and evaluation never load the training engine
+
     return for_training(model) if use_engine(model, engine, "training", device) else model
 
 
