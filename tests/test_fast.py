@@ -140,3 +140,20 @@ def test_official_models_equal_the_model(data_root, file_name):
     model = load_official(data_root / "pretrained" / "matconvnet" / file_name)
     x = torch.rand(1, 1, 20, 17, generator=torch.Generator().manual_seed(0))
     assert_same(fast.FastPyramid(model)(x), plain(model, x))
+
+
+def test_evaluate_folds_the_weights_once_for_all_its_images(monkeypatch):
+    """evaluate prepares one Upscaler: the inference engine's copy of the weights is made once per
+    call, not once per image (an epoch's validation used to re-check and re-fold for each image)."""
+    from lapsrn_edu.data.datasets import Image
+    from lapsrn_edu.engine import inference, switch
+    from lapsrn_edu.evaluation.evaluate import evaluate
+
+    built = []
+    real = inference.FastPyramid.__init__
+    monkeypatch.setattr(inference.FastPyramid, "__init__", lambda self, model: built.append(1) or real(self, model))
+    monkeypatch.setattr(switch, "FastPyramid", inference.FastPyramid)
+    rng = np.random.default_rng(0)
+    images = [Image(f"i{k}", rng.random((16, 16, 3))) for k in range(3)]
+    evaluate(lively(LapSRN(scale=2, depth=1, channels=8)), images, 2, progress=False)
+    assert len(built) == 1

@@ -25,9 +25,8 @@ from ..errors import OptionError
 from ..imaging.color import gray_to_rgb
 from ..imaging.metrics import score
 from ..imaging.resize import imresize
-from ..models import levels_for_scale
 from . import zoo
-from .upscale import model_levels, upscale_pixels
+from .upscale import Upscaler
 
 
 @dataclass
@@ -97,12 +96,10 @@ def evaluate(
     ``dataset_name`` label the result (useful when passing a module or a list of images).
     ``engine`` chooses how the model runs (see :func:`lapsrn_edu.evaluation.upscale.super_resolve_y`).
     """
-    levels_for_scale(scale)
     name = model_name or (str(model) if isinstance(model, (str, Path)) or model is None else type(model).__name__)
     if isinstance(model, (str, Path)):
         model = zoo.load(model, root)
-    if model is not None:
-        model_levels(model, scale)  # fail before the loop if the model cannot give this scale
+    upscaler = Upscaler(model, scale, device=device, engine=engine)  # checked and prepared once, before the loop
     images = dataset_images(dataset, root) if isinstance(dataset, (str, Path)) else dataset  # read one by one
     dataset_name = dataset_name or (str(dataset) if isinstance(dataset, (str, Path)) else "images")
     scores, seconds = [], 0.0
@@ -113,7 +110,7 @@ def evaluate(
         gt = mod_crop(pixels, scale)
         lr = degrade(gt, scale)
         start = time.perf_counter()
-        sr = upscale_pixels(lr, scale, model, device=device, engine=engine)
+        sr = upscaler.pixels(lr)
         seconds += time.perf_counter() - start
         p, s = score(gt, sr, scale, gray_as_rgb)
         scores.append(ImageScore(image.name, p, s))
