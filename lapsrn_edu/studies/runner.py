@@ -24,7 +24,7 @@ import math
 import platform
 import statistics
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -276,6 +276,71 @@ def comparable_spec(spec: list[dict[str, Any]], tuned: bool) -> list[dict[str, A
     return [{**v, "train": {k: x for k, x in v["train"].items() if not (tuned and k == "lr")}} for v in spec]
 
 
+@dataclass
+class TrainedRun:
+    """One variant's run for one seed, trained (or reused) and scored."""
+
+    variant: Variant
+    model_config: dict[str, Any]
+    seed: int
+    config: TrainConfig  # the run's own configuration (its seed, an equal-time length, a tuned rate)
+    folder: Path
+    history: History
+    model: nn.Module
+    set14: float | None
+
+
+def saved_if_same(path: Path, budget_record: dict[str, Any], variants: list[tuple[Variant, dict[str, Any]]], seeds: int,
+                  condition: Condition | None, tuned: bool) -> StudyResult | None:
+    """The result saved at ``path`` when it was made with the same budget, variants, seeds and condition."""
+    if not path.is_file():
+        return None
+    saved = StudyResult.load(path)
+    same = (saved.budget == budget_record and saved.seeds == seeds and saved.condition == (condition.name if condition else "")
+            and comparable_spec(saved.variants_spec, tuned) == comparable_spec(variants_spec(variants), tuned))
+    return saved if same else None
+
+
+def train_all(variants: list[tuple[Variant, dict[str, Any]]], config: TrainConfig, seeds: int,
+              lengths: dict[str, dict[str, int]], runs: Path, progress: bool) -> list[TrainedRun]:
+    """Every variant for every seed (``lengths``: an equal-time study's iterations per variant)."""
+    trained = []
+    for variant, model_config in variants:
+        for seed in range(seeds):
+            run_config = with_overrides(variant.training_config(config, seed), **lengths.get(variant.name, {}))
+            folder, history = train_variant(variant, model_config, run_config, runs, progress)
+            model, set14 = final_scores(folder, config.scale, config.data_root)
+            trained.append(TrainedRun(variant, model_config, seed, run_config, folder, history, model, set14))
+    return trained
+
+
+def variant_result(run: TrainedRun, bicubic: float, ms_per_mp: float, scale: int) -> VariantResult:
+    """What a result file keeps of one run: its curve, its last checkpoint's scores, its costs."""
+    epochs = run.history.epochs
+    return VariantResult(
+        name=run.variant.name,
+        seed=run.seed,
+        arch=run.variant.arch,
+        model_config=run.model_config,
+        run=run.folder.name,
+        iterations=[e.iteration for e in epochs],
+        seconds=[e.train_seconds for e in epochs],
+        loss=[e.loss for e in epochs],
+        val_psnr=[e.val_psnr for e in epochs],
+        final_psnr=epochs[-1].val_psnr,
+        set14_psnr=run.set14,
+        passes_bicubic_at=next((e.iteration for e in epochs if e.val_psnr > bicubic), None),
+        parameters=count_parameters(run.model),
+        gflops_per_mp=flops_per_megapixel(run.model, scale) / 1e9,
+        ms_per_mp=ms_per_mp,
+        train_seconds=epochs[-1].train_seconds,
+        optimizer=run.config.optimizer,
+        loss_function=run.config.loss,
+        lr=run.config.lr,
+        made_with=run.history.made_with,
+    )
+
+
 def _run_study(study: Study, config: TrainConfig, budget_name: str, seeds: int, out: Path, runs: Path,
                progress: bool, reuse: bool, names: list[str] | None = None, condition: Condition | None = None,
                overrides: dict[str, Any] | None = None) -> StudyResult:
@@ -284,61 +349,25 @@ def _run_study(study: Study, config: TrainConfig, budget_name: str, seeds: int, 
     budget_record = {"name": budget_name, "config": json.loads(json.dumps(asdict(config)))}
     path = result_path(study, out, names, condition.name if condition else None)
     tuned = bool(condition and condition.lr_grid) and "lr" not in (overrides or {})  # a rate set by hand is not tuned
-    if reuse and path.is_file():
-        saved = StudyResult.load(path)
-        if (saved.budget == budget_record and comparable_spec(saved.variants_spec, tuned) == comparable_spec(variants_spec(variants), tuned)
-                and saved.seeds == seeds and saved.condition == (condition.name if condition else "")):
-            return saved
+    saved = saved_if_same(path, budget_record, variants, seeds, condition, tuned) if reuse else None
+    if saved is not None:
+        return saved
     tuning: dict[str, Any] = {}
     if tuned:
         variants, tuning = tune_learning_rates(condition, config, variants, runs, progress)
     spec = variants_spec(variants)
 
-    train_overrides, calibration = {}, {}
+    lengths, calibration = {}, {}
     if study.equal_time:
         cache = runs / f"calibration-{name}-{run_id('study', {}, config)}.json"
-        train_overrides, calibration = equal_time_overrides(study, config, variants, cache)
+        lengths, calibration = equal_time_overrides(study, config, variants, cache)
 
     val_name, val_images = validation_images(config)
     bicubic = evaluate(None, val_images, config.scale, progress=False).psnr
     bicubic_set14 = evaluate(None, "set14", config.scale, root=config.data_root, progress=False).psnr if has_dataset("set14", config.data_root) else None
-    trained: list[tuple[Variant, dict[str, Any], int, Path, History, nn.Module, float | None]] = []
-    for variant, model_config in variants:
-        for seed in range(seeds):
-            run_config = with_overrides(variant.training_config(config, seed), **train_overrides.get(variant.name, {}))
-            run_dir, history = train_variant(variant, model_config, run_config, runs, progress)
-            model, set14 = final_scores(run_dir, config.scale, config.data_root)
-            trained.append((variant, model_config, seed, run_dir, history, model, set14))
-
-    timing = ms_per_megapixel({v.name: m for v, _, seed, _, _, m, _ in trained if seed == 0}, config.scale)
-    results = []
-    for variant, model_config, seed, run_dir, history, model, set14 in trained:
-        epochs = history.epochs
-        run_config = with_overrides(variant.training_config(config, seed), **train_overrides.get(variant.name, {}))
-        results.append(
-            VariantResult(
-                name=variant.name,
-                seed=seed,
-                arch=variant.arch,
-                model_config=model_config,
-                run=run_dir.name,
-                iterations=[e.iteration for e in epochs],
-                seconds=[e.train_seconds for e in epochs],
-                loss=[e.loss for e in epochs],
-                val_psnr=[e.val_psnr for e in epochs],
-                final_psnr=epochs[-1].val_psnr,
-                set14_psnr=set14,
-                passes_bicubic_at=next((e.iteration for e in epochs if e.val_psnr > bicubic), None),
-                parameters=count_parameters(model),
-                gflops_per_mp=flops_per_megapixel(model, config.scale) / 1e9,
-                ms_per_mp=timing[variant.name],
-                train_seconds=epochs[-1].train_seconds,
-                optimizer=run_config.optimizer,
-                loss_function=run_config.loss,
-                lr=run_config.lr,
-                made_with=history.made_with,
-            )
-        )
+    trained = train_all(variants, config, seeds, lengths, runs, progress)
+    timing = ms_per_megapixel({run.variant.name: run.model for run in trained if run.seed == 0}, config.scale)
+    results = [variant_result(run, bicubic, timing[run.variant.name], config.scale) for run in trained]
     result = StudyResult(
         study=name,
         claim=study.claim,
