@@ -17,6 +17,7 @@ from lapsrn_edu.evaluation.upscale import upscale_pixels
 from lapsrn_edu.models import SRCNN, LapSRN, MSLapSRN
 from lapsrn_edu.models.layers import FeatureUpsampler
 from lapsrn_edu.training.config import recipe
+from lapsrn_edu.training.loop import one_batch
 from lapsrn_edu.training.trainer import Trainer
 
 PIXELS = np.random.default_rng(0).random((12, 14, 3))
@@ -128,7 +129,7 @@ def one_step_loss(tmp_path, model: nn.Module, engine: str = "auto") -> tuple[flo
     trainer = Trainer(config, progress=False, model=model)
     trainer._place()
     hr = torch.rand(2, 1, 16, 16, generator=torch.Generator().manual_seed(0))
-    return float(trainer._step(hr)), trainer.network is not model
+    return float(one_batch(trainer.network, trainer.optimizer, hr, config, trainer.autocast)), trainer.network is not model
 
 
 def test_a_training_step_runs_the_edited_model(tmp_path, monkeypatch):

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from ..data.datasets import has_dataset
+from ..device import cpu_threads
 from ..errors import OptionError
 from ..evaluation.evaluate import evaluate
 from ..evaluation.flops import flops_per_megapixel
@@ -183,14 +184,9 @@ def run_study(
     if variants is None and chosen and chosen.variants:
         variants = list(chosen.variants)
     seeds = seeds or (chosen.seeds if chosen else study.seeds)
-    threads = torch.get_num_threads()
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    try:
+    with cpu_threads(config.threads):
         return _run_study(study, config, budget_name, seeds, Path(out), Path(runs), progress, reuse, variants, chosen,
                           {k: v for k, v in overrides.items() if k not in MACHINE_FIELDS})
-    finally:
-        torch.set_num_threads(threads)
 
 
 def result_path(study: Study, out: str | Path, variants: list[str] | None = None, condition: str | None = None) -> Path:

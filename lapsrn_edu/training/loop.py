@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from ..data.patches import make_batch
@@ -57,18 +58,24 @@ class EpochTotals:
     compute_seconds: float  # forward, backward and the update
 
 
-def one_epoch(step: Callable[[torch.Tensor], torch.Tensor], batches: Iterator[torch.Tensor], optimizer: torch.optim.Optimizer,
-              config: TrainConfig, first_iteration: int, after_each: Callable[[], None] = lambda: None) -> EpochTotals:
-    """``config.iterations_per_epoch`` weight updates from ``first_iteration`` on: the learning rate
-    set for each iteration, then ``step`` on the next batch. Reading each loss waits for the
-    device, so a NaN stops training at once (:class:`NonFiniteLoss`), before it reaches a checkpoint."""
+def one_epoch(network: nn.Module, optimizer: torch.optim.Optimizer, batches: Iterator[torch.Tensor], config: TrainConfig,
+              first_iteration: int, autocast: AbstractContextManager = nullcontext(), processes: int = 1,
+              after_each: Callable[[], None] = lambda: None) -> EpochTotals:
+    """``config.iterations_per_epoch`` weight updates (:func:`one_batch`) from ``first_iteration``
+    on, the learning rate set for each from the schedule. With several ``processes`` the loss
+    counted is their mean. Reading each loss waits for the device, so a NaN stops training at once
+    (:class:`NonFiniteLoss`), before it reaches a checkpoint."""
     loss_sum = data_seconds = compute_seconds = 0.0
     for i in range(config.iterations_per_epoch):
         tick = time.perf_counter()
         hr = next(batches)
         fetched = time.perf_counter()
         lr = set_learning_rate(optimizer, config, first_iteration + i)
-        value = float(step(hr))
+        loss = one_batch(network, optimizer, hr, config, autocast)
+        if processes > 1:
+            dist.all_reduce(loss)
+            loss /= processes
+        value = float(loss)
         data_seconds, compute_seconds = data_seconds + fetched - tick, compute_seconds + time.perf_counter() - fetched
         if not math.isfinite(value):
             raise NonFiniteLoss(value, first_iteration + i + 1)

@@ -26,7 +26,6 @@ from typing import Any, Iterator, NoReturn
 
 import numpy as np
 import torch
-import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
@@ -34,7 +33,7 @@ from tqdm.auto import tqdm
 
 from ..data.datasets import Image, has_dataset, load_dataset
 from ..data.patches import Augmentation, BatchIndices, PatchDataset, load_luma_images, read_item, training_items
-from ..device import resolve_device
+from ..device import cpu_threads, resolve_device
 from ..engine.allocator import reused_memory
 from ..engine.gpu_patches import device_batches
 from ..errors import OptionError, UserError
@@ -42,7 +41,7 @@ from ..evaluation.evaluate import evaluate
 from ..models.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from .config import MODEL_FIELDS, TrainConfig, config_from_dict, with_overrides
 from .history import EpochRecord, History
-from .loop import NonFiniteLoss, autocast_for, one_batch, one_epoch, training_network
+from .loop import NonFiniteLoss, autocast_for, one_epoch, training_network
 from .processes import Processes, join_processes, leave_processes
 from .schedule import make_optimizer
 
@@ -126,21 +125,18 @@ class Trainer:
     def run(self) -> History:
         """Train from the current epoch to the last one. A ``torchrun`` job's process group is
         joined here and left at the end; CPU threads are restored afterwards."""
-        threads = torch.get_num_threads()
-        if self.config.threads:
-            torch.set_num_threads(self.config.threads)
-        self.processes = join_processes(self.device.type)
-        finished = False
-        try:
-            self._place()
-            with reused_memory():
-                history = self._run()
-            finished = True
-            return history
-        finally:
-            torch.set_num_threads(threads)
-            self.network = self.model
-            leave_processes(self.processes, wait_for_others=finished)
+        with cpu_threads(self.config.threads):
+            self.processes = join_processes(self.device.type)
+            finished = False
+            try:
+                self._place()
+                with reused_memory():
+                    history = self._run()
+                finished = True
+                return history
+            finally:
+                self.network = self.model
+                leave_processes(self.processes, wait_for_others=finished)
 
     def _place(self) -> None:
         """Move the model (and its optimiser state) to this process's device, channels-last (the
@@ -153,8 +149,9 @@ class Trainer:
         self.model.to(self.device, memory_format=torch.channels_last)
         self.optimizer.load_state_dict(self.optimizer.state_dict())  # moves the optimiser state beside the weights
         self.network = training_network(self.model, self.config, self.device)
+        self.autocast = autocast_for(self.config, self.device)  # worked out once per run, as the device and the network
         self.history.made_with.append(code_record(self.iteration, self.network is not self.model, self.device,
-                                                  self.processes.world_size, autocast_for(self.config, self.device)))
+                                                  self.processes.world_size, self.autocast))
         if self.processes.world_size > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.network = DistributedDataParallel(self.network, device_ids=ids)
@@ -188,7 +185,8 @@ class Trainer:
         """One epoch of :func:`one_epoch`, recorded; a NaN loss stops the run with its checkpoint kept."""
         self.model.train()
         try:
-            totals = one_epoch(self._step, batches, self.optimizer, self.config, self.iteration, after_each=lambda: bar.update(1))
+            totals = one_epoch(self.network, self.optimizer, batches, self.config, self.iteration, self.autocast,
+                               self.processes.world_size, after_each=lambda: bar.update(1))
         except NonFiniteLoss as exc:
             self._diverged(exc, bar)
         self.iteration += self.config.iterations_per_epoch
@@ -237,15 +235,6 @@ class Trainer:
             prefetch_factor=4 if config.workers else None,
         )
         return iter(loader), heldout
-
-    def _step(self, hr: torch.Tensor) -> torch.Tensor:
-        """:func:`one_batch` through this process's network; with several processes, the loss
-        reported is their mean."""
-        loss = one_batch(self.network, self.optimizer, hr, self.config, autocast_for(self.config, self.device))
-        if self.processes.world_size > 1:
-            dist.all_reduce(loss)
-            loss /= self.processes.world_size
-        return loss
 
     def _validate(self, images: list[Image]) -> float | None:
         if not images:
