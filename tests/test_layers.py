@@ -130,3 +130,42 @@ def test_every_import_of_the_package_outside_it_resolves():
                     except ImportError:
                         broken.append(f"{script.relative_to(root)}: from {package} import {name}")
     assert not broken, "\n".join(broken)
+
+
+def stated_imports(docstring: str) -> tuple[set[str], set[str]]:
+    """The rooms and outside packages a room's docstring says it imports ("Imports: a, b (why);
+    outside the package: x, y.")."""
+    import re
+
+    text = re.sub(r"\s+", " ", docstring)
+    rooms, outside = re.search(r"Imports: (.*?); outside the package: (.*?)\.(?: |$)", text).groups()
+    def names(listed: str) -> set[str]:
+        return {n.strip() for n in re.sub(r"\(.*?\)", "", listed).split(",")}  # parentheses say why, not what
+
+    return names(rooms), names(outside)
+
+
+def test_each_room_says_what_it_imports():
+    """The 'Imports:' line of each room's docstring lists exactly the rooms its modules import and
+    the packages from outside the standard library they import."""
+    import importlib
+    import sys
+
+    actual_rooms: dict[str, set[str]] = {}
+    actual_outside: dict[str, set[str]] = {}
+    for module, path in MODULES.items():
+        home = room(module)
+        actual_rooms.setdefault(home, set()).update(room(t) for t in imports_of(path) if room(t) not in (home, "lapsrn_edu"))
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module] if (
+                isinstance(node, ast.ImportFrom) and not node.level and node.module) else []
+            actual_outside.setdefault(home, set()).update(
+                top for top in (n.split(".")[0] for n in names) if top not in sys.stdlib_module_names and top != "lapsrn_edu")
+    wrong = []
+    for name in ("imaging", "models", "data", "engine", "evaluation", "training", "studies", "course"):
+        doc = importlib.import_module(f"lapsrn_edu.{name}").__doc__
+        rooms, outside = stated_imports(doc)
+        if rooms != actual_rooms.get(name, set()) or outside != actual_outside.get(name, set()):
+            wrong.append(f"{name}: says {sorted(rooms)} and {sorted(outside)}, imports "
+                         f"{sorted(actual_rooms.get(name, set()))} and {sorted(actual_outside.get(name, set()))}")
+    assert not wrong, "\n".join(wrong)

@@ -1,4 +1,5 @@
 """Images and data files: datasets and the data root, checksum-verified downloads, training patches.
 
-Imports :mod:`lapsrn_edu.imaging` and :mod:`lapsrn_edu.models` (how many levels a scale has).
+Imports: errors, imaging, models (how many levels a scale has); outside the package: numpy, PIL,
+pooch, requests, skimage, torch, tqdm.
 """

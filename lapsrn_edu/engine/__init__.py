@@ -7,5 +7,6 @@
 - :mod:`.allocator`: freed memory kept for reuse while a training runs (glibc);
 - :mod:`.gpu_patches`: training patches cut on the GPU, the same as the CPU cuts.
 
-The engines import the models and the data below them, never the code that runs them.
+The engines never import the code that runs them. Imports: errors, imaging, models, data; outside
+the package: numpy, torch.
 """

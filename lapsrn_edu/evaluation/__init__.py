@@ -1,4 +1,5 @@
 """Running a model: upscaling whole images, the paper's evaluation protocol, the model zoo, cost and timing.
 
-Imports the models, the data and the engines (through :mod:`lapsrn_edu.engine.switch`).
+Imports: errors, device, imaging, models, data, engine (only its switch); outside the package:
+numpy, PIL, scipy, torch, tqdm.
 """

@@ -1,5 +1,8 @@
 """The networks: LapSRN, MS-LapSRN, the one-shot baseline of the pyramid ablation, and the earlier
-methods LapSRN is compared with (SRCNN, FSRCNN, VDSR); :mod:`.registry` builds any of them by name."""
+methods LapSRN is compared with (SRCNN, FSRCNN, VDSR); :mod:`.registry` builds any of them by name.
+
+Imports: errors, imaging; outside the package: numpy, scipy, torch.
+"""
 
 from .baselines import FSRCNN, SRCNN, VDSR, FSRCNNConfig, SRCNNConfig, VDSRConfig
 from .lapsrn import SCALES, LapSRN, LapSRNConfig, levels_for_scale

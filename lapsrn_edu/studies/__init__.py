@@ -7,6 +7,9 @@
 - :mod:`.figures`: the figures a verdict rests on.
 
 ``from lapsrn_edu import studies`` gives the names a notebook needs, listed below.
+
+Imports: errors, device, models, data, evaluation, training; outside the package: matplotlib, numpy,
+scipy, torch.
 """
 
 from .results import COMMITTED, StudyResult, VariantResult, committed_results, every_seed_above, load_result, read, reading

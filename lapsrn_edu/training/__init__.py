@@ -1,4 +1,5 @@
 """Training: the configuration and recipes, the loss, the loop, the Trainer, publishing a run.
 
-Imports everything below it (evaluation validates after each epoch).
+Imports: errors, device, models, data, engine (the switch, the allocator, GPU patches), evaluation
+(validation after each epoch); outside the package: numpy, torch, tqdm.
 """
