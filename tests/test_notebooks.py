@@ -240,3 +240,38 @@ def test_stated_run_times_are_the_measured_ones():
     total = course.stated_run_time(sum(record["seconds"].values()))
     assert f"the whole course: {total}" in welcome.lower()
     assert f"the whole course takes {total}" in " ".join((course.REPO_ROOT / "README.md").read_text(encoding="utf-8").split())
+
+
+# Lessons whose headers state a quick-mode time not measured yet: their sources are being rewritten
+# by others, so the quick-mode run left them out (tools/course_times.py --lessons). Measure them
+# (`lapsrn-edu course --quick --only 05,06,07,08,09`), take the file into the record, run the tool
+# for them, then empty this set.
+QUICK_TIMES_NOT_YET_WRITTEN = {"05", "06", "07", "08", "09"}
+
+
+def test_stated_quick_times_are_the_measured_ones():
+    """Every lesson's header states the quick-mode run time that a quick-mode run of the course
+    measured (``lapsrn-edu course --quick``; its ``run_times.json`` taken into the record's
+    ``"quick"`` entry by ``tools/course_times.py --take``), as ``course.stated_quick_time`` says it."""
+    import json
+    import re
+
+    record = json.loads(course.RUN_TIMES.read_text(encoding="utf-8"))["quick"]
+    assert record["mode"] == "quick" and record["ok"]
+    stems = [p.stem for p in NOTEBOOKS]
+    assert set(record["seconds"]) <= set(stems)
+    assert sorted(set(stems) - set(record["seconds"])) == sorted(s for s in stems if s[:2] in QUICK_TIMES_NOT_YET_WRITTEN), (
+        "every lesson's quick-mode time is in the record but those of QUICK_TIMES_NOT_YET_WRITTEN (empty it as they are measured)")
+    for path in NOTEBOOKS:
+        header = " ".join(read(path).cells[0].source.split())
+        found = re.findall(r"quick mode: (under a minute|about \d+(?:\.\d+)? (?:seconds|minutes?))", header)
+        assert len(found) == 1, f"{path.name}: the header should state one quick-mode time"
+        if path.stem in record["seconds"]:
+            stated = course.stated_quick_time(record["seconds"][path.stem])
+            assert found[0] == stated, f"{path.name}: the header should say 'quick mode: {stated}', not {found[0]!r}"
+
+
+def test_quick_times_are_stated_in_tens_of_seconds_or_minutes():
+    assert [course.stated_quick_time(s) for s in (3, 14.9, 15, 54.9, 55, 89, 91, 150)] == [
+        "about 10 seconds", "about 10 seconds", "about 20 seconds", "about 50 seconds",
+        "about 1 minute", "about 1 minute", "about 2 minutes", "about 2 minutes"]

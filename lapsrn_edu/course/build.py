@@ -40,7 +40,7 @@ REPO_ROOT = PACKAGE_DIR.parent
 MODES = {"default": {"QUICK": False}, "quick": {"QUICK": True}}
 KERNEL_NAME = "python3"  # jupyter_client runs it with this very interpreter
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
-COURSE_DATA = ("weights", "set5", "set14")  # what the lessons use when present (about 13 MB)
+COURSE_DATA = ("weights", "set5", "set14")  # what the lessons use when present (about 16 MB)
 COURSE_EXTRA_MODULES = ("papermill", "nbconvert", "ipykernel")
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 RUN_TIMES = Path(__file__).resolve().parent / "run_times.json"  # measured by `make` on a quiet 2-core CPU
@@ -210,7 +210,9 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict[str, Any], assets: 
 def write_run_times(runs: list[NotebookRun], target: Path, mode: str) -> Path:
     """Each lesson's run time in seconds, with the mode, date and machine: the figures the lessons'
     headers and the lecturer's guide state come from such a file, measured by a default-mode run on
-    a quiet machine and committed as :data:`RUN_TIMES` (``tests/test_notebooks.py`` compares them)."""
+    a quiet machine and committed as :data:`RUN_TIMES` (a quick-mode run's figures go under its
+    ``"quick"`` key; ``tools/course_times.py --take`` merges either, ``tests/test_notebooks.py``
+    compares them with the texts)."""
     import json
     import platform
 
@@ -229,6 +231,16 @@ def stated_run_time(seconds: float) -> str:
     """How a lesson states a measured run time: "under a minute", or "about N minutes"."""
     if seconds < 60:
         return "under a minute"
+    minutes = max(1, round(seconds / 60))
+    return f"about {minutes} minute{'s' if minutes > 1 else ''}"
+
+
+def stated_quick_time(seconds: float) -> str:
+    """How a lesson's header states its measured quick-mode run time: "about N seconds" to the
+    nearest 10 s below 55 s (a quick run is mostly seconds, which "under a minute" would hide),
+    else "about N minutes" as :func:`stated_run_time` says it."""
+    if seconds < 55:
+        return f"about {max(10, 10 * round(seconds / 10))} seconds"
     minutes = max(1, round(seconds / 60))
     return f"about {minutes} minute{'s' if minutes > 1 else ''}"
 
