@@ -435,3 +435,19 @@ def test_the_verdicts_figure_draws_every_decision_of_every_result():
     fig = verdicts_figure({"x4": standard, "x8": at_x8})
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert len(labels) == len(standard.decisions) + len(at_x8.decisions) and labels[-1].startswith("x4: LapSRN vs")
+
+
+def test_a_run_on_the_embedded_images_is_never_taken_for_one_on_the_real_data(tmp_path):
+    """Without the 291 images and Set5 in the data root, a study's auto data become the embedded
+    images and the held-out photo by name: its runs and result are then named apart from the
+    committed ones (which trained on the real data) and neither is reused for the other."""
+    empty = runner.resolved_data(studies.budget("standard", data_root=str(tmp_path)))
+    assert (empty.train_data, empty.val_data) == ("embedded", "embedded:camera")
+    config = studies.budget("standard")
+    assert runner.run_id("LapSRN", {"depth": 5}, empty) != runner.run_id("LapSRN", {"depth": 5}, config)
+
+
+def test_a_subset_result_is_named_as_the_runner_saves_it():
+    result = studies.load_result("depth")
+    result.variants = [v for v in result.variants if v.name in ("depth 3", "depth 5")]
+    assert result.file_name == "depth-subset.json" and studies.load_result("depth").file_name == "depth.json"

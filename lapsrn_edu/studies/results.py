@@ -96,7 +96,11 @@ class StudyResult:
 
     @property
     def file_name(self) -> str:
-        return f"{self.study}{f'-{self.condition}' if self.condition else ''}.json"
+        """``<study>[-<condition>][-subset].json``: the name the runner saves it under."""
+        study = STUDIES[self.study]
+        full = study.condition(self.condition).variants if self.condition else None
+        subset = set(self.variant_names()) != set(full or (v.name for v in study.variants))
+        return f"{self.study}{f'-{self.condition}' if self.condition else ''}{'-subset' if subset else ''}.json"
 
     def recipe(self) -> str:
         """The budget's fields that change what a run learns, as text: results with equal recipes

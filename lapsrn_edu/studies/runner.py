@@ -43,7 +43,7 @@ from ..training.config import TrainConfig, with_overrides
 from ..training.history import History
 from ..training.loop import one_batch, training_network
 from ..training.schedule import make_optimizer
-from ..training.trainer import TrainingDivergedError, train, validation_images
+from ..training.trainer import EMBEDDED_SPLIT, TrainingDivergedError, train, validation_images
 from .results import StudyResult, VariantResult, committed_results, read
 from .specs import NOT_IDENTITY, STUDIES, Condition, Study, Variant
 
@@ -180,13 +180,26 @@ def run_study(
         raise OptionError(f"unknown study {name!r}; choose one of {', '.join(STUDIES)}")
     study = STUDIES[name]
     chosen = study.condition(condition) if condition else None
-    config = study.budget(budget_name, condition, **overrides)
+    config = resolved_data(study.budget(budget_name, condition, **overrides))
     if variants is None and chosen and chosen.variants:
         variants = list(chosen.variants)
     seeds = seeds or (chosen.seeds if chosen else study.seeds)
     with cpu_threads(config.threads):
         return _run_study(study, config, budget_name, seeds, Path(out), Path(runs), progress, reuse, variants, chosen,
                           {k: v for k, v in overrides.items() if k not in MACHINE_FIELDS})
+
+
+def resolved_data(config: TrainConfig) -> TrainConfig:
+    """``config`` with ``auto`` training and monitor data made explicit where they fall back to the
+    embedded images (no 291 training images, no Set5 in the data root): a run on the embedded
+    images then has another name and another result than one on the real data, so neither is ever
+    reused for the other. Where the real data are present, ``auto`` stays, as in the committed runs."""
+    changes = {}
+    if config.train_data == "auto" and not has_dataset("train", config.data_root):
+        changes["train_data"] = "embedded"
+    if config.val_data == "auto" and not has_dataset("set5", config.data_root):
+        changes["val_data"] = EMBEDDED_SPLIT
+    return with_overrides(config, **changes)
 
 
 def result_path(study: Study, out: str | Path, variants: list[str] | None = None, condition: str | None = None) -> Path:

@@ -46,6 +46,7 @@ from .processes import Processes, join_processes, leave_processes
 from .schedule import make_optimizer
 
 EMBEDDED_VALIDATION = ("camera",)  # held out of the embedded training images, used to validate
+EMBEDDED_SPLIT = "embedded:" + ",".join(EMBEDDED_VALIDATION)  # the monitor set's name (also a val_data value)
 
 
 class TrainingDivergedError(UserError, RuntimeError):
@@ -59,13 +60,14 @@ def patches_on_device(config: TrainConfig, device: torch.device) -> bool:
 
 
 def validation_images(config: TrainConfig) -> tuple[str, list[Image]]:
-    """The monitor set: ``val_data``, or for "auto" Set5 when present, else the embedded split."""
+    """The monitor set: ``val_data``, or for "auto" Set5 when present, else the embedded split
+    (:data:`EMBEDDED_SPLIT`, which ``val_data`` may also name)."""
     if config.val_data == "none":
         return "", []
-    if config.val_data == "auto":
-        if has_dataset("set5", config.data_root):
-            return "set5", load_dataset("set5", config.data_root)
-        return "embedded:" + ",".join(EMBEDDED_VALIDATION), [read_item(i) for i in training_items("embedded") if i.name in EMBEDDED_VALIDATION]
+    if config.val_data == "auto" and has_dataset("set5", config.data_root):
+        return "set5", load_dataset("set5", config.data_root)
+    if config.val_data in ("auto", EMBEDDED_SPLIT):
+        return EMBEDDED_SPLIT, [read_item(i) for i in training_items("embedded") if i.name in EMBEDDED_VALIDATION]
     return config.val_data, load_dataset(config.val_data, config.data_root)
 
 
