@@ -68,10 +68,10 @@ NOISE = verdict.SeedNoise(sd=0.02, dof=10, runs=16, source="test")
 @pytest.mark.parametrize(
     "better, worse, set14, paper, reading",
     [
-        ([30.5, 30.52], [30.0, 30.02], None, None, "reproduced"),  # +0.5, interval far above zero
+        ([30.5, 30.52], [30.0, 30.02], ([27.1], [27.0]), None, "reproduced"),  # +0.5, interval far above zero, Set14 agrees
         ([30.0, 30.02], [30.5, 30.52], None, None, "reversed"),
-        ([30.05, 30.07], [30.0, 30.02], None, None, "same direction, smaller"),  # clear of zero, under the floor
-        ([30.3, 30.32], [30.0, 30.02], None, 0.7, "same direction, smaller"),  # under half the paper's 0.7 dB
+        ([30.05, 30.07], [30.0, 30.02], ([27.1], [27.0]), None, "same direction, smaller"),  # clear of zero, under the floor
+        ([30.3, 30.32], [30.0, 30.02], ([27.1], [27.0]), 0.7, "same direction, smaller"),  # under half the paper's 0.7 dB
         ([30.5, 30.52], [30.0, 30.02], ([27.0], [27.1]), None, "same direction, smaller"),  # Set14 disagrees
         ([30.02, 30.04], [30.0, 30.02], None, None, "inconclusive"),  # +0.02 against an interval of +-0.045
     ],
@@ -84,13 +84,20 @@ def test_one_rule_reads_margin_interval_floor_paper_and_set14(better, worse, set
     assert (decision.low, decision.high) == pytest.approx((decision.margin - half, decision.margin + half))
 
 
+def test_without_set14_nothing_is_reproduced():
+    """The definition asks Set14 to agree in sign: a run scored without Set14 (offline, on the
+    embedded photo) can read 'same direction, smaller' at best, and its sentence says why."""
+    decision = studies.decide([30.5, 30.52], [30.0, 30.02], NOISE, "a", "b", set14=None)
+    assert decision.verdict == "same direction, smaller" and "Set14 was not scored" in decision.sentence()
+
+
 def test_without_any_estimate_of_the_noise_nothing_is_decided():
     decision = studies.decide([31.0], [30.0], studies.pooled_noise([[31.0], [30.0]], "one seed each"))
     assert decision.verdict == "inconclusive" and "no interval" in decision.sentence()
 
 
 def test_a_study_reads_as_its_weakest_decision():
-    yes, no, maybe = (studies.decide(*pair, NOISE) for pair in (([31.0], [30.0]), ([30.0], [31.0]), ([30.0], [30.01])))
+    yes, no, maybe = (studies.decide(*pair, NOISE, set14=([27.5], [27.0])) for pair in (([31.0], [30.0]), ([30.0], [31.0]), ([30.0], [30.01])))
     assert studies.overall([yes, yes]) == "reproduced"
     assert studies.overall([yes, maybe]) == "inconclusive"
     assert studies.overall([yes, maybe, no]) == "reversed"
@@ -105,7 +112,8 @@ def independent_reading(result, everything):
         for v in r.variants:
             if v.run not in seen:
                 seen.add(v.run)
-                key = (v.arch, json.dumps(v.model_config, sort_keys=True), v.loss_function, v.optimizer, v.lr, v.iterations[-1])
+                lr = v.lr if v.lr is not None else r.budget["config"]["lr"]
+                key = (v.arch, json.dumps(v.model_config, sort_keys=True), v.loss_function, v.optimizer, lr, v.iterations[-1])
                 groups.setdefault(key, []).append(v.final_psnr)
     dof = sum(len(g) - 1 for g in groups.values())
     sd = math.sqrt(sum(sum((x - statistics.fmean(g)) ** 2 for x in g) for g in groups.values()) / dof)
@@ -122,7 +130,7 @@ def independent_reading(result, everything):
             reading = "reversed"
         elif margin - half <= 0:
             reading = "inconclusive"
-        elif margin < 0.1 or set14 <= 0 or (paper is not None and margin < paper / 2):
+        elif margin < 0.1 or not set14 > 0 or (paper is not None and margin < paper / 2):
             reading = "same direction, smaller"
         else:
             reading = "reproduced"

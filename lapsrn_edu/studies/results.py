@@ -158,7 +158,8 @@ def recipe_noise(result: StudyResult, others: list[StudyResult] = ()) -> SeedNoi
             if v.run in seen:
                 continue
             seen.add(v.run)
-            key = json.dumps([v.arch, v.model_config, v.loss_function, v.optimizer, v.lr, v.iterations[-1]], sort_keys=True)
+            lr = v.lr if v.lr is not None else r.budget["config"]["lr"]  # files made before lr was recorded trained at the budget's
+            key = json.dumps([v.arch, v.model_config, v.loss_function, v.optimizer, lr, v.iterations[-1]], sort_keys=True)
             groups.setdefault(key, {})[v.run] = v.final_psnr
     noise = pooled_noise([list(g.values()) for g in groups.values()], "")
     return SeedNoise(noise.sd, noise.dof, noise.runs, f"{noise.runs} runs of this recipe in {', '.join(files)}")
@@ -233,5 +234,6 @@ def reading(result: StudyResult) -> str:
         lines.append(f"Scored on {scored_on(result)}, not on Set5 (the data root has no Set5): the readings are about "
                      f"{'that image' if result.val_dataset.count(',') == 0 else 'those images'} only, and cannot decide the "
                      f"paper's claim, which is about Set5; `lapsrn-edu download` fetches Set5 and Set14.")
-    lines.append(f"Reading of the paper's claim at this budget: {result.verdict} ({MEANING[result.verdict]}).")
+    about = "the paper's claim" if result.val_dataset.lower() == "set5" else f"this run on {scored_on(result)} (not the paper's claim)"
+    lines.append(f"Reading of {about} at this budget: {result.verdict} ({MEANING[result.verdict]}).")
     return "\n".join(lines)

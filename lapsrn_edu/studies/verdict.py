@@ -29,7 +29,8 @@ MEANING = {
     "reproduced": "the 95% interval of the margin lies above zero, the margin is at least 0.1 dB (and at least "
                   "half the paper's effect where the paper reports one), and Set14 agrees in sign",
     "same direction, smaller": "the 95% interval lies above zero, so the sign is unlikely to be a seed's luck, but the "
-                               "margin is under 0.1 dB, under half the paper's effect, or of the other sign on Set14",
+                               "margin is under 0.1 dB, under half the paper's effect, or Set14 does not agree in sign "
+                               "(or was not scored)",
     "inconclusive": "the 95% interval includes zero: these seeds cannot tell which variant ends higher",
     "reversed": "the 95% interval lies below zero: the variant the paper calls worse ends higher",
 }
@@ -96,7 +97,9 @@ class Decision:
             out.append(f"the margin is under the {FLOOR_DB} dB floor")
         if self.paper_margin is not None and self.margin < self.paper_margin / 2:
             out.append(f"it is under half the paper's {self.paper_margin:.1f} dB ({self.paper_where})")
-        if self.set14_margin is not None and self.set14_margin <= 0:
+        if self.set14_margin is None:
+            out.append("Set14 was not scored, so no second test set confirms the sign")
+        elif self.set14_margin <= 0:
             out.append(f"Set14 has the other sign ({self.set14_margin:+.2f} dB)")
         return out
 
@@ -114,7 +117,7 @@ class Decision:
             tail = f"The interval is above zero, the margin above the {FLOOR_DB} dB floor"
             if self.paper_margin is not None:
                 tail += f" and at least half the paper's {self.paper_margin:.1f} dB"
-            return f"{head} {tail}{', and Set14 agrees' if self.set14_margin is not None else ''}."
+            return f"{head} {tail}, and Set14 agrees."
         if self.verdict == "same direction, smaller":
             return f"{head} The interval is above zero, so the sign is unlikely to be a seed's luck, but {' and '.join(self.reasons())}."
         if self.verdict == "inconclusive":
