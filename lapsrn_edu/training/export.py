@@ -43,7 +43,7 @@ def train_command(config: dict[str, Any]) -> str:
     base = asdict(RECIPES[name])
     parts = ["lapsrn-edu train", f"--config {name}", f"--scale {config['scale']}"]
     for f in fields(TrainConfig):
-        value = config.get(f.name)
+        value = config.get(f.name, base[f.name])  # a field added after the run was saved: its default
         if f.name in ("recipe", "scale", "out", "resume", "data_root") or _plain(value) == _plain(base[f.name]):
             continue
         flag = "--" + f.name.replace("_", "-")
