@@ -61,11 +61,21 @@ def bench_resize(repeats: int) -> None:
     pil_up = best_ms(lambda: pil_small.resize((512, 512), Image.Resampling.BICUBIC), repeats)
     rows = [
         ("PIL bicubic (uint8)", pil_down, pil_up),
-        ("ours numpy float64", best_ms(lambda: imresize(rgb, 0.25), repeats), best_ms(lambda: imresize(small, 4), repeats)),
-        ("ours torch float64", best_ms(lambda: imresize_torch(t64_big, 0.25), repeats),
-         best_ms(lambda: imresize_torch(t64_small, 4), repeats)),
-        ("ours torch float32", best_ms(lambda: imresize_torch(t32_big, 0.25), repeats),
-         best_ms(lambda: imresize_torch(t32_small, 4), repeats)),
+        (
+            "ours numpy float64",
+            best_ms(lambda: imresize(rgb, 0.25), repeats),
+            best_ms(lambda: imresize(small, 4), repeats),
+        ),
+        (
+            "ours torch float64",
+            best_ms(lambda: imresize_torch(t64_big, 0.25), repeats),
+            best_ms(lambda: imresize_torch(t64_small, 4), repeats),
+        ),
+        (
+            "ours torch float32",
+            best_ms(lambda: imresize_torch(t32_big, 0.25), repeats),
+            best_ms(lambda: imresize_torch(t32_small, 4), repeats),
+        ),
     ]
     for name, down, up in rows:
         print(f"   {name:<30} {down:>10.2f} {up:>10.2f} {down / pil_down:>9.1f}x {up / pil_up:>8.1f}x")
@@ -83,8 +93,12 @@ def lapsrn_for(scale: int) -> tuple[torch.nn.Module, str]:
 
 @torch.no_grad()
 def bench_forward(lr_size: int, repeats: int) -> None:
-    print(f"\n2. LapSRN forward pass on a {lr_size}x{lr_size} Y input (CPU, torch.no_grad, 1 warm-up, fastest of {repeats})")
-    print(f"   torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
+    print(
+        f"\n2. LapSRN forward pass on a {lr_size}x{lr_size} Y input (CPU, torch.no_grad, 1 warm-up, fastest of {repeats})"
+    )
+    print(
+        f"   torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}"
+    )
     print(f"   {'model':<8} {'weights':<30} {'output':>11} {'ms':>9} {'ms/MP':>9} {'GFLOP/MP':>9} {'GFLOP/s':>8}")
     lr = torch.rand(1, 1, lr_size, lr_size)
     for scale in (2, 4, 8):
@@ -94,7 +108,9 @@ def bench_forward(lr_size: int, repeats: int) -> None:
         gflop_per_mp = flops_per_megapixel(model, scale) / 1e9
         rate = gflop_per_mp * megapixels / (ms / 1e3)
         side = lr_size * scale
-        print(f"   x{scale:<7} {origin:<30} {f'{side}x{side}':>11} {ms:>9.1f} {ms / megapixels:>9.1f} {gflop_per_mp:>9.1f} {rate:>8.1f}")
+        print(
+            f"   x{scale:<7} {origin:<30} {f'{side}x{side}':>11} {ms:>9.1f} {ms / megapixels:>9.1f} {gflop_per_mp:>9.1f} {rate:>8.1f}"
+        )
 
 
 def main() -> None:

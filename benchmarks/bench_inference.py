@@ -93,8 +93,14 @@ def onnx_session(model: torch.nn.Module, folder: str, threads: int):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                LastLevel(model).eval(), (torch.rand(1, 1, 32, 32),), path, dynamo=False, opset_version=17,
-                input_names=["lr"], output_names=["sr"], dynamic_axes={"lr": {2: "h", 3: "w"}, "sr": {2: "H", 3: "W"}},
+                LastLevel(model).eval(),
+                (torch.rand(1, 1, 32, 32),),
+                path,
+                dynamo=False,
+                opset_version=17,
+                input_names=["lr"],
+                output_names=["sr"],
+                dynamic_axes={"lr": {2: "h", 3: "w"}, "sr": {2: "H", 3: "W"}},
             )
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
@@ -180,8 +186,14 @@ def main() -> None:
         differences = {}
         if session is not None:
             y = inputs[args.sizes[0]]
-            differences["onnxruntime"] = float(np.abs(session.run(None, {"lr": y[None, None]})[0][0, 0] - super_resolve_y(model, y, args.scale)).max())
-        differences["eager"] = float(np.abs(_eager(model, inputs[args.sizes[0]]) - super_resolve_y(model, inputs[args.sizes[0]], args.scale)).max())
+            differences["onnxruntime"] = float(
+                np.abs(session.run(None, {"lr": y[None, None]})[0][0, 0] - super_resolve_y(model, y, args.scale)).max()
+            )
+        differences["eager"] = float(
+            np.abs(
+                _eager(model, inputs[args.sizes[0]]) - super_resolve_y(model, inputs[args.sizes[0]], args.scale)
+            ).max()
+        )
         best = {(m, s): float("inf") for m in methods for s in args.sizes}
         peak = 0.0
         for method in methods.values():  # warm-up: first calls allocate and pick kernels
@@ -218,9 +230,13 @@ def main() -> None:
     if args.json:
         print(json.dumps(result))
         return
-    print(f"LapSRN x{args.scale} ({origin}), {threads} threads, {args.clock} clock, best of {args.rounds} interleaved rounds; "
-          f"load average {result['load_average_before_after']}")
-    print(f"peak: dense 3x3 conv 64->64 channels-last {peak:.1f} GFLOP/s; the network costs {gflop_per_mp:.1f} GFLOP per output MP")
+    print(
+        f"LapSRN x{args.scale} ({origin}), {threads} threads, {args.clock} clock, best of {args.rounds} interleaved rounds; "
+        f"load average {result['load_average_before_after']}"
+    )
+    print(
+        f"peak: dense 3x3 conv 64->64 channels-last {peak:.1f} GFLOP/s; the network costs {gflop_per_mp:.1f} GFLOP per output MP"
+    )
     header = f"{'input (output)':<18}" + "".join(f"{m:>13}" for m in methods) + f"{'ours/peak':>11}"
     print(header + "\n" + "-" * len(header))
     for k, s in enumerate(args.sizes):

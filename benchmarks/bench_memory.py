@@ -69,13 +69,29 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     cli = str(Path(sys.executable).with_name("lapsrn-edu"))
-    result: dict = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores", "load_average_before": round(os.getloadavg()[0], 2)}
+    result: dict = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "load_average_before": round(os.getloadavg()[0], 2),
+    }
     with tempfile.TemporaryDirectory() as folder:
         source = photo(folder)
-        result["upscale_default"] = child([cli, "upscale", source, os.path.join(folder, "x4.png"), "--scale", "4", "--model", args.model])
+        result["upscale_default"] = child(
+            [cli, "upscale", source, os.path.join(folder, "x4.png"), "--scale", "4", "--model", args.model]
+        )
         if args.tile:
             result[f"upscale_tile_{args.tile}"] = child(
-                [cli, "upscale", source, os.path.join(folder, "x4t.png"), "--scale", "4", "--model", args.model, "--tile", str(args.tile)]
+                [
+                    cli,
+                    "upscale",
+                    source,
+                    os.path.join(folder, "x4t.png"),
+                    "--scale",
+                    "4",
+                    "--model",
+                    args.model,
+                    "--tile",
+                    str(args.tile),
+                ]
             )
         viewer = (
             "import os\n"

@@ -64,7 +64,9 @@ def conv_peak_gflops(device: torch.device, repeats: int = 3) -> float:
     for the layer, not the layout training happens to use. The output's gradient is made
     beforehand, so only the convolution is timed."""
     cuda = device.type == "cuda"
-    shapes = ((256, 64), (64, 128), (1024, 32)) if cuda else ((16, 16), (16, 32), (16, 64), (64, 32), (64, 64), (4, 128))
+    shapes = (
+        ((256, 64), (64, 128), (1024, 32)) if cuda else ((16, 16), (16, 32), (16, 64), (64, 32), (64, 64), (4, 128))
+    )
     layouts = (torch.channels_last,) if cuda else (torch.contiguous_format, torch.channels_last)
     best = 0.0
     with reused_memory():
@@ -73,7 +75,9 @@ def conv_peak_gflops(device: torch.device, repeats: int = 3) -> float:
             for batch, side in shapes:
                 x = torch.randn(batch, 64, side, side, device=device).contiguous(memory_format=layout).requires_grad_()
                 # in the dtype the conv outputs (bf16 under autocast), so no conversion is timed
-                grad = torch.randn(batch, 64, side, side, device=device, dtype=torch.bfloat16 if cuda else torch.float32)
+                grad = torch.randn(
+                    batch, 64, side, side, device=device, dtype=torch.bfloat16 if cuda else torch.float32
+                )
                 grad = grad.contiguous(memory_format=layout)
                 flops = 2 * STEP_COST * batch * side * side * 64 * 64 * 9
                 for k in range(repeats + 1):
@@ -152,8 +156,15 @@ class Utilisation:
 def measure(spec: str, args: argparse.Namespace, device: torch.device, peak: float, source: str, images: list) -> dict:
     name, _, patches_on = spec.partition("@")
     iterations = args.iterations or ITERATIONS[device.type].get(name, 10)
-    overrides = dict(scale=args.scale, epochs=2, iterations_per_epoch=iterations, val_data="none", train_data=source,
-                     threads=args.threads, device=str(device))
+    overrides = dict(
+        scale=args.scale,
+        epochs=2,
+        iterations_per_epoch=iterations,
+        val_data="none",
+        train_data=source,
+        threads=args.threads,
+        device=str(device),
+    )
     if args.workers is not None:
         overrides["workers"] = args.workers
     if patches_on:
@@ -173,10 +184,21 @@ def measure(spec: str, args: argparse.Namespace, device: torch.device, peak: flo
     on_device = patches_on_device(config, device)
     cost = device_cut_us(config, images, device) if on_device else patch_cost_ms(config, images) * 1e3
     result = dict(
-        recipe=spec, device=str(device), depth=config.depth, patch_size=config.patch_size, batch_size=config.batch_size,
-        workers=config.workers, patches_on="device" if on_device else "cpu", amp=config.amp, iterations=iterations,
-        patches_per_second=record.patches_per_second, gflop_per_patch=flops / 1e9, achieved_gflops=achieved,
-        peak_share=achieved / peak, data_share=data_share, patch_cost_us=cost,
+        recipe=spec,
+        device=str(device),
+        depth=config.depth,
+        patch_size=config.patch_size,
+        batch_size=config.batch_size,
+        workers=config.workers,
+        patches_on="device" if on_device else "cpu",
+        amp=config.amp,
+        iterations=iterations,
+        patches_per_second=record.patches_per_second,
+        gflop_per_patch=flops / 1e9,
+        achieved_gflops=achieved,
+        peak_share=achieved / peak,
+        data_share=data_share,
+        patch_cost_us=cost,
         gpu_utilisation_mean=statistics.fmean(busy) if busy else None,
         gpu_utilisation_median=statistics.median(busy) if busy else None,
     )
@@ -204,13 +226,23 @@ def training_option(text: str) -> tuple[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    parser.add_argument("--recipes", default="quick,paper", help="comma-separated recipe names, each maybe @cpu or @device")
+    parser.add_argument(
+        "--recipes", default="quick,paper", help="comma-separated recipe names, each maybe @cpu or @device"
+    )
     parser.add_argument("--scale", type=int, default=4)
-    parser.add_argument("--iterations", type=int, help="iterations per epoch (default: a few seconds' worth per recipe)")
+    parser.add_argument(
+        "--iterations", type=int, help="iterations per epoch (default: a few seconds' worth per recipe)"
+    )
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0 = torch's default)")
     parser.add_argument("--workers", type=int, help="DataLoader worker processes (default: each recipe's own)")
-    parser.add_argument("--set", metavar="FIELD=VALUE", action="append", default=[], type=training_option,
-                        help="override a training option of every recipe, e.g. --set depth=1 (a tiny trial run)")
+    parser.add_argument(
+        "--set",
+        metavar="FIELD=VALUE",
+        action="append",
+        default=[],
+        type=training_option,
+        help="override a training option of every recipe, e.g. --set depth=1 (a tiny trial run)",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the measurements as JSON")
     args = parser.parse_args()
     device = torch.device(args.device)
@@ -223,13 +255,14 @@ def main() -> None:
     images = load_luma_images(training_items(source))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     gpu = f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""
-    machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores{gpu}, torch {torch.__version__}, "
-               f"{torch.get_num_threads()} threads, load average {load:.2f}, data: {source}")
+    machine = (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores{gpu}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, load average {load:.2f}, data: {source}"
+    )
     print(machine, flush=True)
     peak = conv_peak_gflops(device)
     layouts = "bf16, channels_last" if device.type == "cuda" else "float32, the better of NCHW and channels_last"
-    print(f"peak: 3x3 conv 64->64, forward + backward ({layouts}): {peak:.1f} GFLOP/s",
-          flush=True)
+    print(f"peak: 3x3 conv 64->64, forward + backward ({layouts}): {peak:.1f} GFLOP/s", flush=True)
     results = [measure(spec, args, device, peak, source, images) for spec in args.recipes.split(",") if spec]
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": machine, "peak_gflops": peak, "recipes": results}, indent=1))

@@ -54,7 +54,9 @@ def pyramid_crops(size: int) -> dict[str, np.ndarray]:
     by_name = {im.name: im for im in images}
     picked = [by_name[n] for n in ("baboon", "barbara", "lenna") if n in by_name] if source == "set14" else []
     picked = picked or images[:3]
-    return {im.name: plots.center_crop(im.pixels if im.pixels.ndim == 2 else rgb_to_y(im.pixels), size) for im in picked}
+    return {
+        im.name: plots.center_crop(im.pixels if im.pixels.ndim == 2 else rgb_to_y(im.pixels), size) for im in picked
+    }
 
 
 def butterfly(size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -91,20 +93,26 @@ def bench(title: str, build, moves: dict[str, tuple[object, object]], count: int
         control(widget, name).value = first
         worst.append(max(walls))
         verdict = "ok" if max(walls) < GOAL_S else f"over {GOAL_S} s"
-        print(f"    {name:<12} {first!s:>12} <-> {second!s:<12} wall median {statistics.median(walls) * 1e3:5.0f} ms, "
-              f"max {max(walls) * 1e3:5.0f} ms ({verdict});  CPU median {statistics.median(cpus) * 1e3:5.0f} ms")
+        print(
+            f"    {name:<12} {first!s:>12} <-> {second!s:<12} wall median {statistics.median(walls) * 1e3:5.0f} ms, "
+            f"max {max(walls) * 1e3:5.0f} ms ({verdict});  CPU median {statistics.median(cpus) * 1e3:5.0f} ms"
+        )
     return worst
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--moves", type=int, default=4, help="moves per control (default 4)")
-    parser.add_argument("--quick", action="store_true", help="the notebooks' quick-mode inputs (128 px crops, 4 levels)")
+    parser.add_argument(
+        "--quick", action="store_true", help="the notebooks' quick-mode inputs (128 px crops, 4 levels)"
+    )
     args = parser.parse_args()
     size, levels = (128, 4) if args.quick else (256, 5)
-    print(f"widget redraw latency, from a new control value to the PNG (torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.1f} at the start)")
+    print(
+        f"widget redraw latency, from a new control value to the PNG (torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f} at the start)"
+    )
     worst = []
 
     crops = pyramid_crops(size)
@@ -112,7 +120,13 @@ def main() -> None:
     worst += bench(
         f"01 pyramid_explorer: {', '.join(crops)} ({size} px, {levels} levels)",
         lambda: widgets.pyramid_explorer(crops, levels=levels),
-        {"level shown": (0, 2), "contrast": (4.0, 8.0), "levels": (levels, levels - 1), "kind": ("burt-adelson", "bicubic"), "image": (first, second)},
+        {
+            "level shown": (0, 2),
+            "contrast": (4.0, 8.0),
+            "levels": (levels, levels - 1),
+            "kind": ("burt-adelson", "bicubic"),
+            "image": (first, second),
+        },
         args.moves,
     )
 
@@ -127,8 +141,12 @@ def main() -> None:
         args.moves,
     )
 
-    worst += bench("03 charbonnier_explorer", widgets.charbonnier_explorer,
-                   {"eps": (1e-3, 1e-2), "x range": (0.05, 0.1)}, args.moves)
+    worst += bench(
+        "03 charbonnier_explorer",
+        widgets.charbonnier_explorer,
+        {"eps": (1e-3, 1e-2), "x range": (0.05, 0.1)},
+        args.moves,
+    )
 
     ms_model, ms_name = first_model(["official-ms-d5r8"])
     if ms_model is not None:

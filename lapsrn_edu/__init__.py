@@ -24,4 +24,16 @@ it (and itself), never one after it. Read it bottom up:
 __version__ = "0.1.0"
 
 # The rooms, bottom to top (the modules errors, device and cli sit at the package's top level).
-ROOMS = ("errors", "device", "imaging", "models", "data", "engine", "evaluation", "training", "studies", "course", "cli")
+ROOMS = (
+    "errors",
+    "device",
+    "imaging",
+    "models",
+    "data",
+    "engine",
+    "evaluation",
+    "training",
+    "studies",
+    "course",
+    "cli",
+)

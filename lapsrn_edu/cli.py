@@ -120,8 +120,16 @@ def run_benchmark(args: argparse.Namespace) -> int:
                     continue
             for dataset in args.datasets:
                 results.append(
-                    evaluate(model, dataset, scale, root=args.data_root, device=args.device, engine=args.engine or "auto",
-                             progress=show_progress(), model_name=name)
+                    evaluate(
+                        model,
+                        dataset,
+                        scale,
+                        root=args.data_root,
+                        device=args.device,
+                        engine=args.engine or "auto",
+                        progress=show_progress(),
+                        model_name=name,
+                    )
                 )
     if not results:
         raise OptionError("no model gives any of the requested scales")
@@ -145,8 +153,14 @@ def run_upscale(args: argparse.Namespace) -> int:
     levels_for_scale(args.scale)
     image, depth = read_image_and_depth(args.input)
     name = args.model or default_model(args.scale, args.data_root)
-    sr = upscale_image(image, args.scale, zoo.load(name, args.data_root), tile=args.tile, device=args.device,
-                      engine=args.engine or "auto")
+    sr = upscale_image(
+        image,
+        args.scale,
+        zoo.load(name, args.data_root),
+        tile=args.tile,
+        device=args.device,
+        engine=args.engine or "auto",
+    )
     written = write_image(args.output, sr, bit_depth=depth)
     if written != depth:
         note(f"{args.output}: written with {written} bits; this format or image kind cannot keep {depth}")
@@ -204,7 +218,9 @@ def run_download(args: argparse.Namespace) -> int:
     from .data.download import download
 
     for what in dict.fromkeys(args.what):
-        counts = download(what, root=args.data_root, mirror=args.mirror, manifest=args.manifest, progress=show_progress())
+        counts = download(
+            what, root=args.data_root, mirror=args.mirror, manifest=args.manifest, progress=show_progress()
+        )
         print(f"{what}: {counts['downloaded']} downloaded, {counts['skipped']} already present and verified")
     return 0
 
@@ -222,6 +238,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 # --- train ----------------------------------------------------------------------------------------
 
+
 def training_fields() -> dict[str, Any]:
     """TrainConfig's fields that are command-line flags (all but the recipe name and resume, which
     have flags of their own, and those the common options already give)."""
@@ -229,7 +246,9 @@ def training_fields() -> dict[str, Any]:
 
     from .training.config import TrainConfig
 
-    return {f.name: f for f in fields(TrainConfig) if f.name not in ("recipe", "resume", "data_root", "device", "engine")}
+    return {
+        f.name: f for f in fields(TrainConfig) if f.name not in ("recipe", "resume", "data_root", "device", "engine")
+    }
 
 
 def flag_type(name: str, parse: Any) -> Any:
@@ -258,7 +277,9 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
         if hint is bool:
             group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=explanation)
         else:
-            group.add_argument(flag, type=flag_type(name, parse_value), default=None, metavar=name.upper(), help=explanation)
+            group.add_argument(
+                flag, type=flag_type(name, parse_value), default=None, metavar=name.upper(), help=explanation
+            )
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -272,7 +293,10 @@ def run_train(args: argparse.Namespace) -> int:
     else:
         config = recipe(args.config or "quick", **overrides, resume=args.resume)
     trainer = Trainer(config, progress=show_progress())  # a checkpoint that cannot resume fails here, before any note
-    note(f"training {config.arch} with the {config.recipe} recipe at x{config.scale} into {config.out}" + (f", resuming {config.resume}" if config.resume else ""))
+    note(
+        f"training {config.arch} with the {config.recipe} recipe at x{config.scale} into {config.out}"
+        + (f", resuming {config.resume}" if config.resume else "")
+    )
     try:
         history = trainer.run()
     except TrainingDivergedError as exc:
@@ -284,7 +308,9 @@ def run_train(args: argparse.Namespace) -> int:
     if history.epochs:
         last = history.epochs[-1]
         psnr = "" if last.val_psnr is None else f", {history.val_dataset} {last.val_psnr:.2f} dB"
-        print(f"{config.out}: {last.epoch} epochs, {last.iteration} iterations, loss {last.loss:.4g}{psnr}, {last.train_seconds / 60:.1f} min")
+        print(
+            f"{config.out}: {last.epoch} epochs, {last.iteration} iterations, loss {last.loss:.4g}{psnr}, {last.train_seconds / 60:.1f} min"
+        )
     return 0
 
 
@@ -300,8 +326,17 @@ def run_study_command(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("threads", args.threads), ("data_root", args.data_root)) if v is not None}
     overrides.update(dict(args.set))
     for name in names:
-        result = run_study(name, args.budget, seeds=args.seeds, out=args.out, runs=args.runs, progress=show_progress(),
-                           variants=args.variants, condition=args.condition, **overrides)
+        result = run_study(
+            name,
+            args.budget,
+            seeds=args.seeds,
+            out=args.out,
+            runs=args.runs,
+            progress=show_progress(),
+            variants=args.variants,
+            condition=args.condition,
+            **overrides,
+        )
         if args.json:
             print(json.dumps(asdict(result)))
         else:
@@ -316,8 +351,15 @@ def run_study_command(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from .training.export import export_run
 
-    weights, card = export_run(args.run_dir, args.out_dir, tuple(args.datasets), root=args.data_root, progress=show_progress(),
-                               name=args.name, trained_on=args.trained_on)
+    weights, card = export_run(
+        args.run_dir,
+        args.out_dir,
+        tuple(args.datasets),
+        root=args.data_root,
+        progress=show_progress(),
+        name=args.name,
+        trained_on=args.trained_on,
+    )
     print(f"{weights}: {weights.stat().st_size / 2**20:.2f} MB (float16); model card {card}")
     return 0
 
@@ -359,27 +401,48 @@ def device_options(p: argparse.ArgumentParser) -> None:
     from .engine.switch import ENGINES
 
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest available)")
-    p.add_argument("--engine", choices=ENGINES, default=None,
-                   help="auto: the inference engine for an unedited LapSRN on the CPU, else the model's own code; "
-                        "reference: always the model's own code; fast: the engine, or an error (default: auto)")
+    p.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="auto: the inference engine for an unedited LapSRN on the CPU, else the model's own code; "
+        "reference: always the model's own code; fast: the engine, or an error (default: auto)",
+    )
 
 
 def evaluate_options(p: argparse.ArgumentParser) -> None:
     device_options(p)
     p.add_argument("--model", required=True, help=f"{models_help()}, or a .pt/.mat file")
-    p.add_argument("--dataset", required=True, help="set5, set14, bsd100, urban100, manga109, t91, bsds200, embedded, or a folder of images")
+    p.add_argument(
+        "--dataset",
+        required=True,
+        help="set5, set14, bsd100, urban100, manga109, t91, bsds200, embedded, or a folder of images",
+    )
     p.add_argument("--scale", type=int, required=True, help="2, 4 or 8")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.add_argument("--gray-as-gray", action="store_true",
-                   help="score gray images as gray (default: as RGB, the paper's convention; ~0.1 dB less on Set14)")
+    p.add_argument(
+        "--gray-as-gray",
+        action="store_true",
+        help="score gray images as gray (default: as RGB, the paper's convention; ~0.1 dB less on Set14)",
+    )
     p.set_defaults(run=run_evaluate)
 
 
 def benchmark_options(p: argparse.ArgumentParser) -> None:
     device_options(p)
     p.add_argument("--models", type=comma_list, required=True, help="comma-separated model names or files")
-    p.add_argument("--datasets", type=comma_list, default=["set5", "set14", "bsd100"], help="comma-separated (default: set5,set14,bsd100)")
-    p.add_argument("--scales", type=comma_ints, default=[2, 4, 8], help="comma-separated (default: 2,4,8); a model skips scales it cannot give")
+    p.add_argument(
+        "--datasets",
+        type=comma_list,
+        default=["set5", "set14", "bsd100"],
+        help="comma-separated (default: set5,set14,bsd100)",
+    )
+    p.add_argument(
+        "--scales",
+        type=comma_ints,
+        default=[2, 4, 8],
+        help="comma-separated (default: 2,4,8); a model skips scales it cannot give",
+    )
     p.add_argument("--csv", metavar="FILE", help="also write the results as CSV")
     p.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
     p.set_defaults(run=run_benchmark)
@@ -402,8 +465,12 @@ def info_options(p: argparse.ArgumentParser) -> None:
 
 
 def download_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("what", nargs="+", help="one or more of: weights, set5, set14, bsd100, urban100, manga109, train, all")
-    p.add_argument("--mirror", metavar="URL", help="base URL instead of raw.githubusercontent.com (or $LAPSRN_EDU_MIRROR)")
+    p.add_argument(
+        "what", nargs="+", help="one or more of: weights, set5, set14, bsd100, urban100, manga109, train, all"
+    )
+    p.add_argument(
+        "--mirror", metavar="URL", help="base URL instead of raw.githubusercontent.com (or $LAPSRN_EDU_MIRROR)"
+    )
     p.add_argument("--manifest", metavar="FILE", help="another manifest than the package's sources.json (same format)")
     p.set_defaults(run=run_download)
 
@@ -416,7 +483,9 @@ def demo_options(p: argparse.ArgumentParser) -> None:
 
 def train_options(p: argparse.ArgumentParser) -> None:
     device_options(p)
-    p.add_argument("--config", choices=["quick", "paper", "gpu"], help="recipe (default: quick, or the checkpoint's with --resume)")
+    p.add_argument(
+        "--config", choices=["quick", "paper", "gpu"], help="recipe (default: quick, or the checkpoint's with --resume)"
+    )
     p.add_argument("--resume", metavar="CKPT", help="continue exactly from a checkpoint (e.g. RUN/last.pt)")
     add_training_flags(p)
     p.set_defaults(run=run_train)
@@ -426,16 +495,33 @@ def study_options(p: argparse.ArgumentParser) -> None:
     from .studies import BUDGETS, STUDIES
 
     p.add_argument("name", choices=[*STUDIES, "all"], help="which study (all: the five in turn)")
-    p.add_argument("--budget", choices=BUDGETS, default="course",
-                   help="smoke (seconds), course (about two minutes per run), standard (about 7 minutes per run, the committed results), paper (GPU)")
-    p.add_argument("--condition", metavar="NAME",
-                   help="run the study under one of its conditions (pyramid: x8; loss: sgd; depth: long), saved as STUDY-NAME.json")
-    p.add_argument("--set", metavar="FIELD=VALUE", action="append", default=[], type=training_setting,
-                   help="change one training field of the budget, e.g. --set scale=8 (repeatable; recorded in the result's command; "
-                        "--set lr=... under a tuned condition trains every variant at that one rate instead of tuning)")
+    p.add_argument(
+        "--budget",
+        choices=BUDGETS,
+        default="course",
+        help="smoke (seconds), course (about two minutes per run), standard (about 7 minutes per run, the committed results), paper (GPU)",
+    )
+    p.add_argument(
+        "--condition",
+        metavar="NAME",
+        help="run the study under one of its conditions (pyramid: x8; loss: sgd; depth: long), saved as STUDY-NAME.json",
+    )
+    p.add_argument(
+        "--set",
+        metavar="FIELD=VALUE",
+        action="append",
+        default=[],
+        type=training_setting,
+        help="change one training field of the budget, e.g. --set scale=8 (repeatable; recorded in the result's command; "
+        "--set lr=... under a tuned condition trains every variant at that one rate instead of tuning)",
+    )
     p.add_argument("--seeds", type=int, help="seeds per variant (default: the study's or its condition's)")
-    p.add_argument("--variants", type=comma_list, metavar="NAMES",
-                   help='train only these variants, comma-separated, e.g. "depth 3,depth 5" (default: all)')
+    p.add_argument(
+        "--variants",
+        type=comma_list,
+        metavar="NAMES",
+        help='train only these variants, comma-separated, e.g. "depth 3,depth 5" (default: all)',
+    )
     p.add_argument("--out", default="build/studies", help="folder of the result STUDY.json (default: build/studies)")
     p.add_argument("--runs", default="runs/studies", help="folder of the training runs (resumed when interrupted)")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's)")
@@ -445,22 +531,37 @@ def study_options(p: argparse.ArgumentParser) -> None:
 
 def export_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", metavar="RUN", help="run folder (its last.pt is used) or a last checkpoint file")
-    p.add_argument("--out-dir", default=str(Path(__file__).resolve().parent.parent / "data" / "models"),
-                   help="where ours-xS.pt and ours-xS.md go (default: the repo's data/models)")
-    p.add_argument("--datasets", type=comma_list, default=["set5", "set14", "bsd100"], help="test sets scored on the card")
+    p.add_argument(
+        "--out-dir",
+        default=str(Path(__file__).resolve().parent.parent / "data" / "models"),
+        help="where ours-xS.pt and ours-xS.md go (default: the repo's data/models)",
+    )
+    p.add_argument(
+        "--datasets", type=comma_list, default=["set5", "set14", "bsd100"], help="test sets scored on the card"
+    )
     p.add_argument("--name", help="model name, the file's and the zoo's (default: ours-xS), e.g. ours-x4-gpu")
-    p.add_argument("--trained-on", metavar="TEXT", help="the machine the run trained on, for the card (default: this one)")
+    p.add_argument(
+        "--trained-on", metavar="TEXT", help="the machine the run trained on, for the card (default: this one)"
+    )
     p.set_defaults(run=run_export)
 
 
 def course_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--quick", action="store_true", help="quick mode (what CI runs); default: the student's default mode")
+    p.add_argument(
+        "--quick", action="store_true", help="quick mode (what CI runs); default: the student's default mode"
+    )
     p.add_argument("--out", help="output folder (default: build, or build-instructor with --instructor)")
     p.add_argument("--only", metavar="NN,NN", help="comma-separated notebook numbers, e.g. 01,02")
-    p.add_argument("--instructor", action="store_true",
-                   help="the instructor build: the solutions and answers in every lesson, strict checks, the lecturer's guide")
-    p.add_argument("--fetch", action="store_true",
-                   help="first download the official weights, Set5 and Set14 where missing (offline: go on with the embedded images)")
+    p.add_argument(
+        "--instructor",
+        action="store_true",
+        help="the instructor build: the solutions and answers in every lesson, strict checks, the lecturer's guide",
+    )
+    p.add_argument(
+        "--fetch",
+        action="store_true",
+        help="first download the official weights, Set5 and Set14 where missing (offline: go on with the embedded images)",
+    )
     p.set_defaults(run=run_course_command)
 
 
@@ -478,11 +579,23 @@ COMMANDS: dict[str, tuple[str, bool, Any]] = {
     "info": ("what a model is: scales, depth, parameters, FLOPs", True, info_options),
     "download": ("fetch weights and images from their pinned public sources, verified", True, download_options),
     "demo": ("write a figure comparing bicubic and LapSRN on sample images", True, demo_options),
-    "train": ("train LapSRN or any registered architecture (--arch; recipes quick, paper or gpu); resumable", True, train_options),
+    "train": (
+        "train LapSRN or any registered architecture (--arch; recipes quick, paper or gpu); resumable",
+        True,
+        train_options,
+    ),
     "study": ("run one of the paper's studies under a named budget and print its reading", True, study_options),
     "export": ("publish a run's LAST checkpoint as data/models/ours-xS.pt (fp16) + model card", True, export_options),
-    "course": ("execute every notebook (papermill) into executed copies, HTML pages, slides and index.html", False, course_options),
-    "slides": ("rebuild the reveal.js decks (cells tagged slide) from the executed notebooks in --out", False, slides_options),
+    "course": (
+        "execute every notebook (papermill) into executed copies, HTML pages, slides and index.html",
+        False,
+        course_options,
+    ),
+    "slides": (
+        "rebuild the reveal.js decks (cells tagged slide) from the executed notebooks in --out",
+        False,
+        slides_options,
+    ),
 }
 
 
@@ -496,7 +609,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
         if command is None or command == name:
             if data_root:
-                p.add_argument("--data-root", metavar="DIR", help="data folder (default: $LAPSRN_EDU_DATA, else the repo's data/)")
+                p.add_argument(
+                    "--data-root", metavar="DIR", help="data folder (default: $LAPSRN_EDU_DATA, else the repo's data/)"
+                )
             add_options(p)
     return parser
 
@@ -517,6 +632,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception:
         traceback.print_exc()
-        print(f"{PROG}: this is a bug in lapsrn-edu {__version__}, not a mistake of yours: please report it to the "
-              "project's issue tracker with the traceback above and the command you ran", file=sys.stderr)
+        print(
+            f"{PROG}: this is a bug in lapsrn-edu {__version__}, not a mistake of yours: please report it to the "
+            "project's issue tracker with the traceback above and the command you ran",
+            file=sys.stderr,
+        )
         return 1

@@ -26,11 +26,17 @@ def test_an_opencv_that_cannot_read_the_pb_is_one_line(tmp_path, monkeypatch):
 
     class Impl:
         def readModel(self, path):
-            raise CvError("OpenCV(5.1.0) /io/opencv/modules/dnn/src/tensorflow/tf_importer.cpp:123: error: (-2:Unspecified error)\n"
-                          "Can't read the TensorFlow graph in function 'readNetFromTensorflow'")
+            raise CvError(
+                "OpenCV(5.1.0) /io/opencv/modules/dnn/src/tensorflow/tf_importer.cpp:123: error: (-2:Unspecified error)\n"
+                "Can't read the TensorFlow graph in function 'readNetFromTensorflow'"
+            )
 
-    fake = types.SimpleNamespace(__version__="5.1.0", error=CvError, setNumThreads=lambda n: None,
-                                 dnn_superres=types.SimpleNamespace(DnnSuperResImpl_create=Impl))
+    fake = types.SimpleNamespace(
+        __version__="5.1.0",
+        error=CvError,
+        setNumThreads=lambda n: None,
+        dnn_superres=types.SimpleNamespace(DnnSuperResImpl_create=Impl),
+    )
     monkeypatch.setitem(sys.modules, "cv2", fake)
     (tmp_path / "pretrained" / "opencv").mkdir(parents=True)
     (tmp_path / "pretrained" / "opencv" / "LapSRN_x4.pb").write_bytes(b"not a graph")
@@ -55,4 +61,6 @@ def test_an_onnxruntime_that_cannot_load_the_export_is_one_line(tmp_path, monkey
     bench = load_bench()
     monkeypatch.setattr(bench.torch.onnx, "export", lambda *a, **k: None)
     session, reason = bench.onnx_session(LapSRN(scale=4, depth=1, channels=4), str(tmp_path), 1)
-    assert session is None and "\n" not in reason and reason.startswith("onnxruntime 9.9.9 cannot run the exported model")
+    assert (
+        session is None and "\n" not in reason and reason.startswith("onnxruntime 9.9.9 cannot run the exported model")
+    )

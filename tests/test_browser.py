@@ -40,8 +40,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 LESSONS = ("01", "02", "03", "10")
 SHOTS = course.REPO_ROOT / "build" / "browser"
@@ -93,9 +99,17 @@ def lab(tmp_path_factory):
         lesson_copy(number, notebooks)
     config = root / "config"
     config.mkdir()
-    (config / "jupyter_server_config.json").write_text(json.dumps({
-        "LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate", "extension_manager": "readonly"},
-    }))
+    (config / "jupyter_server_config.json").write_text(
+        json.dumps(
+            {
+                "LabApp": {
+                    "news_url": None,
+                    "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
+                    "extension_manager": "readonly",
+                },
+            }
+        )
+    )
     notification = root / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     notification.parent.mkdir(parents=True)
     notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))  # no "news?" toast
@@ -103,9 +117,17 @@ def lab(tmp_path_factory):
     env = {key: value for key, value in os.environ.items() if key not in (STATIC_ENV, "MPLBACKEND")}
     env.update(JUPYTER_CONFIG_DIR=str(config), JUPYTER_RUNTIME_DIR=str(root / "runtime"), JUPYTER_PREFER_ENV_PATH="1")
     command = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={notebooks}", "--expose-app-in-browser",
-        f"--LabApp.workspaces_dir={root / 'workspaces'}", f"--LabApp.user_settings_dir={root / 'settings'}",
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={notebooks}",
+        "--expose-app-in-browser",
+        f"--LabApp.workspaces_dir={root / 'workspaces'}",
+        f"--LabApp.user_settings_dir={root / 'settings'}",
         "--KernelManager.transport_encryption=auto",  # as `make lab`: no TCP warning per kernel
     ]
     if os.geteuid() == 0:
@@ -188,7 +210,8 @@ PANEL = """(name) => {
   return null;
 }"""
 
-NOTEBOOK_STATE = """(name) => {
+NOTEBOOK_STATE = (
+    """(name) => {
   const panel = (%s)(name);
   const kernel = panel && panel.sessionContext.session && panel.sessionContext.session.kernel;
   if (!kernel) return null;
@@ -208,16 +231,25 @@ NOTEBOOK_STATE = """(name) => {
     kernel: kernel.name,
     status: kernel.status,
   };
-}""" % PANEL
+}"""
+    % PANEL
+)
 
 
 def open_and_run(page, lab, name: str, workspace: str) -> dict:
     """Open a lesson in JupyterLab (its own empty workspace), wait for its kernel, run every
     cell, wait for the last one; returns the notebook's state (errors, kernel)."""
     page.goto(f"{lab['base']}/lab/workspaces/{workspace}/tree/{name}?reset&token={lab['token']}")
-    page.wait_for_function("(name) => { const s = (" + NOTEBOOK_STATE + ")(name); return s && s.status === 'idle'; }", arg=name, timeout=120_000)
-    page.evaluate("(name) => { const panel = (" + PANEL + ")(name); window.jupyterapp.shell.activateById(panel.id); "
-                  "return window.jupyterapp.commands.execute('notebook:run-all-cells'); }", name)
+    page.wait_for_function(
+        "(name) => { const s = (" + NOTEBOOK_STATE + ")(name); return s && s.status === 'idle'; }",
+        arg=name,
+        timeout=120_000,
+    )
+    page.evaluate(
+        "(name) => { const panel = (" + PANEL + ")(name); window.jupyterapp.shell.activateById(panel.id); "
+        "return window.jupyterapp.commands.execute('notebook:run-all-cells'); }",
+        name,
+    )
     deadline = time.monotonic() + RUN_TIMEOUT_S
     while True:
         state = page.evaluate(NOTEBOOK_STATE, name)
@@ -230,7 +262,9 @@ def open_and_run(page, lab, name: str, workspace: str) -> dict:
 
 def shut_down(page, name: str) -> None:
     """Stop the lesson's kernel (the machine has two cores; the next lesson needs them)."""
-    page.evaluate("(name) => { const panel = (" + PANEL + ")(name); return panel && panel.sessionContext.shutdown(); }", name)
+    page.evaluate(
+        "(name) => { const panel = (" + PANEL + ")(name); return panel && panel.sessionContext.shutdown(); }", name
+    )
 
 
 def move(explorer, description: str, how: str):
@@ -267,15 +301,20 @@ def redraw(page, explorer, description: str, how: str, shot: str) -> tuple[float
     before = image.screenshot()
     start = time.perf_counter()
     move(explorer, description, how)
-    page.wait_for_function("([img, src]) => img.getAttribute('src') !== src && img.complete",
-                           arg=[image.element_handle(), before_src], timeout=REDRAW_TIMEOUT_S * 1000)
+    page.wait_for_function(
+        "([img, src]) => img.getAttribute('src') !== src && img.complete",
+        arg=[image.element_handle(), before_src],
+        timeout=REDRAW_TIMEOUT_S * 1000,
+    )
     seconds = time.perf_counter() - start
     after = image.screenshot(path=str(SHOTS / shot))
     return seconds, changed_fraction(before, after)
 
 
 def assert_no_widget_error(page, explorer, name: str) -> None:
-    errors = explorer.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'], .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']")
+    errors = explorer.locator(
+        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'], .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']"
+    )
     assert errors.count() == 0, f"{name}: the widget shows an error: {errors.first.inner_text()[:500]}"
     assert page.get_by_text("Error displaying widget").count() == 0, f"{name}: a widget could not be displayed"
 
@@ -312,8 +351,15 @@ def test_lesson_runs_and_its_widget_redraws_in_jupyterlab(number, lab, browser):
         explorer.screenshot(path=str(SHOTS / f"{number}_widget_before.png"))
         for k, (description, how) in enumerate(MOVES[number]):
             if how is None:  # the second image of the drop-down
-                how = explorer.locator(".widget-inline-hbox", has=page.locator(f"label:text-is('{description}')")).locator("option").nth(1).inner_text()
-            seconds, changed = redraw(page, explorer, description, how, f"{number}_widget_{k + 1}_{description.replace(' ', '_')}.png")
+                how = (
+                    explorer.locator(".widget-inline-hbox", has=page.locator(f"label:text-is('{description}')"))
+                    .locator("option")
+                    .nth(1)
+                    .inner_text()
+                )
+            seconds, changed = redraw(
+                page, explorer, description, how, f"{number}_widget_{k + 1}_{description.replace(' ', '_')}.png"
+            )
             print(f"{name}: {description} -> {how}: figure changed in {seconds:.2f} s ({changed:.1%} of its pixels)")
             assert changed > MIN_CHANGED, f"{name}: moving {description!r} left the figure as it was"
             assert_no_widget_error(page, explorer, name)
@@ -339,8 +385,11 @@ def test_built_page_of_03_typesets_its_equations_offline(built_03, browser):
     browser.set_offline(True)
     try:
         page.goto(built_03.html.as_uri())
-        page.wait_for_function("() => window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0 && "
-                               "document.querySelectorAll('.MathJax').length > 0", timeout=60_000)
+        page.wait_for_function(
+            "() => window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0 && "
+            "document.querySelectorAll('.MathJax').length > 0",
+            timeout=60_000,
+        )
         typeset = page.locator(".MathJax").count()
         sources = page.locator("script[type^='math/tex']").count()
         text = page.inner_text("body")
@@ -368,9 +417,13 @@ def test_slide_deck_of_03_walks_to_its_end_offline(built_03, browser):
         for k in range(total):
             page.wait_for_function("() => !window.MathJax || MathJax.Hub.queue.pending === 0", timeout=30_000)
             page.screenshot(path=str(SHOTS / f"03_slide_{k + 1}.png"))
-            seen.append(page.evaluate("() => { const slide = Reveal.getCurrentSlide(); return {"
-                                      "index: Reveal.getIndices().h, figures: slide.querySelectorAll('img').length, "
-                                      "formulas: slide.querySelectorAll('.MathJax').length}; }"))
+            seen.append(
+                page.evaluate(
+                    "() => { const slide = Reveal.getCurrentSlide(); return {"
+                    "index: Reveal.getIndices().h, figures: slide.querySelectorAll('img').length, "
+                    "formulas: slide.querySelectorAll('.MathJax').length}; }"
+                )
+            )
             if k < total - 1:  # the next slide, by keyboard as a lecturer would; wait for its transition
                 page.evaluate("() => { window.moved = false; }")
                 page.keyboard.press("ArrowRight")

@@ -78,7 +78,9 @@ def builds(tmp_path_factory) -> dict[str, Path]:
 
 
 def build_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix in (".ipynb", ".html") and "assets" not in p.relative_to(folder).parts)
+    return sorted(
+        p for p in folder.rglob("*") if p.suffix in (".ipynb", ".html") and "assets" not in p.relative_to(folder).parts
+    )
 
 
 def test_the_search_has_something_to_find():
@@ -89,8 +91,13 @@ def test_the_search_has_something_to_find():
 def test_no_file_of_the_student_build_holds_a_solution_or_an_answer(builds):
     files = build_files(builds["student"])
     assert len(files) >= 2 * len(course.course_notebooks()) + len(course.PAGES)
-    leaks = [f"{path.relative_to(builds['student'])}: {what}"
-             for path in files for text in [readable_text(path)] for what, needle in needles().items() if needle in text]
+    leaks = [
+        f"{path.relative_to(builds['student'])}: {what}"
+        for path in files
+        for text in [readable_text(path)]
+        for what, needle in needles().items()
+        if needle in text
+    ]
     assert not leaks, "\n".join(leaks[:20])
     assert not (builds["student"] / "guide.html").exists()
 

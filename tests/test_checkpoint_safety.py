@@ -111,7 +111,9 @@ def test_a_malicious_pickle_in_a_real_process_is_one_line(tmp_path):
     """A real process: torch's warning about the pickle protocol must not reach stderr either."""
     marker = tmp_path / "ran"
     evil = write_attack(tmp_path / "evil.pt", marker, "pickle")
-    result = subprocess.run([sys.executable, "-m", "lapsrn_edu", "info", str(evil)], cwd=REPO, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "lapsrn_edu", "info", str(evil)], cwd=REPO, capture_output=True, text=True
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"lapsrn-edu: error: {evil}: refused: pickle instruction 149 is not allowed in a checkpoint "
@@ -156,21 +158,54 @@ CHANGES: dict[str, tuple[Callable[[dict], Any], str]] = {
     "arch not a string": (lambda p: p.update(arch=3), "'arch' is an int, expected str"),
     "unknown arch": (lambda p: p.update(arch="SRGAN"), "unknown architecture 'SRGAN'"),
     "model is a list": (lambda p: p.update(model=[1, 2]), "'model' is a list, expected dict"),
-    "weight is a list": (set_weight("input_conv.bias", [0.0] * 4), "'model' entry 'input_conv.bias' is a list, expected a tensor"),
-    "integer weights": (set_weight("input_conv.bias", torch.zeros(4, dtype=torch.int64)), "holds int64 numbers, expected floating point"),
+    "weight is a list": (
+        set_weight("input_conv.bias", [0.0] * 4),
+        "'model' entry 'input_conv.bias' is a list, expected a tensor",
+    ),
+    "integer weights": (
+        set_weight("input_conv.bias", torch.zeros(4, dtype=torch.int64)),
+        "holds int64 numbers, expected floating point",
+    ),
     "config field missing": (lambda p: p["model_config"].pop("residual"), "'model_config' lacks residual for LapSRN"),
-    "config field unknown": (lambda p: p["model_config"].update(evil=1), "'model_config' has unknown 'evil' for LapSRN"),
-    "config depth a string": (lambda p: p["model_config"].update(depth="1"), "'model_config' depth is a str, expected int"),
-    "config depth a float": (lambda p: p["model_config"].update(depth=1.0), "'model_config' depth is a float, expected int"),
-    "config scale impossible": (lambda p: p["model_config"].update(scale=3), "'model_config' does not fit LapSRN: unsupported scale 3"),
+    "config field unknown": (
+        lambda p: p["model_config"].update(evil=1),
+        "'model_config' has unknown 'evil' for LapSRN",
+    ),
+    "config depth a string": (
+        lambda p: p["model_config"].update(depth="1"),
+        "'model_config' depth is a str, expected int",
+    ),
+    "config depth a float": (
+        lambda p: p["model_config"].update(depth=1.0),
+        "'model_config' depth is a float, expected int",
+    ),
+    "config scale impossible": (
+        lambda p: p["model_config"].update(scale=3),
+        "'model_config' does not fit LapSRN: unsupported scale 3",
+    ),
     "config huge": (lambda p: p["model_config"].update(depth=10**9), "depth=1000000000 is beyond any model"),
-    "config deeper than weights": (lambda p: p["model_config"].update(depth=2), "no weights for 'levels.0.convs.2.weight'"),
-    "wrong shape": (set_weight("input_conv.weight", torch.zeros(5, 1, 3, 3)), "'input_conv.weight' has shape (5, 1, 3, 3), LapSRN with this 'model_config' needs (4, 1, 3, 3)"),
+    "config deeper than weights": (
+        lambda p: p["model_config"].update(depth=2),
+        "no weights for 'levels.0.convs.2.weight'",
+    ),
+    "wrong shape": (
+        set_weight("input_conv.weight", torch.zeros(5, 1, 3, 3)),
+        "'input_conv.weight' has shape (5, 1, 3, 3), LapSRN with this 'model_config' needs (4, 1, 3, 3)",
+    ),
     "extra weight": (set_weight("backdoor", torch.zeros(1)), "unexpected weights 'backdoor'"),
-    "NaN weight": (poison("levels.0.to_residual.bias", math.nan), "weight 'levels.0.to_residual.bias' holds NaN or infinite values"),
-    "infinite weight": (poison("input_conv.weight", math.inf), "weight 'input_conv.weight' holds NaN or infinite values"),
+    "NaN weight": (
+        poison("levels.0.to_residual.bias", math.nan),
+        "weight 'levels.0.to_residual.bias' holds NaN or infinite values",
+    ),
+    "infinite weight": (
+        poison("input_conv.weight", math.inf),
+        "weight 'input_conv.weight' holds NaN or infinite values",
+    ),
     "negative iteration": (lambda p: p.update(iteration=-1), "'iteration' is -1"),
-    "other format": (lambda p: p.update(format="other/2"), "not a lapsrn-edu checkpoint: expected a dict with format 'lapsrn-edu/1', found format 'other/2'"),
+    "other format": (
+        lambda p: p.update(format="other/2"),
+        "not a lapsrn-edu checkpoint: expected a dict with format 'lapsrn-edu/1', found format 'other/2'",
+    ),
 }
 
 
@@ -245,8 +280,22 @@ def training_runs(tmp_path_factory) -> dict[str, Path]:
     runs = {}
     for optimizer in ("adam", "sgd"):
         out = tmp_path_factory.mktemp(optimizer)
-        config = recipe("quick", train_data="embedded", val_data="none", depth=1, channels=4, patch_size=16, batch_size=2,
-                        epochs=1, iterations_per_epoch=2, workers=0, device="cpu", threads=1, out=str(out), optimizer=optimizer)
+        config = recipe(
+            "quick",
+            train_data="embedded",
+            val_data="none",
+            depth=1,
+            channels=4,
+            patch_size=16,
+            batch_size=2,
+            epochs=1,
+            iterations_per_epoch=2,
+            workers=0,
+            device="cpu",
+            threads=1,
+            out=str(out),
+            optimizer=optimizer,
+        )
         train(config, progress=False)
         runs[optimizer] = out / "last.pt"
     return runs
@@ -265,16 +314,40 @@ def test_training_checkpoints_need_nothing_but_tensors_and_plain_data(training_r
 TRAINING_CHANGES: dict[str, tuple[Callable[[dict], Any], str]] = {
     "no history": (lambda p: p.pop("history"), "a training checkpoint (it has 'optimizer') also needs 'history'"),
     "history not a record": (lambda p: p["history"].update(config=3), "'history' needs a 'config' dict"),
-    "optimizer without state": (lambda p: p.update(optimizer={"param_groups": []}), "'optimizer' is not an optimiser state_dict"),
-    "optimizer state a string": (lambda p: p["optimizer"]["state"][0].update(exp_avg="x"), "'optimizer' state 'exp_avg' of parameter 0 is a str"),
-    "optimizer state NaN": (lambda p: p["optimizer"]["state"][0]["exp_avg"].fill_(math.nan), "'exp_avg' of parameter 0 is not finite"),
-    "optimizer of another model": (lambda p: p["optimizer"]["param_groups"].append(dict(p["optimizer"]["param_groups"][0])), "optimiser state do not fit this model"),
+    "optimizer without state": (
+        lambda p: p.update(optimizer={"param_groups": []}),
+        "'optimizer' is not an optimiser state_dict",
+    ),
+    "optimizer state a string": (
+        lambda p: p["optimizer"]["state"][0].update(exp_avg="x"),
+        "'optimizer' state 'exp_avg' of parameter 0 is a str",
+    ),
+    "optimizer state NaN": (
+        lambda p: p["optimizer"]["state"][0]["exp_avg"].fill_(math.nan),
+        "'exp_avg' of parameter 0 is not finite",
+    ),
+    "optimizer of another model": (
+        lambda p: p["optimizer"]["param_groups"].append(dict(p["optimizer"]["param_groups"][0])),
+        "optimiser state do not fit this model",
+    ),
     "best_psnr a string": (lambda p: p.update(best_psnr="high"), "'best_psnr' is a str, expected float"),
     "config holds a dict": (lambda p: p["config"].update(scale={"x": 1}), "'config' entry 'scale' is a dict"),
-    "config field of the wrong type": (lambda p: p["config"].update(batch_size="16"), "'config' batch_size is '16', expected int"),
-    "config tuple missing": (lambda p: p["config"].update(scale_range=None), "'config' scale_range is None, expected tuple[float, float]"),
-    "epoch record unknown": (lambda p: p["history"]["epochs"].append({"bogus": 1}), "'history' has an epoch record with unknown ['bogus']"),
-    "epoch value of the wrong type": (lambda p: p["history"]["epochs"][0].update(loss="low"), "'history' epoch loss is 'low', expected float"),
+    "config field of the wrong type": (
+        lambda p: p["config"].update(batch_size="16"),
+        "'config' batch_size is '16', expected int",
+    ),
+    "config tuple missing": (
+        lambda p: p["config"].update(scale_range=None),
+        "'config' scale_range is None, expected tuple[float, float]",
+    ),
+    "epoch record unknown": (
+        lambda p: p["history"]["epochs"].append({"bogus": 1}),
+        "'history' has an epoch record with unknown ['bogus']",
+    ),
+    "epoch value of the wrong type": (
+        lambda p: p["history"]["epochs"][0].update(loss="low"),
+        "'history' epoch loss is 'low', expected float",
+    ),
 }
 
 
@@ -343,13 +416,31 @@ def replace(name: str, value: Any) -> Callable[[dict], None]:
 
 
 MAT_CHANGES: dict[str, tuple[Callable[[dict], Any], str]] = {
-    "missing layer": (drop("level2_upconv_f"), "no layer level2_upconv_f in the file; not a complete LapSRN/MS-LapSRN network"),
+    "missing layer": (
+        drop("level2_upconv_f"),
+        "no layer level2_upconv_f in the file; not a complete LapSRN/MS-LapSRN network",
+    ),
     "missing level conv": (drop("level1_conv2_b"), "no layer level1_conv2_b in the file"),
-    "wrong shape": (replace("level1_conv1_f", np.zeros((3, 3, 4, 5), np.float32)), "layer level1_conv1_f has shape 3 x 3 x 4 x 5, expected 3 x 3 x 4 x 4"),
-    "same size, wrong shape": (replace("level2_upconv_f", np.zeros((4, 4, 3, 3), np.float32)), "layer level2_upconv_f has shape 4 x 4 x 3 x 3, expected 3 x 3 x 4 x 4"),
-    "extra layer": (replace("level1_bonus_f", np.zeros((3, 3, 4, 4), np.float32)), "unexpected layer(s) level1_bonus_f: not part of the network"),
-    "a level deeper than the first": (replace("level2_conv3_f", np.zeros((3, 3, 4, 4), np.float32)), "unexpected layer(s) level2_conv3_f"),
-    "NaN values": (lambda p: p["level1_residual_conv_f"].fill(np.nan), "layer level1_residual_conv_f holds NaN or infinite values"),
+    "wrong shape": (
+        replace("level1_conv1_f", np.zeros((3, 3, 4, 5), np.float32)),
+        "layer level1_conv1_f has shape 3 x 3 x 4 x 5, expected 3 x 3 x 4 x 4",
+    ),
+    "same size, wrong shape": (
+        replace("level2_upconv_f", np.zeros((4, 4, 3, 3), np.float32)),
+        "layer level2_upconv_f has shape 4 x 4 x 3 x 3, expected 3 x 3 x 4 x 4",
+    ),
+    "extra layer": (
+        replace("level1_bonus_f", np.zeros((3, 3, 4, 4), np.float32)),
+        "unexpected layer(s) level1_bonus_f: not part of the network",
+    ),
+    "a level deeper than the first": (
+        replace("level2_conv3_f", np.zeros((3, 3, 4, 4), np.float32)),
+        "unexpected layer(s) level2_conv3_f",
+    ),
+    "NaN values": (
+        lambda p: p["level1_residual_conv_f"].fill(np.nan),
+        "layer level1_residual_conv_f holds NaN or infinite values",
+    ),
     "no pyramid level": (lambda p: [p.pop(k) for k in list(p) if k.startswith("level")], "found 0 pyramid levels"),
 }
 

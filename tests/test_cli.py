@@ -136,13 +136,26 @@ def test_benchmark_skips_scales_a_model_cannot_give(images, tiny_x2, tmp_path, c
     captured = capsys.readouterr()
     assert "cannot give x4; skipped" in captured.err
     rows = csv_path.read_text().strip().splitlines()[1:]
-    assert sorted((r.split(",")[0], r.split(",")[2]) for r in rows) == sorted([("bicubic", "2"), ("bicubic", "4"), (str(tiny_x2), "2")])
+    assert sorted((r.split(",")[0], r.split(",")[2]) for r in rows) == sorted(
+        [("bicubic", "2"), ("bicubic", "4"), (str(tiny_x2), "2")]
+    )
     assert md_path.read_text().strip() == captured.out.strip()
 
 
 @pytest.mark.data
 def test_evaluate_official_x4_reproduces_the_paper(data_root, capsys):
-    argv = ["evaluate", "--model", "official-x4", "--dataset", "set5", "--scale", "4", "--json", "--data-root", str(data_root)]
+    argv = [
+        "evaluate",
+        "--model",
+        "official-x4",
+        "--dataset",
+        "set5",
+        "--scale",
+        "4",
+        "--json",
+        "--data-root",
+        str(data_root),
+    ]
     assert cli.main(argv) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["psnr"] == pytest.approx(31.54, abs=0.01)
@@ -154,7 +167,12 @@ def test_evaluate_official_x4_reproduces_the_paper(data_root, capsys):
 
 @pytest.mark.parametrize(
     ("shape", "dtype", "mode"),
-    [((10, 12), np.uint8, "L"), ((10, 12, 3), np.uint8, "RGB"), ((10, 12, 4), np.uint8, "RGBA"), ((10, 12), np.uint16, "I;16")],
+    [
+        ((10, 12), np.uint8, "L"),
+        ((10, 12, 3), np.uint8, "RGB"),
+        ((10, 12, 4), np.uint8, "RGBA"),
+        ((10, 12), np.uint16, "I;16"),
+    ],
 )
 def test_upscale_keeps_the_kind_of_image(shape, dtype, mode, tmp_path, tiny_x2, capsys):
     source = save_png(tmp_path / "in.png", shape, dtype)
@@ -168,7 +186,9 @@ def test_upscale_tiled_equals_untiled(tmp_path, tiny_x2):
     source = save_png(tmp_path / "in.png", (40, 36, 3))
     for name, tile in (("whole.png", []), ("tiled.png", ["--tile", "16"])):
         cli.main(["upscale", str(source), str(tmp_path / name), "--scale", "2", "--model", str(tiny_x2), *tile])
-    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "whole.png")), np.asarray(Image.open(tmp_path / "tiled.png")))
+    np.testing.assert_array_equal(
+        np.asarray(Image.open(tmp_path / "whole.png")), np.asarray(Image.open(tmp_path / "tiled.png"))
+    )
 
 
 def test_sixteen_bit_falls_back_to_8_bits_with_a_note_where_the_format_cannot(tmp_path, capsys):
@@ -195,7 +215,9 @@ def test_default_model_prefers_official_then_ours_then_bicubic(monkeypatch, caps
 def test_info_of_a_checkpoint(tiny_x2, capsys):
     assert cli.main(["info", str(tiny_x2), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["scales"] == [2] and info["parameters"] == count_parameters(LapSRN(LapSRNConfig(scale=2, depth=1, channels=4)))
+    assert info["scales"] == [2] and info["parameters"] == count_parameters(
+        LapSRN(LapSRNConfig(scale=2, depth=1, channels=4))
+    )
     assert info["kind"].startswith("LapSRN") and set(info["gflops_per_output_megapixel"]) == {"2"}
 
 
@@ -216,13 +238,18 @@ def test_info_of_official_x8_lists_three_scales(data_root, capsys):
 
 
 def test_missing_input_file(tmp_path, capsys):
-    line = run_error(capsys, ["upscale", str(tmp_path / "nope.png"), str(tmp_path / "out.png"), "--scale", "2", "--model", "bicubic"])
+    line = run_error(
+        capsys, ["upscale", str(tmp_path / "nope.png"), str(tmp_path / "out.png"), "--scale", "2", "--model", "bicubic"]
+    )
     assert "nope.png" in line and "no such" in line
 
 
 def test_unreadable_image(tmp_path, capsys):
     (tmp_path / "garbage.png").write_bytes(b"\x89PNG not really an image" * 10)
-    line = run_error(capsys, ["upscale", str(tmp_path / "garbage.png"), str(tmp_path / "out.png"), "--scale", "2", "--model", "bicubic"])
+    line = run_error(
+        capsys,
+        ["upscale", str(tmp_path / "garbage.png"), str(tmp_path / "out.png"), "--scale", "2", "--model", "bicubic"],
+    )
     assert "garbage.png" in line and "not a readable image" in line
 
 
@@ -267,7 +294,9 @@ def test_unknown_dataset(capsys):
 
 
 def test_missing_data(empty_root, capsys):
-    line = run_error(capsys, ["evaluate", "--model", "bicubic", "--dataset", "set5", "--scale", "4", "--data-root", str(empty_root)])
+    line = run_error(
+        capsys, ["evaluate", "--model", "bicubic", "--dataset", "set5", "--scale", "4", "--data-root", str(empty_root)]
+    )
     assert str(empty_root) in line and "lapsrn-edu download set5" in line
 
 
@@ -284,10 +313,15 @@ def test_unwritable_output_format(tmp_path, capsys):
 
 def test_errors_in_a_real_process_have_no_traceback(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "lapsrn_edu", "info", str(tmp_path / "missing.pt")], cwd=REPO, capture_output=True, text=True
+        [sys.executable, "-m", "lapsrn_edu", "info", str(tmp_path / "missing.pt")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [f"lapsrn-edu: error: {tmp_path / 'missing.pt'}: no such checkpoint file"]
+    assert result.stderr.strip().splitlines() == [
+        f"lapsrn-edu: error: {tmp_path / 'missing.pt'}: no such checkpoint file"
+    ]
 
 
 # --- demo -----------------------------------------------------------------------------------------
@@ -307,8 +341,29 @@ def test_train_trains_any_registered_architecture_and_resume_keeps_it(tmp_path, 
     from lapsrn_edu.models import SRCNN
     from lapsrn_edu.models.checkpoint import load_model
 
-    run = ["train", "--arch", "SRCNN", "--scale", "2", "--epochs", "1", "--iterations-per-epoch", "2", "--batch-size", "2",
-           "--patch-size", "32", "--train-data", "embedded", "--val-data", "none", "--workers", "0", "--out", str(tmp_path)]
+    run = [
+        "train",
+        "--arch",
+        "SRCNN",
+        "--scale",
+        "2",
+        "--epochs",
+        "1",
+        "--iterations-per-epoch",
+        "2",
+        "--batch-size",
+        "2",
+        "--patch-size",
+        "32",
+        "--train-data",
+        "embedded",
+        "--val-data",
+        "none",
+        "--workers",
+        "0",
+        "--out",
+        str(tmp_path),
+    ]
     assert cli.main(run) == 0
     assert type(load_model(tmp_path / "last.pt")) is SRCNN
     assert "training SRCNN" in capsys.readouterr().err
@@ -356,14 +411,22 @@ def test_the_packages_errors_are_a_closed_set_of_user_errors():
     assert not outside, f"exception types that are not UserErrors: {outside}"
 
 
-@pytest.mark.parametrize("argv, absent", [
-    (["--help"], ("torch", "lapsrn_edu.models", "lapsrn_edu.training", "lapsrn_edu.studies")),
-    (["upscale", "--help"], ("lapsrn_edu.training", "lapsrn_edu.studies", "lapsrn_edu.engine.training", "lapsrn_edu.course")),
-])
+@pytest.mark.parametrize(
+    "argv, absent",
+    [
+        (["--help"], ("torch", "lapsrn_edu.models", "lapsrn_edu.training", "lapsrn_edu.studies")),
+        (
+            ["upscale", "--help"],
+            ("lapsrn_edu.training", "lapsrn_edu.studies", "lapsrn_edu.engine.training", "lapsrn_edu.course"),
+        ),
+    ],
+)
 def test_a_command_imports_only_what_it_needs(argv, absent):
     """`lapsrn-edu --help` lists every command without importing torch; `upscale` loads no training or studies."""
-    code = ("import sys\nfrom lapsrn_edu import cli\ntry:\n    cli.main(%r)\nexcept SystemExit:\n    pass\n"
-            "print(' '.join(sorted(sys.modules)), file=sys.stderr)" % (argv,))
+    code = (
+        "import sys\nfrom lapsrn_edu import cli\ntry:\n    cli.main(%r)\nexcept SystemExit:\n    pass\n"
+        "print(' '.join(sorted(sys.modules)), file=sys.stderr)" % (argv,)
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(done.stderr.split())
     assert not [m for m in absent if m in loaded]

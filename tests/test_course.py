@@ -17,7 +17,9 @@ CLOSED_PORT = "http://127.0.0.1:9"  # nothing listens there: a download fails at
 
 
 def tiny_notebook(path: Path, *cells) -> Path:
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
     nb.cells = list(cells)
     nbformat.write(nb, path)
     return path
@@ -25,7 +27,9 @@ def tiny_notebook(path: Path, *cells) -> Path:
 
 def external_urls(page: str) -> list[str]:
     """Every script, stylesheet or font a page would load from the network."""
-    loaded = re.findall(r'<(?:script|link)[^>]*?(?:src|href)="([^"]+)"', page) + re.findall(r"@import url\(([^)]+)\)", page)
+    loaded = re.findall(r'<(?:script|link)[^>]*?(?:src|href)="([^"]+)"', page) + re.findall(
+        r"@import url\(([^)]+)\)", page
+    )
     return [url for url in loaded if re.match(r"(https?:)?//", url)]
 
 
@@ -37,7 +41,10 @@ def test_offline_the_fetch_step_says_so_in_one_line_and_does_not_fail(tmp_path, 
 
 def test_with_the_data_present_the_fetch_step_makes_no_request(data_root, monkeypatch):
     monkeypatch.setenv("LAPSRN_EDU_MIRROR", CLOSED_PORT)
-    assert course.fetch_course_data(data_root) == f"course data: the official weights, Set5 and Set14 are present under {data_root}"
+    assert (
+        course.fetch_course_data(data_root)
+        == f"course data: the official weights, Set5 and Set14 are present under {data_root}"
+    )
 
 
 def test_notebooks_come_from_the_repository_else_from_the_package(tmp_path, monkeypatch):
@@ -72,7 +79,9 @@ def test_a_deck_holds_the_title_and_the_tagged_cells_without_code_or_prints():
         nbformat.v4.new_code_cell("QUICK = True", metadata={"tags": ["parameters"]}),
         nbformat.v4.new_markdown_cell("# Lesson\nGoals"),
         nbformat.v4.new_markdown_cell("Not on a slide"),
-        nbformat.v4.new_markdown_cell("## The loss\n$$\\rho(x) = \\sqrt{x^2 + \\varepsilon^2}$$", metadata={"tags": ["slide"]}),
+        nbformat.v4.new_markdown_cell(
+            "## The loss\n$$\\rho(x) = \\sqrt{x^2 + \\varepsilon^2}$$", metadata={"tags": ["slide"]}
+        ),
         nbformat.v4.new_code_cell("plot()", metadata={"tags": ["slide-continue"]}, outputs=[printed, figure]),
     ]
     deck = publish.slide_notebook(nbformat.v4.new_notebook(cells=cells))
@@ -116,7 +125,9 @@ def test_a_run_writes_page_deck_and_index_and_the_kernel_starts_without_the_tcp_
         source / "00_tiny.ipynb",
         nbformat.v4.new_markdown_cell("# A tiny lesson\n$a^2 + b^2 = c^2$"),
         nbformat.v4.new_code_cell("QUICK = False\nSOLUTIONS = False", metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nassert QUICK\nplt.plot([0, 1]);", metadata={"tags": ["slide"]}),
+        nbformat.v4.new_code_cell(
+            "import matplotlib.pyplot as plt\nassert QUICK\nplt.plot([0, 1]);", metadata={"tags": ["slide"]}
+        ),
     )
     out = tmp_path / "build"
     out.mkdir()

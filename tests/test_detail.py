@@ -59,5 +59,7 @@ def test_bad_inputs_say_what_is_wrong(photo):
 def test_the_figure_draws_one_line_per_method():
     from lapsrn_edu.course.plots import distortion_detail_figure
 
-    fig = distortion_detail_figure({"bicubic": [(0.0, 0.1, 28.4), (1.0, 0.2, 28.7)], "LapSRN": [(0.0, 0.5, 31.5), (1.0, 1.0, 30.3)]})
+    fig = distortion_detail_figure(
+        {"bicubic": [(0.0, 0.1, 28.4), (1.0, 0.2, 28.7)], "LapSRN": [(0.0, 0.5, 31.5), (1.0, 1.0, 30.3)]}
+    )
     assert len(fig.axes[0].lines) == 3  # two methods and the line at the truth's detail

@@ -63,13 +63,31 @@ def test_two_gloo_processes_end_with_identical_weights(tmp_path: Path) -> None:
     # name resolves to (--standalone hands the workers this host's name as MASTER_ADDR, and a
     # sandbox can resolve it to an address that processes cannot connect through).
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": loopback_interface()}
-    command = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "2",
-               "--master_addr", "127.0.0.1", "--master_port", str(free_port()), str(script), str(tmp_path)]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nnodes",
+        "1",
+        "--nproc_per_node",
+        "2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(free_port()),
+        str(script),
+        str(tmp_path),
+    ]
     try:
         result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
     except subprocess.TimeoutExpired as exc:
-        said = [text.decode(errors="replace") if isinstance(text, bytes) else text or "" for text in (exc.stdout, exc.stderr)]
-        raise AssertionError(f"torchrun did not finish in {exc.timeout} s; it printed:\n{said[0][-2000:]}\n{said[1][-4000:]}") from None
+        said = [
+            text.decode(errors="replace") if isinstance(text, bytes) else text or ""
+            for text in (exc.stdout, exc.stderr)
+        ]
+        raise AssertionError(
+            f"torchrun did not finish in {exc.timeout} s; it printed:\n{said[0][-2000:]}\n{said[1][-4000:]}"
+        ) from None
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     rank0, rank1 = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
     assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)

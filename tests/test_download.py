@@ -95,7 +95,12 @@ def tree(tmp_path: Path):
         "weights": ("pretrained/matconvnet/Fake.mat", "weights/fake.mat", rng.bytes(300_000), False),
         "set5": ("benchmarks/Set5/a.png", "set5/a.png", png(12, 10), False),
         "set14": ("benchmarks/Set14/a.png", "set14/a.png", png(12, 10), False),
-        "bsd100": ("benchmarks/BSD100/b.png", "bsd/b.jpg", encode(rng.integers(0, 256, (16, 24, 3), dtype=np.uint8), "JPEG", quality=90), True),
+        "bsd100": (
+            "benchmarks/BSD100/b.png",
+            "bsd/b.jpg",
+            encode(rng.integers(0, 256, (16, 24, 3), dtype=np.uint8), "JPEG", quality=90),
+            True,
+        ),
         "urban100": ("benchmarks/Urban100/img_001.png", "CUrban100/img_001.png", png(40, 48), False),
         "manga109": ("benchmarks/Manga109/Manga.png", "CManga109/Manga.png", png(48, 40), False),
         "train": ("train/T91/t.png", "t91/t.bmp", encode(rng.integers(0, 256, (9, 7, 3), dtype=np.uint8), "BMP"), True),
@@ -104,7 +109,12 @@ def tree(tmp_path: Path):
     with FakeServer() as server:
         for group, (path, url, body, converted) in sources.items():
             server.files[served_path(url)] = body
-            entry = {"path": path, "url": f"o/r/{COMMIT}/{url}", "sha256": hashlib.sha256(body).hexdigest(), "size": len(body)}
+            entry = {
+                "path": path,
+                "url": f"o/r/{COMMIT}/{url}",
+                "sha256": hashlib.sha256(body).hexdigest(),
+                "size": len(body),
+            }
             if converted:
                 entry["convert"] = "png"
             groups[group] = [entry]
@@ -119,7 +129,11 @@ def run(what: str, server: FakeServer, manifest: Path, root: Path, retries: int 
 
 def leftovers(root: Path) -> list[Path]:
     """Temporary files of pooch or of the PNG writer."""
-    return [p for p in root.rglob("*") if p.is_file() and (p.name.startswith(".") or p.suffix == ".tmp" or p.name.startswith("tmp"))]
+    return [
+        p
+        for p in root.rglob("*")
+        if p.is_file() and (p.name.startswith(".") or p.suffix == ".tmp" or p.name.startswith("tmp"))
+    ]
 
 
 def test_every_shipped_group_is_exercised_here(tree):
@@ -156,11 +170,33 @@ def test_the_two_large_test_sets_download_by_name(tree, group):
 def test_evaluate_and_benchmark_find_a_downloaded_test_set_by_name(tree, group, capsys):
     server, manifest, root, _ = tree
     run(group, server, manifest, root)
-    assert cli.main(["evaluate", "--model", "bicubic", "--dataset", group, "--scale", "2", "--data-root", str(root), "--json"]) == 0
+    assert (
+        cli.main(
+            ["evaluate", "--model", "bicubic", "--dataset", group, "--scale", "2", "--data-root", str(root), "--json"]
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     assert result["dataset"] == group and 10 < result["psnr"] < 60
     csv = root / "table.csv"
-    assert cli.main(["benchmark", "--models", "bicubic", "--datasets", group, "--scales", "2", "--data-root", str(root), "--csv", str(csv)]) == 0
+    assert (
+        cli.main(
+            [
+                "benchmark",
+                "--models",
+                "bicubic",
+                "--datasets",
+                group,
+                "--scales",
+                "2",
+                "--data-root",
+                str(root),
+                "--csv",
+                str(csv),
+            ]
+        )
+        == 0
+    )
     assert f"bicubic,{group},2," in csv.read_text()
 
 
@@ -235,7 +271,9 @@ def test_no_network_is_one_line(tree):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(DownloadError, match="cannot connect") as info:
-        download.download("set5", root=root, mirror=f"http://127.0.0.1:{port}", manifest=manifest, progress=False, retries=0)
+        download.download(
+            "set5", root=root, mirror=f"http://127.0.0.1:{port}", manifest=manifest, progress=False, retries=0
+        )
     assert "\n" not in str(info.value)
 
 
@@ -250,7 +288,16 @@ def test_cli_reports_a_checksum_mismatch_in_one_line(tree, monkeypatch, capsys):
     assert len(err) == 1 and path in err[0] and "mismatch" in err[0]
 
 
-UNSAFE_PATHS = ["../evil.png", "benchmarks/../../evil.png", "/tmp/evil.png", "~/evil.png", "C:/evil.png", "a\\..\\..\\evil.png", "./a.png", ""]
+UNSAFE_PATHS = [
+    "../evil.png",
+    "benchmarks/../../evil.png",
+    "/tmp/evil.png",
+    "~/evil.png",
+    "C:/evil.png",
+    "a\\..\\..\\evil.png",
+    "./a.png",
+    "",
+]
 
 
 @pytest.mark.parametrize("bad", UNSAFE_PATHS)
@@ -279,17 +326,27 @@ def test_cli_refuses_an_unsafe_manifest_in_one_line(tree, capsys):
     data = json.loads(manifest.read_text())
     data["groups"]["set5"][0]["path"] = "../../outside.png"
     manifest.write_text(json.dumps(data))
-    assert cli.main(["download", "set5", "--manifest", str(manifest), "--mirror", server.base, "--data-root", str(root)]) == 2
+    assert (
+        cli.main(["download", "set5", "--manifest", str(manifest), "--mirror", server.base, "--data-root", str(root)])
+        == 2
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "outside.png" in err[0] and not (root.parent.parent / "outside.png").exists()
 
 
 @pytest.mark.parametrize(
     "content, message",
-    [("{not json", "not valid JSON"), ('{"format": 1, "groups": {}}', "format 2"), ("[1, 2]", "format 2"),
-     ('{"format": 2, "groups": {"g": 3}}', "format 2"),
-     ('{"format": 2, "groups": {"g": [{"path": "a.png"}]}}', "needs path, url, sha256 and size"),
-     ('{"format": 2, "groups": {"g": [{"path": "a.png", "url": "o/r/c/a.png", "sha256": "xyz", "size": 1}]}}', "64 lower-case hex")],
+    [
+        ("{not json", "not valid JSON"),
+        ('{"format": 1, "groups": {}}', "format 2"),
+        ("[1, 2]", "format 2"),
+        ('{"format": 2, "groups": {"g": 3}}', "format 2"),
+        ('{"format": 2, "groups": {"g": [{"path": "a.png"}]}}', "needs path, url, sha256 and size"),
+        (
+            '{"format": 2, "groups": {"g": [{"path": "a.png", "url": "o/r/c/a.png", "sha256": "xyz", "size": 1}]}}',
+            "64 lower-case hex",
+        ),
+    ],
 )
 def test_a_malformed_manifest_is_one_line(tmp_path, content, message):
     manifest = tmp_path / "m.json"
@@ -306,7 +363,13 @@ def test_unknown_group_is_an_error():
 def test_shipped_manifest_covers_every_dataset_and_pins_commits():
     manifest = download.load_manifest()
     assert {g: len(s) for g, s in manifest.items()} == {
-        "weights": 6, "set5": 5, "set14": 14, "bsd100": 100, "urban100": 100, "manga109": 109, "train": 291,
+        "weights": 6,
+        "set5": 5,
+        "set14": 14,
+        "bsd100": 100,
+        "urban100": 100,
+        "manga109": 109,
+        "train": 291,
     }
     for items in manifest.values():
         for item in items:

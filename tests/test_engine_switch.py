@@ -31,6 +31,7 @@ def small(seed: int = 0) -> LapSRN:
 def shifted_forward(original):
     def forward(self, x):
         return original(self, x) + 0.05
+
     return forward
 
 
@@ -44,7 +45,9 @@ def edited_class(monkeypatch):
 def test_untouched_models_take_the_engines():
     assert difference(small()) is None and use_engine(small())
     assert difference(MSLapSRN(depth=1, recursions=1, channels=4)) is None
-    assert difference(SRCNN(scale=2, filters=(4, 2)), "training") is None  # the training engine serves every architecture
+    assert (
+        difference(SRCNN(scale=2, filters=(4, 2)), "training") is None
+    )  # the training engine serves every architecture
     assert "covers LapSRN and MS-LapSRN, not SRCNN" in difference(SRCNN(scale=2, filters=(4, 2)))
     assert "float32" in difference(small().double())
     assert not use_engine(small(), "reference")
@@ -60,10 +63,12 @@ def test_upscale_streams_an_untouched_model_through_the_engine(monkeypatch):
 
 def edits():
     """(name, a function that edits a model in place) for every kind of edit the switch must see."""
+
     def subclass(model):
         class MyUpsampler(FeatureUpsampler):
             def forward(self, x):
                 return super().forward(x) + 0.5
+
         old = model.levels[0].upsample
         new = MyUpsampler(4, old.kind)
         new.load_state_dict(old.state_dict())
@@ -106,7 +111,10 @@ def test_an_edited_class_changes_upscale_evaluate_and_the_level_viewer(edited_cl
     edited = upscale_pixels(PIXELS, 4, model)
     assert np.array_equal(edited, upscale_pixels(PIXELS, 4, model, engine="reference"))
     images = [Image("a", PIXELS[:12, :12])]
-    assert evaluate(model, images, 4, progress=False).psnr == evaluate(model, images, 4, progress=False, engine="reference").psnr
+    assert (
+        evaluate(model, images, 4, progress=False).psnr
+        == evaluate(model, images, 4, progress=False, engine="reference").psnr
+    )
     levels = widgets.level_images(model, PIXELS[..., 0], 4)
     with torch.no_grad():
         expected = model(torch.from_numpy(PIXELS[..., 0]).float()[None, None])
@@ -124,12 +132,27 @@ def test_the_edit_really_changes_the_numbers(monkeypatch):
 
 
 def one_step_loss(tmp_path, model: nn.Module, engine: str = "auto") -> tuple[float, bool]:
-    config = recipe("quick", scale=4, depth=1, channels=4, patch_size=16, batch_size=2, train_data="embedded",
-                    val_data="none", threads=1, workers=0, engine=engine, out=str(tmp_path), device="cpu")
+    config = recipe(
+        "quick",
+        scale=4,
+        depth=1,
+        channels=4,
+        patch_size=16,
+        batch_size=2,
+        train_data="embedded",
+        val_data="none",
+        threads=1,
+        workers=0,
+        engine=engine,
+        out=str(tmp_path),
+        device="cpu",
+    )
     trainer = Trainer(config, progress=False, model=model)
     trainer._place()
     hr = torch.rand(2, 1, 16, 16, generator=torch.Generator().manual_seed(0))
-    return float(one_batch(trainer.network, trainer.optimizer, hr, config, trainer.autocast)), trainer.network is not model
+    return float(
+        one_batch(trainer.network, trainer.optimizer, hr, config, trainer.autocast)
+    ), trainer.network is not model
 
 
 def test_a_training_step_runs_the_edited_model(tmp_path, monkeypatch):
@@ -192,10 +215,12 @@ def test_a_changed_upsampler_kind_is_seen_everywhere(tmp_path, monkeypatch):
         model(torch.rand(1, 1, 6, 6), levels=2)
     with pytest.raises(type(own.value)):
         upscale_pixels(PIXELS, 4, model)  # auto runs the model's own code, and fails as it does
-    for run in (lambda: upscale_pixels(PIXELS, 4, model, engine="fast"),
-                lambda: evaluate(model, [Image("a", PIXELS)], 4, progress=False, engine="fast"),
-                lambda: widgets.level_images(model, PIXELS[..., 0], 4, engine="fast"),
-                lambda: one_step_loss(tmp_path, model, engine="fast")):
+    for run in (
+        lambda: upscale_pixels(PIXELS, 4, model, engine="fast"),
+        lambda: evaluate(model, [Image("a", PIXELS)], 4, progress=False, engine="fast"),
+        lambda: widgets.level_images(model, PIXELS[..., 0], 4, engine="fast"),
+        lambda: one_step_loss(tmp_path, model, engine="fast"),
+    ):
         with pytest.raises(EngineRefused, match="differs from the one LapSRN builds"):
             run()
 
@@ -231,8 +256,22 @@ def test_validation_during_training_honours_the_engine_option(tmp_path, monkeypa
         return real(*args, **kwargs)
 
     monkeypatch.setattr("lapsrn_edu.training.trainer.evaluate", spy)
-    config = recipe("quick", scale=4, depth=1, channels=4, patch_size=16, batch_size=2, train_data="embedded",
-                    val_data="embedded", epochs=1, iterations_per_epoch=1, threads=1, workers=0, engine="reference",
-                    out=str(tmp_path), device="cpu")
+    config = recipe(
+        "quick",
+        scale=4,
+        depth=1,
+        channels=4,
+        patch_size=16,
+        batch_size=2,
+        train_data="embedded",
+        val_data="embedded",
+        epochs=1,
+        iterations_per_epoch=1,
+        threads=1,
+        workers=0,
+        engine="reference",
+        out=str(tmp_path),
+        device="cpu",
+    )
     Trainer(config, progress=False, model=small()).run()
     assert seen and set(seen) == {"reference"}

@@ -29,9 +29,7 @@ def evaluated(model: str, dataset: str, scale: int) -> EvaluationResult:
 
 
 @pytest.mark.data
-@pytest.mark.parametrize(
-    "scale, psnr, ssim", [(2, 37.52, 0.9591), (4, 31.54, 0.8852), (8, 26.14, 0.7379)]
-)
+@pytest.mark.parametrize("scale, psnr, ssim", [(2, 37.52, 0.9591), (4, 31.54, 0.8852), (8, 26.14, 0.7379)])
 def test_official_lapsrn_on_set5(data_root, scale, psnr, ssim):
     result = evaluated(f"official-x{scale}", "set5", scale)
     assert result.psnr == pytest.approx(psnr, abs=PSNR_TOLERANCE)
@@ -117,7 +115,14 @@ def test_results_table_formats():
     assert markdown[2] == "| net | 28.19 / 0.7716 | 31.54 / 0.8852 |"
     assert markdown[3] == "| bicubic |  | 28.43 / 0.8108 |"
     rows = list(csv.DictReader(io.StringIO(results_table(results, fmt="csv"))))
-    assert rows[0] == {"model": "net", "dataset": "set5", "scale": "4", "psnr": "31.5385", "ssim": "0.88525", "seconds": "1.250"}
+    assert rows[0] == {
+        "model": "net",
+        "dataset": "set5",
+        "scale": "4",
+        "psnr": "31.5385",
+        "ssim": "0.88525",
+        "seconds": "1.250",
+    }
     assert len(rows) == 3
     with pytest.raises(ValueError, match="markdown"):
         results_table(results, fmt="latex")

@@ -33,7 +33,11 @@ def charbonnier_solution(prediction, target, eps=1e-3):
 
 def keys_cubic(x, a):
     ax = np.abs(x)
-    return np.where(ax <= 1, (a + 2) * ax**3 - (a + 3) * ax**2 + 1, np.where(ax <= 2, a * ax**3 - 5 * a * ax**2 + 8 * a * ax - 4 * a, 0.0))
+    return np.where(
+        ax <= 1,
+        (a + 2) * ax**3 - (a + 3) * ax**2 + 1,
+        np.where(ax <= 2, a * ax**3 - 5 * a * ax**2 + 8 * a * ax - 4 * a, 0.0),
+    )
 
 
 def make_level(crop: str = "released", residual: bool = True, activation_after_upsample: bool = True):
@@ -68,7 +72,9 @@ def multiscale_solution(model, hr, scales=(2, 4, 8)):
     total = 0
     for scale in scales:
         levels = levels_for_scale(scale)
-        total = total + losses.multiscale_loss(model(imresize_torch(hr, 1 / scale), levels=levels), pyramid_levels_torch(hr, levels))
+        total = total + losses.multiscale_loss(
+            model(imresize_torch(hr, 1 / scale), levels=levels), pyramid_levels_torch(hr, levels)
+        )
     return total
 
 
@@ -121,7 +127,10 @@ CASES = {
     "0.1": (lambda s: int(np.log2(s)), [lambda s: s // 2, lambda s: 2]),
     "0.2": (
         lambda rgb: (16 + 65.481 * rgb[..., 0] + 128.553 * rgb[..., 1] + 24.966 * rgb[..., 2]) / 255,
-        [lambda rgb: (65.481 * rgb[..., 0] + 128.553 * rgb[..., 1] + 24.966 * rgb[..., 2]) / 255, lambda rgb: rgb.mean(-1)],
+        [
+            lambda rgb: (65.481 * rgb[..., 0] + 128.553 * rgb[..., 1] + 24.966 * rgb[..., 2]) / 255,
+            lambda rgb: rgb.mean(-1),
+        ],
     ),
     "1.1": (
         lambda g: [f - expand(c, f.shape) for f, c in zip(g, g[1:])] + [g[-1]],
@@ -132,24 +141,52 @@ CASES = {
         [lambda lap: lap[0] + expand(lap[-1], lap[0].shape)],
     ),
     "2.1": (
-        lambda scale, depth, channels=64, feature_kernel=3: conv_params(3, 1, channels)
-        + levels_for_scale(scale)
-        * (depth * conv_params(3, channels, channels) + conv_params(feature_kernel, channels, channels) + conv_params(3, channels, 1) + 16),
+        lambda scale, depth, channels=64, feature_kernel=3: (
+            conv_params(3, 1, channels)
+            + levels_for_scale(scale)
+            * (
+                depth * conv_params(3, channels, channels)
+                + conv_params(feature_kernel, channels, channels)
+                + conv_params(3, channels, 1)
+                + 16
+            )
+        ),
         [
             # no image upsampler
-            lambda scale, depth, channels=64, feature_kernel=3: conv_params(3, 1, channels)
-            + levels_for_scale(scale) * (depth * conv_params(3, channels, channels) + conv_params(feature_kernel, channels, channels) + conv_params(3, channels, 1)),
+            lambda scale, depth, channels=64, feature_kernel=3: (
+                conv_params(3, 1, channels)
+                + levels_for_scale(scale)
+                * (
+                    depth * conv_params(3, channels, channels)
+                    + conv_params(feature_kernel, channels, channels)
+                    + conv_params(3, channels, 1)
+                )
+            ),
             # always 3x3 feature upsamplers
-            lambda scale, depth, channels=64, feature_kernel=3: conv_params(3, 1, channels)
-            + levels_for_scale(scale) * (depth * conv_params(3, channels, channels) + conv_params(3, channels, channels) + conv_params(3, channels, 1) + 16),
+            lambda scale, depth, channels=64, feature_kernel=3: (
+                conv_params(3, 1, channels)
+                + levels_for_scale(scale)
+                * (
+                    depth * conv_params(3, channels, channels)
+                    + conv_params(3, channels, channels)
+                    + conv_params(3, channels, 1)
+                    + 16
+                )
+            ),
         ],
     ),
-    "2.2": (lambda: np.outer([0.25, 0.75, 0.75, 0.25], [0.25, 0.75, 0.75, 0.25]), [lambda: np.full((4, 4), 0.25), lambda: np.outer([0.5, 1, 1, 0.5], [0.5, 1, 1, 0.5])]),
+    "2.2": (
+        lambda: np.outer([0.25, 0.75, 0.75, 0.25], [0.25, 0.75, 0.75, 0.25]),
+        [lambda: np.full((4, 4), 0.25), lambda: np.outer([0.5, 1, 1, 0.5], [0.5, 1, 1, 0.5])],
+    ),
     "2.3": (
         lambda n, k, s, p: (n - 1) * s - 2 * p + k,
         [lambda n, k, s, p: (n - 1) * 2 - 2 * p + k, lambda n, k, s, p: n * s, lambda n, k, s, p: (n - 1) * s + k],
     ),
-    "2.4": (make_level(), [make_level(crop="output_padding"), make_level(residual=False), make_level(activation_after_upsample=False)]),
+    "2.4": (
+        make_level(),
+        [make_level(crop="output_padding"), make_level(residual=False), make_level(activation_after_upsample=False)],
+    ),
     "3.1": (
         charbonnier_solution,
         [
@@ -159,12 +196,17 @@ CASES = {
             lambda p, t, eps=1e-3: charbonnier_solution(p, t),  # ignores eps
         ],
     ),
-    "3.2": (lambda x, eps=1e-3: x / torch.sqrt(x**2 + eps**2), [torch.sign, lambda x, eps=1e-3: x / torch.sqrt(x**2 + eps)]),
+    "3.2": (
+        lambda x, eps=1e-3: x / torch.sqrt(x**2 + eps**2),
+        [torch.sign, lambda x, eps=1e-3: x / torch.sqrt(x**2 + eps)],
+    ),
     "3.3": (
         lambda preds, hr: sum(losses.charbonnier(p, t) for p, t in zip(preds, pyramid_levels_torch(hr, len(preds)))),
         [
             lambda preds, hr: losses.charbonnier(preds[-1], hr),  # last level only
-            lambda preds, hr: sum(losses.charbonnier(p, t, reduction="mean") for p, t in zip(preds, pyramid_levels_torch(hr, len(preds)))),
+            lambda preds, hr: sum(
+                losses.charbonnier(p, t, reduction="mean") for p, t in zip(preds, pyramid_levels_torch(hr, len(preds)))
+            ),
         ],
     ),
     "4.1": (
@@ -176,34 +218,68 @@ CASES = {
     ),
     "4.2": (
         lambda t, total, lr, lr_min: lr_min + (lr - lr_min) * 0.5 * (1 + np.cos(np.pi * t / total)),
-        [lambda t, total, lr, lr_min: lr * 0.5 * (1 + np.cos(np.pi * t / total)), lambda t, total, lr, lr_min: lr - (lr - lr_min) * t / total],
+        [
+            lambda t, total, lr, lr_min: lr * 0.5 * (1 + np.cos(np.pi * t / total)),
+            lambda t, total, lr, lr_min: lr - (lr - lr_min) * t / total,
+        ],
     ),
     "5.1": (lambda target, up: target - up, [lambda target, up: up - target, lambda target, up: target]),
-    "5.2": (lambda r, th: float(np.mean(np.abs(r) < th)), [lambda r, th: float(np.mean(r < th)), lambda r, th: float(np.mean(np.abs(r) < 0.02))]),
-    "6.1": (lambda p, t: ((p - t) ** 2).sum() / p.shape[0], [lambda p, t: ((p - t) ** 2).mean(), lambda p, t: ((p - t) ** 2).sum()]),
-    "6.2": (lambda mse: float(10 * np.log10(1 / mse)), [lambda mse: float(20 * np.log10(1 / mse)), lambda mse: float(10 * np.log10(255**2 / mse))]),
-    "7.1": (lambda scale, depth: 1 + depth * int(np.log2(scale)), [lambda scale, depth: depth * int(np.log2(scale)), lambda scale, depth: 1 + 2 * depth]),
+    "5.2": (
+        lambda r, th: float(np.mean(np.abs(r) < th)),
+        [lambda r, th: float(np.mean(r < th)), lambda r, th: float(np.mean(np.abs(r) < 0.02))],
+    ),
+    "6.1": (
+        lambda p, t: ((p - t) ** 2).sum() / p.shape[0],
+        [lambda p, t: ((p - t) ** 2).mean(), lambda p, t: ((p - t) ** 2).sum()],
+    ),
+    "6.2": (
+        lambda mse: float(10 * np.log10(1 / mse)),
+        [lambda mse: float(20 * np.log10(1 / mse)), lambda mse: float(10 * np.log10(255**2 / mse))],
+    ),
+    "7.1": (
+        lambda scale, depth: 1 + depth * int(np.log2(scale)),
+        [lambda scale, depth: depth * int(np.log2(scale)), lambda scale, depth: 1 + 2 * depth],
+    ),
     "7.2": (
         lambda px, d, c, at: sum(d * 9 * c * c * px * f**2 for f in at),
-        [lambda px, d, c, at: sum(d * 9 * c * c * px * f for f in at), lambda px, d, c, at: d * 9 * c * c * px * len(at)],
+        [
+            lambda px, d, c, at: sum(d * 9 * c * c * px * f for f in at),
+            lambda px, d, c, at: d * 9 * c * c * px * len(at),
+        ],
     ),
     "8.1": (lambda d, c: d * (9 * c * c + c), [lambda d, c: d * 9 * c * c, lambda d, c: 9 * c * c + c]),
     "8.2": (lambda d: 1 + 2 * (d + 1), [lambda d: 1 + 2 * d, lambda d: 3 * (d + 1)]),
     "9.1": (
         lambda im, s: im[: im.shape[0] - im.shape[0] % s, : im.shape[1] - im.shape[1] % s],
-        [lambda im, s: im[im.shape[0] % s :, im.shape[1] % s :], lambda im, s: im[: im.shape[0] // s * s, : im.shape[1] // 8 * 8]],
+        [
+            lambda im, s: im[im.shape[0] % s :, im.shape[1] % s :],
+            lambda im, s: im[: im.shape[0] // s * s, : im.shape[1] // 8 * 8],
+        ],
     ),
     "9.2": (protocol_psnr_solution, [protocol_psnr_rounding_y, protocol_psnr_no_shave]),
     "9.3": (lambda x: keys_cubic(x, -0.5), [lambda x: keys_cubic(x, -0.75), lambda x: np.maximum(0, 1 - np.abs(x))]),
     "9.4": (ssim_solution, [ssim_without_constants, ssim_without_structure, ssim_with_deviations_for_variances]),
     "10.1": (
-        lambda d, channels=64: conv_params(3, 1, channels) + (d + 1) * conv_params(3, channels, channels) + conv_params(3, channels, 1) + 16,
+        lambda d, channels=64: (
+            conv_params(3, 1, channels)
+            + (d + 1) * conv_params(3, channels, channels)
+            + conv_params(3, channels, 1)
+            + 16
+        ),
         [
-            lambda d, channels=64: conv_params(3, 1, channels) + d * conv_params(3, channels, channels) + conv_params(3, channels, 1) + 16,
+            lambda d, channels=64: (
+                conv_params(3, 1, channels) + d * conv_params(3, channels, channels) + conv_params(3, channels, 1) + 16
+            ),
             lambda d, channels=64: 222_801,
         ],
     ),
-    "10.2": (multiscale_solution, [lambda model, hr: multiscale_solution(model, hr, scales=(8,)), lambda model, hr: multiscale_solution(model, hr, scales=(2, 4))]),
+    "10.2": (
+        multiscale_solution,
+        [
+            lambda model, hr: multiscale_solution(model, hr, scales=(8,)),
+            lambda model, hr: multiscale_solution(model, hr, scales=(2, 4)),
+        ],
+    ),
 }
 
 
@@ -284,11 +360,17 @@ def test_every_exercise_is_checked_by_its_tested_verifier(lesson):
     text = lesson_sources()[lesson]
     for number, statement in exercise_paragraphs(text).items():
         if "No check" in statement:
-            assert not re.search(rf'check\(\s*"Exercise {re.escape(number)}"', text), f"exercise {number} says No check but has one"
+            assert not re.search(rf'check\(\s*"Exercise {re.escape(number)}"', text), (
+                f"exercise {number} says No check but has one"
+            )
             continue
-        assert number in exercises.VERIFIERS, f"lesson {lesson}: exercise {number} has no verifier in lapsrn_edu.course.exercises"
+        assert number in exercises.VERIFIERS, (
+            f"lesson {lesson}: exercise {number} has no verifier in lapsrn_edu.course.exercises"
+        )
         name = exercises.VERIFIERS[number].__name__
-        assert re.search(rf'check\(\s*"Exercise {re.escape(number)}",\s*{name}\b', text), f"lesson {lesson} does not check exercise {number} with {name}"
+        assert re.search(rf'check\(\s*"Exercise {re.escape(number)}",\s*{name}\b', text), (
+            f"lesson {lesson} does not check exercise {number} with {name}"
+        )
 
 
 def test_a_wrong_answer_is_told_how_far_off_in_relative_terms(capsys):

@@ -30,9 +30,7 @@ def assert_same(got: list[torch.Tensor], expected: list[torch.Tensor]) -> None:
         assert (g - e).abs().max().item() < TOLERANCE
 
 
-LAPSRN = {
-    f"x{scale}-{upsampler}": (scale, upsampler) for scale in (2, 4, 8) for upsampler in ("released", "paper")
-}
+LAPSRN = {f"x{scale}-{upsampler}": (scale, upsampler) for scale in (2, 4, 8) for upsampler in ("released", "paper")}
 
 
 @pytest.mark.parametrize("name", LAPSRN)

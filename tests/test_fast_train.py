@@ -25,8 +25,12 @@ def outputs_and_gradients(network: nn.Module, parameters: list[nn.Parameter], lr
     outputs = network(lr)
     targets = [torch.rand_like(o, generator=torch.Generator().manual_seed(1)) for o in outputs]
     loss = multiscale_loss(outputs, targets)
-    gradients = torch.autograd.grad(loss, parameters, allow_unused=True)  # without residuals, the image upsamplers are unused
-    return [o.detach() for o in outputs], [torch.zeros_like(p) if g is None else g for p, g in zip(parameters, gradients)]
+    gradients = torch.autograd.grad(
+        loss, parameters, allow_unused=True
+    )  # without residuals, the image upsamplers are unused
+    return [o.detach() for o in outputs], [
+        torch.zeros_like(p) if g is None else g for p, g in zip(parameters, gradients)
+    ]
 
 
 def assert_close(got: list[torch.Tensor], expected: list[torch.Tensor]) -> None:
@@ -51,7 +55,9 @@ MODELS = {
 @pytest.mark.parametrize("name", list(MODELS))
 def test_same_outputs_and_gradients(name: str, channels_last: bool, dtype: torch.dtype) -> None:
     model = lively(MODELS[name]()).to(dtype)
-    lr = torch.rand(2, 1, 13, 11, generator=torch.Generator().manual_seed(2)).to(dtype)  # odd sizes: crops and pads show
+    lr = torch.rand(2, 1, 13, 11, generator=torch.Generator().manual_seed(2)).to(
+        dtype
+    )  # odd sizes: crops and pads show
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
         lr = lr.contiguous(memory_format=torch.channels_last)
@@ -121,7 +127,9 @@ print(outside, inside, kept - resident_mb())
 @pytest.mark.skipif(not allocator.reuses_memory(), reason="the allocator setting is for glibc's malloc (Linux)")
 def test_reused_memory_saves_the_page_faults_of_big_allocations() -> None:
     # a fresh process: in this one, earlier tests may have left a free 64 MB block in the heap
-    result = subprocess.run([sys.executable, "-c", PAGE_FAULTS], capture_output=True, text=True, timeout=120, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", PAGE_FAULTS], capture_output=True, text=True, timeout=120, check=True
+    )
     outside, inside, returned_mb = result.stdout.split()
     outside, inside = int(outside), int(inside)
     if outside < 10_000:

@@ -56,7 +56,9 @@ def test_the_count_does_not_depend_on_the_probe_size(monkeypatch):
 
 def test_shared_recursive_blocks_are_counted_every_time_they_run():
     def cost(recursions: int) -> float:
-        return flops.flops_per_megapixel(MSLapSRN(MSLapSRNConfig(depth=2, recursions=recursions, channels=8, scale=2)), 2)
+        return flops.flops_per_megapixel(
+            MSLapSRN(MSLapSRNConfig(depth=2, recursions=recursions, channels=8, scale=2)), 2
+        )
 
     one_block = 2 * 2 * 9 * 8 * 8 / 4 * 1e6  # 2 convs of 8 -> 8 at LR, per output megapixel
     assert cost(3) - cost(2) == pytest.approx(one_block)
@@ -99,7 +101,13 @@ def variants() -> list[tuple[str, str, dict]]:
     cases = [(f"{name}-x{s}", name, {"scale": s}) for name in ARCHITECTURES for s in (2, 4, 8)]
     for upsampler in ("released", "paper"):
         for residual in (True, False):
-            cases.append((f"LapSRN-{upsampler}-residual{residual}", "LapSRN", {"scale": 8, "upsampler": upsampler, "residual": residual}))
+            cases.append(
+                (
+                    f"LapSRN-{upsampler}-residual{residual}",
+                    "LapSRN",
+                    {"scale": 8, "upsampler": upsampler, "residual": residual},
+                )
+            )
     cases.append(("LapSRN-official-x8-d5", "LapSRN", {"scale": 8, "depth": 5}))
     cases += [(f"MSLapSRN-{skip}-R2", "MSLapSRN", {"skip": skip, "recursions": 2}) for skip in SKIPS]
     return cases

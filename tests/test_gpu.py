@@ -52,8 +52,19 @@ def one_cpu_thread():
 def tiny_gpu_recipe(folders: tuple[Path, Path], out: Path, **overrides):
     """The ``gpu`` recipe shrunk to seconds on a CPU: its optimiser, schedule and device patches."""
     train_dir, val_dir = folders
-    settings = dict(train_data=str(train_dir), val_data=str(val_dir), depth=1, channels=8, patch_size=16, batch_size=4,
-                    epochs=2, iterations_per_epoch=3, workers=0, threads=1, out=str(out))
+    settings = dict(
+        train_data=str(train_dir),
+        val_data=str(val_dir),
+        depth=1,
+        channels=8,
+        patch_size=16,
+        batch_size=4,
+        epochs=2,
+        iterations_per_epoch=3,
+        workers=0,
+        threads=1,
+        out=str(out),
+    )
     return recipe("gpu", **{**settings, **overrides})
 
 
@@ -105,7 +116,9 @@ def test_the_official_x4_weights_give_the_papers_set5_score_on_cuda() -> None:
     try:
         weights_path("LapSRN_x4.mat")
     except DataNotFoundError:
-        pytest.skip("official x4 weights not under the data root; run `lapsrn-edu download weights` or set LAPSRN_EDU_DATA")
+        pytest.skip(
+            "official x4 weights not under the data root; run `lapsrn-edu download weights` or set LAPSRN_EDU_DATA"
+        )
     if not has_dataset("set5"):
         pytest.skip("Set5 not under the data root; run `lapsrn-edu download set5` or set LAPSRN_EDU_DATA")
     model = zoo.load("official-x4")
@@ -152,7 +165,9 @@ def test_a_training_step_under_bf16_autocast(device: str, image_folders, tmp_pat
     "first, second",
     [("cpu", "cpu"), pytest.param("cuda", "cpu", marks=GPU), pytest.param("cpu", "cuda", marks=GPU)],
 )
-def test_a_checkpoint_written_on_one_device_resumes_on_the_other(first: str, second: str, image_folders, tmp_path: Path, monkeypatch) -> None:
+def test_a_checkpoint_written_on_one_device_resumes_on_the_other(
+    first: str, second: str, image_folders, tmp_path: Path, monkeypatch
+) -> None:
     """Stopped after one epoch on ``first``, resumed on ``second``: the weights and Adam's moments
     come back as saved and move to ``second``, and the run ends where one straight run ends (exactly
     on one device; across devices within float32 rounding, far closer than a resume that lost
@@ -175,7 +190,9 @@ def test_a_checkpoint_written_on_one_device_resumes_on_the_other(first: str, sec
         restored = trainer.model.state_dict()
         assert all(torch.equal(restored[k], saved["model"][k]) for k in saved["model"])
         moments = [s["exp_avg"] for s in trainer.optimizer.state_dict()["state"].values()]
-        assert moments and all(torch.equal(m.cpu(), s["exp_avg"]) for m, s in zip(moments, saved["optimizer"]["state"].values()))
+        assert moments and all(
+            torch.equal(m.cpu(), s["exp_avg"]) for m, s in zip(moments, saved["optimizer"]["state"].values())
+        )
         history = trainer.run()
     assert [e.epoch for e in history.epochs] == [1, 2] and history.epochs[-1].iteration == 6
     assert all(p.device.type == second for p in trainer.model.parameters())
@@ -194,7 +211,19 @@ def test_a_checkpoint_written_on_one_device_resumes_on_the_other(first: str, sec
 
 def test_the_gpu_recipe_is_the_papers_network_and_data_with_a_faster_optimiser() -> None:
     gpu, paper = RECIPES["gpu"], RECIPES["paper"]
-    same = ("scale", "depth", "channels", "upsampler", "train_data", "patch_size", "scale_range", "rotate", "flip", "loss", "reduction")
+    same = (
+        "scale",
+        "depth",
+        "channels",
+        "upsampler",
+        "train_data",
+        "patch_size",
+        "scale_range",
+        "rotate",
+        "flip",
+        "loss",
+        "reduction",
+    )
     assert all(getattr(gpu, name) == getattr(paper, name) for name in same)
     assert (gpu.depth, gpu.patch_size, gpu.scale) == (10, 128, 4)
     assert (gpu.optimizer, gpu.lr_schedule, gpu.amp, gpu.patches_on) == ("adam", "cosine", "auto", "device")
@@ -204,8 +233,30 @@ def test_the_gpu_recipe_trains_at_a_tiny_size_from_the_command_line(image_folder
     from lapsrn_edu.cli import main
 
     train_dir, val_dir = image_folders
-    flags = ["--train-data", str(train_dir), "--val-data", str(val_dir), "--depth", "1", "--channels", "8", "--patch-size", "16",
-             "--batch-size", "4", "--epochs", "1", "--iterations-per-epoch", "3", "--workers", "0", "--threads", "1", "--device", "cpu"]
+    flags = [
+        "--train-data",
+        str(train_dir),
+        "--val-data",
+        str(val_dir),
+        "--depth",
+        "1",
+        "--channels",
+        "8",
+        "--patch-size",
+        "16",
+        "--batch-size",
+        "4",
+        "--epochs",
+        "1",
+        "--iterations-per-epoch",
+        "3",
+        "--workers",
+        "0",
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+    ]
     assert main(["train", "--config", "gpu", "--out", str(tmp_path / "run"), *flags]) == 0
     state = read_checkpoint(tmp_path / "run" / "last.pt")
     assert state["iteration"] == 3 and state["config"]["recipe"] == "gpu" and state["config"]["patches_on"] == "device"
@@ -216,8 +267,14 @@ def test_export_names_the_model_and_the_machine_it_trained_on(image_folders, tmp
     from lapsrn_edu.training.export import export_run
 
     train(tiny_gpu_recipe(image_folders, tmp_path / "run", epochs=1), progress=False)
-    weights, card = export_run(tmp_path / "run", tmp_path / "models", datasets=(), progress=False, name="ours-x4-gpu",
-                               trained_on="NVIDIA H100 80GB HBM3, 16 CPU cores")
+    weights, card = export_run(
+        tmp_path / "run",
+        tmp_path / "models",
+        datasets=(),
+        progress=False,
+        name="ours-x4-gpu",
+        trained_on="NVIDIA H100 80GB HBM3, 16 CPU cores",
+    )
     assert (weights.name, card.name) == ("ours-x4-gpu.pt", "ours-x4-gpu.md")
     text = card.read_text()
     assert text.startswith("# ours-x4-gpu") and 'zoo.load("ours-x4-gpu")' in text and "--config gpu" in text
@@ -226,14 +283,28 @@ def test_export_names_the_model_and_the_machine_it_trained_on(image_folders, tmp
         export_run(tmp_path / "run", tmp_path / "models", datasets=(), progress=False, name="../ours")
 
 
-def test_ours_x4_gpu_is_published_as_the_paper_size_model_and_a_missing_file_is_one_line(tmp_path: Path, monkeypatch, capsys) -> None:
+def test_ours_x4_gpu_is_published_as_the_paper_size_model_and_a_missing_file_is_one_line(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
     from lapsrn_edu.cli import main
 
     assert "ours-x4-gpu" in zoo.available()
     model = zoo.load("ours-x4-gpu")
     assert (model.scale, model.config.depth) == (4, 10)
-    monkeypatch.setattr(zoo, "ours_path", lambda name, root=None: (_ for _ in ()).throw(
-        zoo.DataNotFoundError(f"{tmp_path / (name + '.pt')}: model {name!r} not found; train it with `lapsrn-edu train`")))
+    monkeypatch.setattr(
+        zoo,
+        "ours_path",
+        lambda name, root=None: (_ for _ in ()).throw(
+            zoo.DataNotFoundError(
+                f"{tmp_path / (name + '.pt')}: model {name!r} not found; train it with `lapsrn-edu train`"
+            )
+        ),
+    )
     assert main(["evaluate", "--model", "ours-x4-gpu", "--dataset", "embedded", "--scale", "4"]) == 2
     error = capsys.readouterr().err
-    assert "ours-x4-gpu" in error and "not found" in error and "Traceback" not in error and len(error.strip().splitlines()) == 1
+    assert (
+        "ours-x4-gpu" in error
+        and "not found" in error
+        and "Traceback" not in error
+        and len(error.strip().splitlines()) == 1
+    )

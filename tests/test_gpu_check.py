@@ -57,7 +57,9 @@ def test_the_pack_unpacks_to_the_same_pixels_and_catches_a_changed_image(gpu_che
 
 
 @pytest.mark.parametrize("rate, budget", [(8000.0, 580.0), (3000.0, 580.0), (12000.0, 300.0)])
-def test_the_training_plan_fits_the_minutes_and_the_deadline(gpu_check, tmp_path: Path, rate: float, budget: float) -> None:
+def test_the_training_plan_fits_the_minutes_and_the_deadline(
+    gpu_check, tmp_path: Path, rate: float, budget: float
+) -> None:
     args = argparse.Namespace(out=str(tmp_path), budget=budget, minutes=8.0, epochs=None, tiny=False)
     plan = gpu_check.Check(args).plan({"recipes": [{"recipe": "gpu", "batch_size": 256, "patches_per_second": rate}]})
     assert plan["seconds"] <= min(8 * 60, budget - 60)

@@ -9,20 +9,30 @@ import torch
 from lapsrn_edu.data.patches import Augmentation, BatchIndices, LumaImage, PatchDataset
 from lapsrn_edu.engine.gpu_patches import DevicePatchCutter, Placements, device_batches, largest_window
 
-ON_CUDA = pytest.param("cuda", marks=(pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")))
+ON_CUDA = pytest.param(
+    "cuda", marks=(pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"))
+)
 DEVICES = ["cpu", ON_CUDA]
 
 
 def lumas() -> list[LumaImage]:
     """Images of several shapes: wider, taller, and one narrower than the widest zoom-out window."""
     rng = np.random.default_rng(7)
-    return [LumaImage(name, rng.random(shape).astype(np.float32)) for name, shape in (("wide", (40, 90)), ("tall", (75, 36)), ("small", (30, 33)))]
+    return [
+        LumaImage(name, rng.random(shape).astype(np.float32))
+        for name, shape in (("wide", (40, 90)), ("tall", (75, 36)), ("small", (30, 33)))
+    ]
 
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize(
     "augmentation",
-    [Augmentation(), Augmentation((1.0, 1.0)), Augmentation((0.6, 0.8), rotate=False), Augmentation((0.5, 1.0), flip=False)],
+    [
+        Augmentation(),
+        Augmentation((1.0, 1.0)),
+        Augmentation((0.6, 0.8), rotate=False),
+        Augmentation((0.5, 1.0), flip=False),
+    ],
     ids=["paper", "no-zoom", "zoom-no-turns", "no-flip"],
 )
 def test_device_patches_equal_the_cpu_patches(device: str, augmentation: Augmentation) -> None:
@@ -32,7 +42,10 @@ def test_device_patches_equal_the_cpu_patches(device: str, augmentation: Augment
     expected = torch.stack([patches[i] for i in range(96)])
     assert cut.shape == (96, 1, 24, 24) and cut.dtype == torch.float32 and cut.device.type == device
     assert float((cut.cpu() - expected).abs().max()) < 1e-5
-    assert len({int(w) for w in placements[:, 3]}) > 1 or augmentation.scale_range == (1.0, 1.0)  # several windows were cut
+    assert len({int(w) for w in placements[:, 3]}) > 1 or augmentation.scale_range == (
+        1.0,
+        1.0,
+    )  # several windows were cut
 
 
 def test_the_largest_window_is_the_widest_zoom_out_an_image_allows() -> None:

@@ -27,8 +27,12 @@ pytestmark = pytest.mark.slow
 
 
 def run(command: list, cwd: Path, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
-    result = subprocess.run([str(c) for c in command], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    assert result.returncode == 0, f"{' '.join(map(str, command))} exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    result = subprocess.run(
+        [str(c) for c in command], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert result.returncode == 0, (
+        f"{' '.join(map(str, command))} exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    )
     return result
 
 
@@ -37,8 +41,13 @@ def source_tree(target: Path) -> Path:
     repo = course.REPO_ROOT
     if not (repo / ".git").exists() or shutil.which("git") is None:
         pytest.skip("the wheel is built from a git checkout of the repository")
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=repo, capture_output=True, text=True, check=True).stdout
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     for name in filter(None, listed.split("\0")):
         if (repo / name).is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
@@ -54,7 +63,22 @@ def installed(tmp_path_factory) -> dict:
         pytest.skip(f"building the wheel needs setuptools>=77 here (the dev extra); found {setuptools.__version__}")
     tmp = tmp_path_factory.mktemp("wheel")
     source = source_tree(tmp / "source")
-    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index", "-w", tmp / "dist", source], tmp)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-w",
+            tmp / "dist",
+            source,
+        ],
+        tmp,
+    )
     wheel = next((tmp / "dist").glob("lapsrn_edu-*.whl"))
     venv = tmp / "venv"
     run([sys.executable, "-m", "venv", "--without-pip", venv], tmp)
@@ -85,11 +109,30 @@ def test_the_wheel_holds_every_module_our_models_and_the_notebooks(installed):
 
 
 def test_installed_package_evaluates_our_shipped_model(installed):
-    probe = run([installed["python"], "-c", "import lapsrn_edu.evaluation.zoo as z; print(z.__file__); print(z.ours_path('ours-x4'))"],
-                installed["cwd"], installed["env"]).stdout.split()
+    probe = run(
+        [
+            installed["python"],
+            "-c",
+            "import lapsrn_edu.evaluation.zoo as z; print(z.__file__); print(z.ours_path('ours-x4'))",
+        ],
+        installed["cwd"],
+        installed["env"],
+    ).stdout.split()
     assert all(Path(p).is_relative_to(installed["site"]) for p in probe), probe  # not the repository's copy
-    result = run([installed["venv"] / "bin" / "lapsrn-edu", "evaluate", "--model", "ours-x4", "--dataset", "embedded", "--scale", "4"],
-                 installed["cwd"], installed["env"])
+    result = run(
+        [
+            installed["venv"] / "bin" / "lapsrn-edu",
+            "evaluate",
+            "--model",
+            "ours-x4",
+            "--dataset",
+            "embedded",
+            "--scale",
+            "4",
+        ],
+        installed["cwd"],
+        installed["env"],
+    )
     lines = result.stdout.splitlines()
     assert lines[0] == "ours-x4 x4 on embedded"
     mean = next(line for line in lines if line.startswith("mean")).split()
@@ -98,8 +141,12 @@ def test_installed_package_evaluates_our_shipped_model(installed):
 
 def test_installed_course_runs_the_notebooks_it_ships(installed):
     out = installed["cwd"] / "build"
-    result = run([installed["venv"] / "bin" / "lapsrn-edu", "course", "--quick", "--only", "00", "--out", out],
-                 installed["cwd"], installed["env"], timeout=600)
+    result = run(
+        [installed["venv"] / "bin" / "lapsrn-edu", "course", "--quick", "--only", "00", "--out", out],
+        installed["cwd"],
+        installed["env"],
+        timeout=600,
+    )
     assert "00_welcome" in result.stdout and "ok" in result.stdout, result.stdout
     assert (out / "00_welcome.html").is_file() and (out / "slides" / "00_welcome.slides.html").is_file()
     assert (out / "assets" / "mathjax" / "MathJax.js").is_file()
@@ -113,8 +160,23 @@ def test_a_lesson_copied_alone_into_an_empty_folder_runs(installed, tmp_path):
     alone.mkdir()
     shutil.copy2(lesson, alone / lesson.name)
     env = {**installed["env"], "HOME": str(tmp_path / "home")}  # the installed data root is ~/lapsrn-edu-data
-    run([installed["python"], "-m", "papermill", lesson.name, "executed.ipynb", "-p", "QUICK", "True", "--kernel", "python3"],
-        alone, env, timeout=600)
+    run(
+        [
+            installed["python"],
+            "-m",
+            "papermill",
+            lesson.name,
+            "executed.ipynb",
+            "-p",
+            "QUICK",
+            "True",
+            "--kernel",
+            "python3",
+        ],
+        alone,
+        env,
+        timeout=600,
+    )
     import nbformat
 
     executed = nbformat.read(alone / "executed.ipynb", as_version=4)
@@ -135,7 +197,9 @@ def test_the_first_cell_names_the_install_command_when_the_package_is_missing(tm
     first = next(c for c in nb.cells if c.cell_type == "code").source
     script = tmp_path / "first_cell.py"
     script.write_text(first.replace("get_ready()", "get_ready(fetch=False)"), encoding="utf-8")
-    result = subprocess.run([sys.executable, "-I", "-S", str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 1
     assert "needs the lapsrn-edu package" in result.stderr and "pip install" in result.stderr
     assert "Traceback" not in result.stderr

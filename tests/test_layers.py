@@ -70,7 +70,10 @@ def test_every_import_points_down_the_map():
 
 
 def test_no_module_imports_itself_back():
-    graph = {m: {t for t in imports_of(p) if t in MODULES and not MODULES[t].name == "__init__.py"} for m, p in MODULES.items()}
+    graph = {
+        m: {t for t in imports_of(p) if t in MODULES and not MODULES[t].name == "__init__.py"}
+        for m, p in MODULES.items()
+    }
     cycles = []
 
     def visit(node: str, path: list[str], seen: set[str]) -> None:
@@ -99,7 +102,9 @@ def test_every_name_a_lesson_takes_from_a_package_module_exists():
         text = source.read_text(encoding="utf-8")
         for package, names in re.findall(r"^from (lapsrn_edu[\w.]*) import ([\w, ]+)$", text, flags=re.M):
             for name in (n.strip().split(" as ")[-1] for n in names.split(",")):
-                original = next(n.strip().split(" as ")[0] for n in names.split(",") if n.strip().split(" as ")[-1] == name)
+                original = next(
+                    n.strip().split(" as ")[0] for n in names.split(",") if n.strip().split(" as ")[-1] == name
+                )
                 try:
                     module = importlib.import_module(f"{package}.{original}")
                 except ImportError:
@@ -139,6 +144,7 @@ def stated_imports(docstring: str) -> tuple[set[str], set[str]]:
 
     text = re.sub(r"\s+", " ", docstring)
     rooms, outside = re.search(r"Imports: (.*?); outside the package: (.*?)\.(?: |$)", text).groups()
+
     def names(listed: str) -> set[str]:
         return {n.strip() for n in re.sub(r"\(.*?\)", "", listed).split(",")}  # parentheses say why, not what
 
@@ -155,17 +161,29 @@ def test_each_room_says_what_it_imports():
     actual_outside: dict[str, set[str]] = {}
     for module, path in MODULES.items():
         home = room(module)
-        actual_rooms.setdefault(home, set()).update(room(t) for t in imports_of(path) if room(t) not in (home, "lapsrn_edu"))
+        actual_rooms.setdefault(home, set()).update(
+            room(t) for t in imports_of(path) if room(t) not in (home, "lapsrn_edu")
+        )
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module] if (
-                isinstance(node, ast.ImportFrom) and not node.level and node.module) else []
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if (isinstance(node, ast.ImportFrom) and not node.level and node.module)
+                else []
+            )
             actual_outside.setdefault(home, set()).update(
-                top for top in (n.split(".")[0] for n in names) if top not in sys.stdlib_module_names and top != "lapsrn_edu")
+                top
+                for top in (n.split(".")[0] for n in names)
+                if top not in sys.stdlib_module_names and top != "lapsrn_edu"
+            )
     wrong = []
     for name in ("imaging", "models", "data", "engine", "evaluation", "training", "studies", "course"):
         doc = importlib.import_module(f"lapsrn_edu.{name}").__doc__
         rooms, outside = stated_imports(doc)
         if rooms != actual_rooms.get(name, set()) or outside != actual_outside.get(name, set()):
-            wrong.append(f"{name}: says {sorted(rooms)} and {sorted(outside)}, imports "
-                         f"{sorted(actual_rooms.get(name, set()))} and {sorted(actual_outside.get(name, set()))}")
+            wrong.append(
+                f"{name}: says {sorted(rooms)} and {sorted(outside)}, imports "
+                f"{sorted(actual_rooms.get(name, set()))} and {sorted(actual_outside.get(name, set()))}"
+            )
     assert not wrong, "\n".join(wrong)

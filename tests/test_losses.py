@@ -28,7 +28,7 @@ def test_eps_is_squared_under_the_root():
 
 
 def test_reductions():
-    """"paper" = sum over pixels / batch size; "mean" over everything; "sum"."""
+    """ "paper" = sum over pixels / batch size; "mean" over everything; "sum"."""
     pred = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], dtype=torch.float64).view(2, 1, 1, 3)
     target = torch.zeros_like(pred)
     assert l1(pred, target, reduction="paper").item() == pytest.approx(21 / 2)
@@ -63,7 +63,9 @@ def test_multiscale_sums_the_levels():
     weighted = multiscale_loss(preds, targets, loss="l1", weights=[0.0, 2.0])
     assert weighted.item() == pytest.approx(2 * l1(preds[1], targets[1]).item(), rel=1e-6)
     custom = multiscale_loss(preds, targets, loss=l2, reduction="mean")
-    assert custom.item() == pytest.approx(sum(l2(p, t, reduction="mean").item() for p, t in zip(preds, targets)), rel=1e-6)
+    assert custom.item() == pytest.approx(
+        sum(l2(p, t, reduction="mean").item() for p, t in zip(preds, targets)), rel=1e-6
+    )
 
 
 def test_multiscale_errors():

@@ -133,7 +133,14 @@ def test_oneshot_shapes(scale):
         model(torch.rand(1, 1, 7, 5), levels=1 if scale > 2 else 2)
 
 
-@pytest.mark.parametrize("model", [LapSRN(scale=2, depth=1, channels=4), MSLapSRN(depth=1, recursions=1, channels=4), OneShotSR(scale=2, depth=1, channels=4)])
+@pytest.mark.parametrize(
+    "model",
+    [
+        LapSRN(scale=2, depth=1, channels=4),
+        MSLapSRN(depth=1, recursions=1, channels=4),
+        OneShotSR(scale=2, depth=1, channels=4),
+    ],
+)
 @pytest.mark.parametrize("bad", [torch.rand(1, 3, 8, 8), torch.rand(1, 8, 8)])
 def test_bad_input_names_the_expected_layout(model, bad):
     with pytest.raises(ValueError, match=r"\(N, 1, H, W\)"):
@@ -153,7 +160,9 @@ def test_released_init():
 
 
 @pytest.mark.parametrize("scale", [2, 4, 8])
-@pytest.mark.parametrize("make", [lambda s: SRCNN(scale=s), lambda s: FSRCNN(scale=s), lambda s: VDSR(scale=s, depth=4, channels=8)])
+@pytest.mark.parametrize(
+    "make", [lambda s: SRCNN(scale=s), lambda s: FSRCNN(scale=s), lambda s: VDSR(scale=s, depth=4, channels=8)]
+)
 def test_baselines_map_an_lr_batch_to_one_image_at_the_full_scale(make, scale):
     model = make(scale)
     outputs = model(torch.rand(2, 1, 7, 5))
@@ -185,9 +194,14 @@ def test_vdsr_starts_as_bicubic_plus_a_residual():
 def test_every_architecture_round_trips_through_a_checkpoint(name, tmp_path):
     from lapsrn_edu.models.checkpoint import load_model, save_checkpoint
 
-    small = {"LapSRN": {"depth": 1, "channels": 4}, "MSLapSRN": {"depth": 1, "recursions": 2, "channels": 4},
-             "OneShotSR": {"depth": 1, "channels": 4}, "SRCNN": {"filters": (4, 2)}, "FSRCNN": {"d": 4, "s": 2, "m": 1},
-             "VDSR": {"depth": 3, "channels": 4}}
+    small = {
+        "LapSRN": {"depth": 1, "channels": 4},
+        "MSLapSRN": {"depth": 1, "recursions": 2, "channels": 4},
+        "OneShotSR": {"depth": 1, "channels": 4},
+        "SRCNN": {"filters": (4, 2)},
+        "FSRCNN": {"d": 4, "s": 2, "m": 1},
+        "VDSR": {"depth": 3, "channels": 4},
+    }
     torch.manual_seed(0)
     model = build(name, {"scale": 4, **small[name]}).eval()
     save_checkpoint(tmp_path / "m.pt", model)

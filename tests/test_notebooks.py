@@ -88,14 +88,20 @@ def test_exercises_and_their_answer_key_stay_in_sync(path):
     key = answer_key.lesson_key(path)
     for i in exercises:
         exercise = nb.cells[i].source
-        assert "NotImplementedError" in exercise and "TODO" in exercise, f"{path.name}: exercise cell {i} needs a TODO and NotImplementedError"
+        assert "NotImplementedError" in exercise and "TODO" in exercise, (
+            f"{path.name}: exercise cell {i} needs a TODO and NotImplementedError"
+        )
         name = answer_key.exercise_name(nb.cells[i])
-        assert name in key.solutions, f"{path.name}: cell {i} ({name}) has no solution in {answer_key.key_path(path).name}"
+        assert name in key.solutions, (
+            f"{path.name}: cell {i} ({name}) has no solution in {answer_key.key_path(path).name}"
+        )
         assert function_signatures(key.solutions[name]) == function_signatures(exercise), (
             f"{path.name}: the solution of {name} must define the exercise's functions with the same arguments"
         )
-        checker = next(c for c in nb.cells[i + 1:] if c.cell_type == "code")
-        assert f'check("{name}"' in checker.source and "strict=SOLUTIONS" in checker.source, f"{path.name}: a strict check follows {name}"
+        checker = next(c for c in nb.cells[i + 1 :] if c.cell_type == "code")
+        assert f'check("{name}"' in checker.source and "strict=SOLUTIONS" in checker.source, (
+            f"{path.name}: a strict check follows {name}"
+        )
     keyed = answer_key.with_answers(nb, key, path.stem)
     assert len(tagged(keyed, answer_key.SOLUTION_TAG)) == len(exercises)
     assert sum(answer_key.ANSWERS_TAG in c.metadata.get("tags", []) for c in keyed.cells) == 1
@@ -145,7 +151,9 @@ def test_every_notebook_has_a_jupytext_source_and_back():
 def test_notebook_matches_its_jupytext_source(path):
     source = SOURCE_DIR / f"{path.stem}.md"
     difference = disagreement(source, path)
-    assert difference is None, f"{path.name} is out of date with {source.name}: {difference}; run {SYNC_HINT.format(stem=path.stem)}"
+    assert difference is None, (
+        f"{path.name} is out of date with {source.name}: {difference}; run {SYNC_HINT.format(stem=path.stem)}"
+    )
 
 
 def test_the_pairing_check_catches_an_edit(tmp_path):
@@ -197,7 +205,9 @@ def test_only_selects_notebooks_by_prefix():
 @pytest.mark.slow
 def test_runner_executes_exports_and_indexes(tmp_path):
     """A two-cell notebook through papermill and nbconvert: the HTML embeds the figure."""
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
     nb.cells = [
         nbformat.v4.new_markdown_cell("# A tiny lesson"),
         nbformat.v4.new_code_cell("QUICK = False\nSOLUTIONS = False", metadata={"tags": ["parameters"]}),
@@ -233,13 +243,19 @@ def test_stated_run_times_are_the_measured_ones():
     for path in NOTEBOOKS:
         stated = course.stated_run_time(record["seconds"][path.stem])
         header = " ".join(read(path).cells[0].source.split())
-        assert f"**Expected run time** on a 2-core laptop CPU: {stated}" in header, f"{path.name}: the header should say {stated!r}"
+        assert f"**Expected run time** on a 2-core laptop CPU: {stated}" in header, (
+            f"{path.name}: the header should say {stated!r}"
+        )
         row = next(line for line in guide.splitlines() if re.match(rf"\| {path.stem[:2]} ", line))
         assert f"| {stated} |" in row, f"the guide's row for {path.stem} should say {stated!r}"
-        assert re.search(rf"\| {path.stem[:2]} [^|]*\|[^|]*\| {re.escape(stated)} \|", welcome), f"lesson 00's course map: {path.stem} {stated!r}"
+        assert re.search(rf"\| {path.stem[:2]} [^|]*\|[^|]*\| {re.escape(stated)} \|", welcome), (
+            f"lesson 00's course map: {path.stem} {stated!r}"
+        )
     total = course.stated_run_time(sum(record["seconds"].values()))
     assert f"the whole course: {total}" in welcome.lower()
-    assert f"the whole course takes {total}" in " ".join((course.REPO_ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert f"the whole course takes {total}" in " ".join(
+        (course.REPO_ROOT / "README.md").read_text(encoding="utf-8").split()
+    )
 
 
 # Lessons whose headers state a quick-mode time not measured yet: their sources are being rewritten
@@ -260,8 +276,11 @@ def test_stated_quick_times_are_the_measured_ones():
     assert record["mode"] == "quick" and record["ok"]
     stems = [p.stem for p in NOTEBOOKS]
     assert set(record["seconds"]) <= set(stems)
-    assert sorted(set(stems) - set(record["seconds"])) == sorted(s for s in stems if s[:2] in QUICK_TIMES_NOT_YET_WRITTEN), (
-        "every lesson's quick-mode time is in the record but those of QUICK_TIMES_NOT_YET_WRITTEN (empty it as they are measured)")
+    assert sorted(set(stems) - set(record["seconds"])) == sorted(
+        s for s in stems if s[:2] in QUICK_TIMES_NOT_YET_WRITTEN
+    ), (
+        "every lesson's quick-mode time is in the record but those of QUICK_TIMES_NOT_YET_WRITTEN (empty it as they are measured)"
+    )
     for path in NOTEBOOKS:
         header = " ".join(read(path).cells[0].source.split())
         found = re.findall(r"quick mode: (under a minute|about \d+(?:\.\d+)? (?:seconds|minutes?))", header)
@@ -273,5 +292,12 @@ def test_stated_quick_times_are_the_measured_ones():
 
 def test_quick_times_are_stated_in_tens_of_seconds_or_minutes():
     assert [course.stated_quick_time(s) for s in (3, 14.9, 15, 54.9, 55, 89, 91, 150)] == [
-        "about 10 seconds", "about 10 seconds", "about 20 seconds", "about 50 seconds",
-        "about 1 minute", "about 1 minute", "about 2 minutes", "about 2 minutes"]
+        "about 10 seconds",
+        "about 10 seconds",
+        "about 20 seconds",
+        "about 50 seconds",
+        "about 1 minute",
+        "about 1 minute",
+        "about 2 minutes",
+        "about 2 minutes",
+    ]

@@ -26,7 +26,9 @@ def test_release_loads_with_its_architecture(data_root, stem):
     assert {k: getattr(model.config, k) for k in config} == config
     assert count_parameters(model) == EXPECTED_PARAMETERS[stem]
     image_upsampler = (model.levels[0] if cls is LapSRN else model).image_upsample.deconv.weight
-    assert not np.allclose(image_upsampler.detach().numpy()[0, 0], np.outer([0.25, 0.75, 0.75, 0.25], [0.25, 0.75, 0.75, 0.25]))
+    assert not np.allclose(
+        image_upsampler.detach().numpy()[0, 0], np.outer([0.25, 0.75, 0.75, 0.25], [0.25, 0.75, 0.75, 0.25])
+    )
 
 
 def test_garbage_file_names_the_file(tmp_path):

@@ -70,7 +70,9 @@ def test_history_figure_draws_loss_lr_and_psnr_with_bicubic():
     from lapsrn_edu.training.history import EpochRecord, History
 
     epochs = [EpochRecord(i, 100 * i, 1.0 / i, 1e-3, 100.0, 1.0, 9.0, 10.0 * i, 11.0 * i, 28.0 + i) for i in (1, 2, 3)]
-    history = History({"loss": "charbonnier", "reduction": "paper", "lr_schedule": "cosine", "scale": 4}, "set5", epochs)
+    history = History(
+        {"loss": "charbonnier", "reduction": "paper", "lr_schedule": "cosine", "scale": 4}, "set5", epochs
+    )
     fig = plots.history_figure(history, bicubic_psnr=28.43)
     psnr_axis = fig.axes[2]
     assert len(fig.axes) == 3 and list(psnr_axis.lines[0].get_ydata()) == [29.0, 30.0, 31.0]

@@ -94,7 +94,9 @@ def test_tiny_images_mirror_their_border():
         np.testing.assert_allclose(imresize(image, scale), matlab_imresize(image, scale), atol=1e-12)
 
 
-@pytest.mark.parametrize("n, scale, expected", [(37, 1 / 2, 19), (37, 1 / 3, 13), (37, 1 / 8, 5), (37, 3, 111), (8, 1 / 4, 2)])
+@pytest.mark.parametrize(
+    "n, scale, expected", [(37, 1 / 2, 19), (37, 1 / 3, 13), (37, 1 / 8, 5), (37, 3, 111), (8, 1 / 4, 2)]
+)
 def test_output_size_is_ceil_of_scaled_size(n, scale, expected):
     assert imresize(np.zeros((n, n)), scale).shape == (expected, expected)
 
@@ -146,7 +148,9 @@ def test_torch_border_rows_and_interior_match_numpy(shape, scale, antialias, mon
     out = imresize_torch(torch.from_numpy(image)[None], scale, antialias=antialias)[0].numpy()
     np.testing.assert_allclose(out, imresize(image, scale, antialias=antialias), atol=1e-12)
     downscales = min(scale if isinstance(scale, tuple) else (scale,)) < 1
-    divides = all(float(n * s).is_integer() for n, s in zip(shape, scale if isinstance(scale, tuple) else (scale, scale)))
+    divides = all(
+        float(n * s).is_integer() for n, s in zip(shape, scale if isinstance(scale, tuple) else (scale, scale))
+    )
     assert bool(calls) == (divides and (antialias or not downscales))
 
 

@@ -32,8 +32,18 @@ def tiny(tmp_path, **overrides):
     empty_root.mkdir(exist_ok=True)
     val.mkdir(exist_ok=True)
     write_image(val / "crop.png", Image("crop", embedded_images(("camera",))[0].pixels[200:248, 200:248]))
-    defaults = dict(train_data="embedded", val_data=str(val), data_root=str(empty_root), depth=1, channels=8,
-                    patch_size=16, batch_size=2, epochs=2, iterations_per_epoch=2, threads=1)
+    defaults = dict(
+        train_data="embedded",
+        val_data=str(val),
+        data_root=str(empty_root),
+        depth=1,
+        channels=8,
+        patch_size=16,
+        batch_size=2,
+        epochs=2,
+        iterations_per_epoch=2,
+        threads=1,
+    )
     return {**defaults, **overrides}
 
 
@@ -53,12 +63,19 @@ def test_a_study_lengthens_only_the_course_budget_and_only_when_it_says_so(tmp_p
     assert residual.budget("course", epochs=2).epochs == 2, "an explicit override wins"
     for name in ("smoke", "standard", "paper"):
         assert residual.budget(name) == studies.budget(name)
-    longer = studies.Study(residual.name, residual.claim, residual.where, residual.variants, residual.comparisons,
-                           course_epochs=3)
+    longer = studies.Study(
+        residual.name, residual.claim, residual.where, residual.variants, residual.comparisons, course_epochs=3
+    )
     monkeypatch.setitem(studies.STUDIES, "residual", longer)
     # run_study trains the study's own course budget (here 3 epochs of the tiny config)
-    result = studies.run_study("residual", "course", out=tmp_path / "out", runs=tmp_path / "runs", progress=False,
-                               **{k: v for k, v in tiny(tmp_path).items() if k != "epochs"})
+    result = studies.run_study(
+        "residual",
+        "course",
+        out=tmp_path / "out",
+        runs=tmp_path / "runs",
+        progress=False,
+        **{k: v for k, v in tiny(tmp_path).items() if k != "epochs"},
+    )
     assert all(len(v.iterations) == 3 for v in result.variants)
 
 
@@ -68,10 +85,28 @@ NOISE = verdict.SeedNoise(sd=0.02, dof=10, runs=16, source="test")
 @pytest.mark.parametrize(
     "better, worse, set14, paper, reading",
     [
-        ([30.5, 30.52], [30.0, 30.02], ([27.1], [27.0]), None, "reproduced"),  # +0.5, interval far above zero, Set14 agrees
+        (
+            [30.5, 30.52],
+            [30.0, 30.02],
+            ([27.1], [27.0]),
+            None,
+            "reproduced",
+        ),  # +0.5, interval far above zero, Set14 agrees
         ([30.0, 30.02], [30.5, 30.52], None, None, "reversed"),
-        ([30.05, 30.07], [30.0, 30.02], ([27.1], [27.0]), None, "same direction, smaller"),  # clear of zero, under the floor
-        ([30.3, 30.32], [30.0, 30.02], ([27.1], [27.0]), 0.7, "same direction, smaller"),  # under half the paper's 0.7 dB
+        (
+            [30.05, 30.07],
+            [30.0, 30.02],
+            ([27.1], [27.0]),
+            None,
+            "same direction, smaller",
+        ),  # clear of zero, under the floor
+        (
+            [30.3, 30.32],
+            [30.0, 30.02],
+            ([27.1], [27.0]),
+            0.7,
+            "same direction, smaller",
+        ),  # under half the paper's 0.7 dB
         ([30.5, 30.52], [30.0, 30.02], ([27.0], [27.1]), None, "same direction, smaller"),  # Set14 disagrees
         ([30.02, 30.04], [30.0, 30.02], None, None, "inconclusive"),  # +0.02 against an interval of +-0.045
     ],
@@ -97,7 +132,10 @@ def test_without_any_estimate_of_the_noise_nothing_is_decided():
 
 
 def test_a_study_reads_as_its_weakest_decision():
-    yes, no, maybe = (studies.decide(*pair, NOISE, set14=([27.5], [27.0])) for pair in (([31.0], [30.0]), ([30.0], [31.0]), ([30.0], [30.01])))
+    yes, no, maybe = (
+        studies.decide(*pair, NOISE, set14=([27.5], [27.0]))
+        for pair in (([31.0], [30.0]), ([30.0], [31.0]), ([30.0], [30.01]))
+    )
     assert studies.overall([yes, yes]) == "reproduced"
     assert studies.overall([yes, maybe]) == "inconclusive"
     assert studies.overall([yes, maybe, no]) == "reversed"
@@ -113,7 +151,14 @@ def independent_reading(result, everything):
             if v.run not in seen:
                 seen.add(v.run)
                 lr = v.lr if v.lr is not None else r.budget["config"]["lr"]
-                key = (v.arch, json.dumps(v.model_config, sort_keys=True), v.loss_function, v.optimizer, lr, v.iterations[-1])
+                key = (
+                    v.arch,
+                    json.dumps(v.model_config, sort_keys=True),
+                    v.loss_function,
+                    v.optimizer,
+                    lr,
+                    v.iterations[-1],
+                )
                 groups.setdefault(key, []).append(v.final_psnr)
     dof = sum(len(g) - 1 for g in groups.values())
     sd = math.sqrt(sum(sum((x - statistics.fmean(g)) ** 2 for x in g) for g in groups.values()) / dof)
@@ -134,7 +179,9 @@ def independent_reading(result, everything):
             reading = "same direction, smaller"
         else:
             reading = "reproduced"
-        readings.append((c.better, c.worse, round(margin, 6), round(margin - half, 6), round(margin + half, 6), reading))
+        readings.append(
+            (c.better, c.worse, round(margin, 6), round(margin - half, 6), round(margin + half, 6), reading)
+        )
     return readings
 
 
@@ -147,7 +194,9 @@ def test_every_committed_decision_reads_as_the_rule_says_and_its_sentence_is_tru
     sentence the package prints under it states only what its numbers show."""
     everything = studies.committed_results()
     result = studies.load_result(file)
-    stored = [(d.better, d.worse, round(d.margin, 6), round(d.low, 6), round(d.high, 6), d.verdict) for d in result.decisions]
+    stored = [
+        (d.better, d.worse, round(d.margin, 6), round(d.low, 6), round(d.high, 6), d.verdict) for d in result.decisions
+    ]
     assert stored == independent_reading(result, everything), "run tools/reread_studies.py"
     assert result.verdict == studies.overall(result.decisions)
     for d in result.decisions:
@@ -238,8 +287,20 @@ def test_every_study_names_its_claim_its_place_in_the_paper_and_existing_variant
 
 
 def test_a_one_shot_network_trains_on_the_finest_level(tmp_path):
-    config = recipe("quick", scale=4, depth=2, channels=8, batch_size=2, patch_size=32, epochs=2,
-                    iterations_per_epoch=4, train_data="embedded", val_data="embedded", out=str(tmp_path), threads=1)
+    config = recipe(
+        "quick",
+        scale=4,
+        depth=2,
+        channels=8,
+        batch_size=2,
+        patch_size=32,
+        epochs=2,
+        iterations_per_epoch=4,
+        train_data="embedded",
+        val_data="embedded",
+        out=str(tmp_path),
+        threads=1,
+    )
     model = OneShotSR(scale=4, depth=2, channels=8)
     before = [p.detach().clone() for p in model.parameters()]
     history = train(config, progress=False, model=model)
@@ -250,13 +311,28 @@ def test_a_one_shot_network_trains_on_the_finest_level(tmp_path):
 def test_a_study_trains_every_variant_and_seed_then_reuses_runs_and_result(tmp_path):
     out, runs = tmp_path / "out", tmp_path / "runs"
     result = studies.run_study("residual", "smoke", seeds=2, out=out, runs=runs, progress=False, **tiny(tmp_path))
-    assert [(v.name, v.seed) for v in result.variants] == [("LapSRN", 0), ("LapSRN", 1), ("no residual", 0), ("no residual", 1)]
+    assert [(v.name, v.seed) for v in result.variants] == [
+        ("LapSRN", 0),
+        ("LapSRN", 1),
+        ("no residual", 0),
+        ("no residual", 1),
+    ]
     assert result.verdict in verdict.READINGS and len(result.decisions) == 1
     saved = json.loads((out / "residual.json").read_text())
     for key in ("study", "claim", "budget", "bicubic_psnr", "verdict"):
         assert key in saved
     for entry in saved["variants"]:
-        for key in ("name", "seed", "final_psnr", "val_psnr", "iterations", "parameters", "gflops_per_mp", "ms_per_mp", "train_seconds"):
+        for key in (
+            "name",
+            "seed",
+            "final_psnr",
+            "val_psnr",
+            "iterations",
+            "parameters",
+            "gflops_per_mp",
+            "ms_per_mp",
+            "train_seconds",
+        ):
             assert key in entry
         assert entry["final_psnr"] == entry["val_psnr"][-1] and entry["set14_psnr"] is None
     histories = sorted(runs.glob("*/history.json"))
@@ -273,12 +349,18 @@ def test_a_study_trains_every_variant_and_seed_then_reuses_runs_and_result(tmp_p
 
 def test_a_study_can_train_some_of_its_variants(tmp_path):
     out, runs = tmp_path / "out", tmp_path / "runs"
-    result = studies.run_study("depth", "smoke", out=out, runs=runs, progress=False, variants=["depth 5", "depth 3"], **tiny(tmp_path))
+    result = studies.run_study(
+        "depth", "smoke", out=out, runs=runs, progress=False, variants=["depth 5", "depth 3"], **tiny(tmp_path)
+    )
     assert result.variant_names() == ["depth 3", "depth 5"], "the study's order, whatever the order asked"
-    assert [(d.better, d.worse) for d in result.decisions] == [("depth 5", "depth 3")], "only the pairs trained are decided"
+    assert [(d.better, d.worse) for d in result.decisions] == [("depth 5", "depth 3")], (
+        "only the pairs trained are decided"
+    )
     assert (out / "depth-subset.json").is_file() and not (out / "depth.json").exists()
     assert '--variants "depth 5,depth 3"' in result.command
-    with pytest.raises(ValueError, match="has no variant 'depth 4'; its variants: depth 3, depth 5, depth 10, depth 15"):
+    with pytest.raises(
+        ValueError, match="has no variant 'depth 4'; its variants: depth 3, depth 5, depth 10, depth 15"
+    ):
         studies.run_study("depth", "smoke", out=out, runs=runs, variants=["depth 4"], **tiny(tmp_path))
     with pytest.raises(ValueError, match="nothing to compare; choose at least one pair: 'depth 5' and 'depth 3'"):
         studies.run_study("depth", "smoke", out=out, runs=runs, variants=["depth 3", "depth 10"], **tiny(tmp_path))
@@ -290,9 +372,14 @@ def test_a_saved_result_is_not_reused_when_the_variants_change(tmp_path, monkeyp
     out, runs = tmp_path / "out", tmp_path / "runs"
     studies.run_study("residual", "smoke", out=out, runs=runs, progress=False, **tiny(tmp_path))
     study = studies.STUDIES["residual"]
-    changed = studies.Study(study.name, study.claim, study.where,
-                            (study.variants[0], studies.Variant("no residual", model={"residual": False, "channels": 4})),
-                            study.comparisons, seeds=study.seeds)
+    changed = studies.Study(
+        study.name,
+        study.claim,
+        study.where,
+        (study.variants[0], studies.Variant("no residual", model={"residual": False, "channels": 4})),
+        study.comparisons,
+        seeds=study.seeds,
+    )
     monkeypatch.setitem(studies.STUDIES, "residual", changed)
     result = studies.run_study("residual", "smoke", out=out, runs=runs, progress=False, **tiny(tmp_path))
     assert result.variants_spec[1]["model"]["channels"] == 4
@@ -305,8 +392,11 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint(tmp_path):
     runs = tmp_path / "runs"
     run_dir = runs / studies.run_id(variant.arch, model_config, config)
     # the run stopped after its first epoch (as when a session ends)
-    first = train(runner.with_overrides(config, epochs=1, out=str(run_dir)), progress=False,
-                  model=registry.build(variant.arch, model_config))
+    first = train(
+        runner.with_overrides(config, epochs=1, out=str(run_dir)),
+        progress=False,
+        model=registry.build(variant.arch, model_config),
+    )
     again, history = runner.train_variant(variant, model_config, config, runs, progress=False)
     assert again == run_dir and [e.epoch for e in history.epochs] == [1, 2]
     assert history.epochs[0] == first.epochs[0], "the first epoch was not trained again"
@@ -314,7 +404,9 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint(tmp_path):
 
 def test_equal_time_gives_the_slower_method_fewer_iterations(tmp_path):
     out, runs = tmp_path / "out", tmp_path / "runs"
-    result = studies.run_study("baselines", "smoke", out=out, runs=runs, progress=False, **tiny(tmp_path, epochs=10, iterations_per_epoch=10))
+    result = studies.run_study(
+        "baselines", "smoke", out=out, runs=runs, progress=False, **tiny(tmp_path, epochs=10, iterations_per_epoch=10)
+    )
     assert set(result.calibration) == {"LapSRN", "SRCNN", "FSRCNN", "VDSR"}
     iterations = {v.name: v.iterations[-1] for v in result.variants}
     seconds = {name: iterations[name] * result.calibration[name] for name in iterations}
@@ -332,7 +424,14 @@ def test_each_condition_changes_the_budget_as_it_says_and_keeps_the_run_folders_
     sgd = studies.STUDIES["loss"].budget("standard", "sgd")
     long = studies.STUDIES["depth"].budget("standard", "long")
     assert (x8.scale, x8.patch_size, x8.epochs) == (8, 96, 30)
-    assert (sgd.optimizer, sgd.momentum, sgd.weight_decay, sgd.bias_lr_mult, sgd.reduction, sgd.epochs) == ("sgd", 0.9, 1e-4, 0.1, "paper", 240)
+    assert (sgd.optimizer, sgd.momentum, sgd.weight_decay, sgd.bias_lr_mult, sgd.reduction, sgd.epochs) == (
+        "sgd",
+        0.9,
+        1e-4,
+        0.1,
+        "paper",
+        240,
+    )
     assert (long.epochs, long.optimizer, long.scale) == (120, "adam", 4)
     # pinned: the folders these runs train in (a change here retrains hours of CPU)
     lapsrn, depth3 = studies.LAPSRN, studies.STUDIES["depth"].variant("depth 3")
@@ -350,9 +449,19 @@ def test_a_condition_names_its_file_and_writes_the_command_that_remakes_it(tmp_p
     depth = studies.STUDIES["depth"]
     assert studies.result_path(depth, "d", ["depth 3", "depth 5", "depth 10"], "long").name == "depth-long.json"
     assert studies.result_path(depth, "d", ["depth 3", "depth 5"], "long").name == "depth-long-subset.json"
-    command = studies.study_command(depth, "standard", 2, "data/studies", list(depth.condition("long").variants),
-                                    depth.condition("long"), {"lr": 2e-3})
-    assert command == "lapsrn-edu study depth --budget standard --condition long --seeds 2 --out data/studies --set lr=0.002"
+    command = studies.study_command(
+        depth,
+        "standard",
+        2,
+        "data/studies",
+        list(depth.condition("long").variants),
+        depth.condition("long"),
+        {"lr": 2e-3},
+    )
+    assert (
+        command
+        == "lapsrn-edu study depth --budget standard --condition long --seeds 2 --out data/studies --set lr=0.002"
+    )
     args = build_parser().parse_args(command.split()[1:])
     assert (args.condition, args.seeds, dict(args.set)) == ("long", 2, {"lr": 2e-3})
     with pytest.raises(ValueError, match="no condition 'x8'; its conditions: long"):
@@ -361,12 +470,23 @@ def test_a_condition_names_its_file_and_writes_the_command_that_remakes_it(tmp_p
 
 def test_a_tuned_condition_gives_each_variant_the_rate_that_scores_best_on_held_out_images(tmp_path, monkeypatch):
     study = studies.STUDIES["loss"]
-    grid = studies.Condition("sgd", "test", overrides={"optimizer": "sgd", "lr_min": 1e-7}, lr_grid=(1e-4, 3e-2, 1e3),
-                             seeds=1, tune_epochs=2, tune_holdout=2)
-    monkeypatch.setitem(studies.STUDIES, "loss", studies.Study(study.name, study.claim, study.where, study.variants[:2],
-                                                                study.comparisons, conditions=(grid,)))
-    result = studies.run_study("loss", "smoke", out=tmp_path / "out", runs=tmp_path / "runs", progress=False, condition="sgd",
-                               **tiny(tmp_path))
+    grid = studies.Condition(
+        "sgd",
+        "test",
+        overrides={"optimizer": "sgd", "lr_min": 1e-7},
+        lr_grid=(1e-4, 3e-2, 1e3),
+        seeds=1,
+        tune_epochs=2,
+        tune_holdout=2,
+    )
+    monkeypatch.setitem(
+        studies.STUDIES,
+        "loss",
+        studies.Study(study.name, study.claim, study.where, study.variants[:2], study.comparisons, conditions=(grid,)),
+    )
+    result = studies.run_study(
+        "loss", "smoke", out=tmp_path / "out", runs=tmp_path / "runs", progress=False, condition="sgd", **tiny(tmp_path)
+    )
     assert result.condition == "sgd" and set(result.tuning) == {"Charbonnier", "L2"}
     for run in result.variants:
         tried = result.tuning[run.name]["grid"]
@@ -374,19 +494,34 @@ def test_a_tuned_condition_gives_each_variant_the_rate_that_scores_best_on_held_
         best = max((float(lr) for lr, score in tried.items() if score is not None), key=lambda lr: tried[f"{lr:g}"])
         assert run.lr == result.tuning[run.name]["chosen_lr"] == best and run.optimizer == "sgd"
     assert (tmp_path / "out" / "loss-sgd.json").is_file() and "--condition sgd" in result.command
-    again = studies.run_study("loss", "smoke", out=tmp_path / "out", runs=tmp_path / "runs", progress=False, condition="sgd",
-                              **tiny(tmp_path))
+    again = studies.run_study(
+        "loss", "smoke", out=tmp_path / "out", runs=tmp_path / "runs", progress=False, condition="sgd", **tiny(tmp_path)
+    )
     assert again.created == result.created and again.tuning == result.tuning  # the saved result is reused
     fig = tuning_figure(result)
     assert {t.get_text().split(" (")[0] for t in fig.axes[0].get_legend().get_texts()} == {"Charbonnier", "L2"}
-    one_rate = studies.run_study("loss", "smoke", out=tmp_path / "one", runs=tmp_path / "runs", progress=False, condition="sgd",
-                                 **tiny(tmp_path), lr=1e-4)
-    assert one_rate.tuning == {} and {r.lr for r in one_rate.variants} == {1e-4} and "--set lr=0.0001" in one_rate.command
+    one_rate = studies.run_study(
+        "loss",
+        "smoke",
+        out=tmp_path / "one",
+        runs=tmp_path / "runs",
+        progress=False,
+        condition="sgd",
+        **tiny(tmp_path),
+        lr=1e-4,
+    )
+    assert (
+        one_rate.tuning == {} and {r.lr for r in one_rate.variants} == {1e-4} and "--set lr=0.0001" in one_rate.command
+    )
     with pytest.raises(OptionError, match="no tuning record"):
         tuning_figure(one_rate)
 
 
-CONDITIONED = {"pyramid-x8": ("pyramid", "x8", 1.2), "depth-long": ("depth", "long", 2.0), "loss-sgd": ("loss", "sgd", 2.0)}
+CONDITIONED = {
+    "pyramid-x8": ("pyramid", "x8", 1.2),
+    "depth-long": ("depth", "long", 2.0),
+    "loss-sgd": ("loss", "sgd", 2.0),
+}
 
 
 @pytest.mark.parametrize("file", list(CONDITIONED))
@@ -397,7 +532,10 @@ def test_a_committed_condition_is_whole(file):
     result = studies.load_result(file)
     assert result is not None, f"data/studies/{file}.json is not committed"
     assert result.condition == condition
-    assert result.command == f"lapsrn-edu study {name} --budget standard --condition {condition} --seeds {result.seeds} --out data/studies"
+    assert (
+        result.command
+        == f"lapsrn-edu study {name} --budget standard --condition {condition} --seeds {result.seeds} --out data/studies"
+    )
     chosen = studies.STUDIES[name].condition(condition)
     expected = list(chosen.variants) if chosen.variants else [v.name for v in studies.STUDIES[name].variants]
     assert result.variant_names() == expected and result.seeds >= 2
@@ -432,7 +570,9 @@ def test_the_committed_sgd_study_trained_each_loss_at_the_best_rate_of_its_grid(
 
 def test_every_seed_above_compares_seed_by_seed():
     result = studies.load_result("pyramid")
-    assert studies.every_seed_above(result, "LapSRN", "one-shot, same parameters")  # the direction holds in all 3 x 3 pairs
+    assert studies.every_seed_above(
+        result, "LapSRN", "one-shot, same parameters"
+    )  # the direction holds in all 3 x 3 pairs
     assert not studies.every_seed_above(result, "LapSRN", "one-shot, same convolutions")  # interleaved seeds
     with pytest.raises(OptionError):
         studies.every_seed_above(result, "LapSRN", "no such variant")

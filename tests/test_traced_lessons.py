@@ -70,7 +70,9 @@ def paper_table() -> dict[tuple[str, str, int, str], str]:
     bicubic = re.search(r"Set5 x4 PSNR \(CVPR Table 4\): bicubic ([\d.]+)", text)
     assert bicubic, "docs/paper.md no longer quotes bicubic's Set5 x4 PSNR from Table 4"
     table[("bicubic", "set5", 4, "psnr")] = bicubic.group(1)
-    assert len(table) == 31, f"docs/paper.md: expected LapSRN's 15 cells of PSNR and SSIM and bicubic's one, found {len(table)}"
+    assert len(table) == 31, (
+        f"docs/paper.md: expected LapSRN's 15 cells of PSNR and SSIM and bicubic's one, found {len(table)}"
+    )
     return table
 
 
@@ -80,7 +82,11 @@ def committed_rows() -> list[dict]:
 
 
 def committed_cells() -> dict[tuple[str, str, int, str], float]:
-    return {(r["model"], r["dataset"], int(r["scale"]), metric): float(r[metric]) for r in committed_rows() for metric in ("psnr", "ssim")}
+    return {
+        (r["model"], r["dataset"], int(r["scale"]), metric): float(r[metric])
+        for r in committed_rows()
+        for metric in ("psnr", "ssim")
+    }
 
 
 def test_the_committed_benchmark_prints_as_the_paper_prints_its_table_but_the_known_cells():
@@ -114,8 +120,13 @@ def test_the_texts_say_which_cells_differ_and_by_how_much():
         f"({float(published) - 0.0005 - ssim:.5f} below the smallest value that rounds to {published}; its PSNR, {psnr:.2f}, agrees)",
         f"Bicubic by the protocol above measures {bicubic:.2f}, {bicubic - float(bicubic_published):.2f} dB above the table",
     )
-    manga = {s: (measured[(f"official-x{s}", "manga109", s, "psnr")], measured[(f"official-x{s}", "manga109", s, "ssim")]) for s in (2, 8)}
-    assert_quoted(PAPER_PAGE, f"(Manga109 x2 {manga[2][0]:.2f} / {manga[2][1]:.4f}, x8 {manga[8][0]:.2f} / {manga[8][1]:.4f})")
+    manga = {
+        s: (measured[(f"official-x{s}", "manga109", s, "psnr")], measured[(f"official-x{s}", "manga109", s, "ssim")])
+        for s in (2, 8)
+    }
+    assert_quoted(
+        PAPER_PAGE, f"(Manga109 x2 {manga[2][0]:.2f} / {manga[2][1]:.4f}, x8 {manga[8][0]:.2f} / {manga[8][1]:.4f})"
+    )
     assert_quoted(
         "data/results/README.md",
         f"BSD100 x4's SSIM measures {ssim:.5f}, which prints as {printed} against the paper's {published}",
@@ -145,7 +156,11 @@ def test_parameter_counts_are_the_models_counts():
         f"would be {' / '.join(thousands(paper[s]) for s in (2, 4, 8))}",
         f"have {thousands(ms)} parameters each, {fewer} fewer than LapSRN x4 ({c4})",
     )
-    assert_quoted(lesson("10"), f"with {fewer} fewer than LapSRN x4", f"{thousands(ms)} parameters for every released model, {fewer} fewer")
+    assert_quoted(
+        lesson("10"),
+        f"with {fewer} fewer than LapSRN x4",
+        f"{thousands(ms)} parameters for every released model, {fewer} fewer",
+    )
 
 
 # --- data sizes and counts (lesson 00, the glossary, the guide) -----------------------------------
@@ -169,7 +184,11 @@ def test_download_sizes_and_image_counts_are_the_manifests():
     assert_quoted(GUIDE, f"(the official weights, Set5 and Set14, {megabytes(list(course.COURSE_DATA))})")
     counts = [str(len(groups[name])) for name in DATASETS]
     assert_quoted(GLOSSARY, f"The benchmark test sets: {', '.join(counts[:-1])} and {counts[-1]} images")
-    assert_quoted(GLOSSARY, f"so that {len(groups['train'])} images give many different patches", f"the {len(groups['train'])} images.")
+    assert_quoted(
+        GLOSSARY,
+        f"so that {len(groups['train'])} images give many different patches",
+        f"the {len(groups['train'])} images.",
+    )
 
 
 # --- budgets (the glossary, the capstone, lesson 04) ----------------------------------------------
@@ -180,7 +199,12 @@ def course_iterations(study: str | None = None) -> int:
 
 
 def test_course_budgets_are_the_studies_budgets():
-    base, pyramid, residual, loss = course_iterations(), course_iterations("pyramid"), course_iterations("residual"), course_iterations("loss")
+    base, pyramid, residual, loss = (
+        course_iterations(),
+        course_iterations("pyramid"),
+        course_iterations("residual"),
+        course_iterations("loss"),
+    )
     standard = studies.budget("standard").total_iterations
     assert_quoted(
         GLOSSARY,
@@ -216,7 +240,9 @@ def test_the_capstone_quotes_the_committed_x8_study_times():
 
 def card(name: str) -> dict[str, str]:
     """A model card's table rows (item -> value) and its scores (dataset -> "PSNR | SSIM")."""
-    rows = dict(re.findall(r"^\| ([\w ]+) \| (.+) \|$", (MODELS / f"{name}.md").read_text(encoding="utf-8"), flags=re.M))
+    rows = dict(
+        re.findall(r"^\| ([\w ]+) \| (.+) \|$", (MODELS / f"{name}.md").read_text(encoding="utf-8"), flags=re.M)
+    )
     return {k: v for k, v in rows.items() if k not in ("item", "dataset")}
 
 
@@ -233,20 +259,37 @@ def test_a_model_card_describes_its_weights_file(name):
     state = read_checkpoint(path)
     config, iterations = state["config"], state["iteration"]
     rows = card(name)
-    assert_quoted(f"data/models/{name}.md", f"Weights in float16 ({path.stat().st_size / 2**20:.2f} MB)",
-                  f'`lapsrn_edu.evaluation.zoo.load("{name}")`')
-    assert rows["model"] == f"depth {config['depth']} per level, {config['channels']} channels, {config['upsampler']} upsampler"
-    assert rows["data"].endswith(f"{config['patch_size']} px patches, batch {config['batch_size']}, Y channel, on-the-fly augmentation")
-    assert rows["optimiser"] == f"{config['optimizer']}, lr {config['lr']:g} ({config['lr_schedule']}), {config['loss']} loss ({config['reduction']} reduction)"
+    assert_quoted(
+        f"data/models/{name}.md",
+        f"Weights in float16 ({path.stat().st_size / 2**20:.2f} MB)",
+        f'`lapsrn_edu.evaluation.zoo.load("{name}")`',
+    )
+    assert (
+        rows["model"]
+        == f"depth {config['depth']} per level, {config['channels']} channels, {config['upsampler']} upsampler"
+    )
+    assert rows["data"].endswith(
+        f"{config['patch_size']} px patches, batch {config['batch_size']}, Y channel, on-the-fly augmentation"
+    )
+    assert (
+        rows["optimiser"]
+        == f"{config['optimizer']}, lr {config['lr']:g} ({config['lr_schedule']}), {config['loss']} loss ({config['reduction']} reduction)"
+    )
     epochs, remainder = divmod(iterations, config["iterations_per_epoch"])
     assert remainder == 0
-    assert rows["iterations"] == f"{iterations} ({iterations * config['batch_size']} patches), {epochs} epochs of {config['iterations_per_epoch']}"
+    assert (
+        rows["iterations"]
+        == f"{iterations} ({iterations * config['batch_size']} patches), {epochs} epochs of {config['iterations_per_epoch']}"
+    )
     assert state["selected_on"] == "last checkpoint of the run"
 
 
 def test_lesson_04_quotes_the_model_cards():
     iterations = [read_checkpoint(MODELS / f"{name}.pt")["iteration"] for name in CPU_MODELS]
-    assert_quoted(lesson("04"), f"the committed CPU models below trained {thousands(min(iterations))} to {thousands(max(iterations))} iterations")
+    assert_quoted(
+        lesson("04"),
+        f"the committed CPU models below trained {thousands(min(iterations))} to {thousands(max(iterations))} iterations",
+    )
     gpu = read_checkpoint(MODELS / "ours-x4-gpu.pt")
     rows = card("ours-x4-gpu")
     patches = gpu["iteration"] * gpu["config"]["batch_size"]
@@ -291,10 +334,18 @@ def test_the_official_x4_level_1_image_upsampler_replicates_pixels(data_root):
     border[1:3, 1:3] = 0
     assert centre.min() > 0.9 and centre.max() < 1.1 and border.abs().max() < 0.1
     assert torch.allclose(kernel[1], torch.tensor([0.0, 1.0, 1.0, 0.0]), atol=0.05)
-    assert_quoted(key("02"), "level 1's row is close to 0, 1, 1, 0", "its four central weights close to 1 and the others close to 0")
+    assert_quoted(
+        key("02"),
+        "level 1's row is close to 0, 1, 1, 0",
+        "its four central weights close to 1 and the others close to 0",
+    )
     bilinear_row = torch.tensor([0.1875, 0.5625, 0.5625, 0.1875])
     assert (kernel[1] - bilinear_row).abs().max() > 0.3
-    assert_quoted(lesson("01"), "second row of its 4x4 kernel", "the official model's level-1 kernel, printed above, has moved far from its bilinear start")
+    assert_quoted(
+        lesson("01"),
+        "second row of its 4x4 kernel",
+        "the official model's level-1 kernel, printed above, has moved far from its bilinear start",
+    )
 
 
 # --- the lecturer's guide: slides per deck -------------------------------------------------------

@@ -51,7 +51,10 @@ def interval(d: studies.Decision) -> str:
 
 def test_lesson_07_quotes_the_x4_result():
     r = result("pyramid")
-    convs, params = decision(r, "LapSRN", "one-shot, same convolutions"), decision(r, "LapSRN", "one-shot, same parameters")
+    convs, params = (
+        decision(r, "LapSRN", "one-shot, same convolutions"),
+        decision(r, "LapSRN", "one-shot, same parameters"),
+    )
     assert (convs.verdict, params.verdict) == ("inconclusive", "same direction, smaller")
     assert studies.every_seed_above(r, "LapSRN", "one-shot, same parameters")
     assert studies.every_seed_above(r, "LapSRN", "one-shot, same parameters", "set14_psnr")
@@ -73,17 +76,26 @@ def test_lesson_07_quotes_the_x4_result():
 def test_lesson_07_says_what_the_third_seed_was_and_what_its_record_says():
     r = result("pyramid")
     assert r.planned_seeds == 2 and r.seeds == 3 and "after the two-seed result had been seen" in r.seeds_note
-    first_two = {name: statistics.fmean(v.final_psnr for v in r.runs_of(name) if v.seed < 2) for name in r.variant_names()}
+    first_two = {
+        name: statistics.fmean(v.final_psnr for v in r.runs_of(name) if v.seed < 2) for name in r.variant_names()
+    }
     gap = first_two["LapSRN"] - first_two["one-shot, same parameters"]
     assert f"{gap:.2f} dB" in r.seeds_note
-    assert_quoted(L07, "The third seed was run because the verdict hung on it: two seeds were planned",
-                  f"against the same-parameters network, {gap:.2f} dB, was close to the 0.1 dB",
-                  "(`planned_seeds` and `seeds_note`, printed above)", "makes the 95% interval optimistic")
+    assert_quoted(
+        L07,
+        "The third seed was run because the verdict hung on it: two seeds were planned",
+        f"against the same-parameters network, {gap:.2f} dB, was close to the 0.1 dB",
+        "(`planned_seeds` and `seeds_note`, printed above)",
+        "makes the 95% interval optimistic",
+    )
 
 
 def test_lesson_07_quotes_the_x8_result():
     r = result("pyramid-x8")
-    convs, params = decision(r, "LapSRN", "one-shot, same convolutions"), decision(r, "LapSRN", "one-shot, same parameters")
+    convs, params = (
+        decision(r, "LapSRN", "one-shot, same convolutions"),
+        decision(r, "LapSRN", "one-shot, same parameters"),
+    )
     assert (convs.verdict, params.verdict) == ("same direction, smaller", "reproduced")
     assert convs.margin < studies.verdict.FLOOR_DB < params.margin
     lapsrn, oneshot = r.runs_of("LapSRN")[0].parameters, r.runs_of("one-shot, same convolutions")[0].parameters
@@ -97,7 +109,8 @@ def test_lesson_07_quotes_the_x8_result():
         f"LapSRN ends {convs.margin:+.2f} dB higher (interval {interval(convs)})",
         f"but {convs.margin:.2f} dB is under the 0.1 dB floor, so the reading is *same direction, smaller*, not reproduced",
         f"That network has {oneshot / lapsrn:.1f} times LapSRN's weights",
-        "within a few thousandths of a dB of its variant's mean", "only three degrees of freedom",
+        "within a few thousandths of a dB of its variant's mean",
+        "only three degrees of freedom",
         "LapSRN passes bicubic after 200 iterations, both one-shot networks after 500",
         f"a one-shot network given {oneshot / lapsrn:.1f} times the weights ends {convs.margin:.2f} dB behind",
         f"beats the same-parameters network by {params.margin:.2f} dB (reproduced) and the same-convolutions one by "
@@ -107,15 +120,21 @@ def test_lesson_07_quotes_the_x8_result():
     assert_quoted(
         K07,
         f"{oneshot / lapsrn:.1f} times LapSRN's weights ({oneshot:,} against {lapsrn:,})",
-        f"LapSRN is ahead by only {convs.margin:.2f} dB", f"lead of {params.margin:.2f} dB there (reproduced)",
+        f"LapSRN is ahead by only {convs.margin:.2f} dB",
+        f"lead of {params.margin:.2f} dB there (reproduced)",
     )
-    assert_quoted(GUIDE, "the pyramid at x8: reproduced against a one-shot network with the same weights; against the same "
-                         "convolutions, the paper's comparison, same direction but under the 0.1 dB floor")
+    assert_quoted(
+        GUIDE,
+        "the pyramid at x8: reproduced against a one-shot network with the same weights; against the same "
+        "convolutions, the paper's comparison, same direction but under the 0.1 dB floor",
+    )
 
 
 def test_lesson_07_question_2_and_its_answer_follow_from_the_sizes():
     standard = studies.budget("standard")
-    models = {v.name: registry.build(v.arch, c) for v, c in studies.resolve_variants(studies.STUDIES["pyramid"], standard)}
+    models = {
+        v.name: registry.build(v.arch, c) for v, c in studies.resolve_variants(studies.STUDIES["pyramid"], standard)
+    }
     sizes = {name: count_parameters(m) for name, m in models.items()}
     committed = result("pyramid")
     assert sizes == {name: committed.runs_of(name)[0].parameters for name in committed.variant_names()}
@@ -124,7 +143,10 @@ def test_lesson_07_question_2_and_its_answer_follow_from_the_sizes():
     upsampler = models["one-shot, same convolutions"].upsample.weight.numel()
     level = models["LapSRN"].levels[0].upsample.deconv.weight.numel()
     gflops = {name: flops_per_megapixel(m, 4) / 1e9 for name, m in models.items()}
-    assert_quoted(L07, f"LapSRN has {lapsrn:,} weights, the same-convolutions network {convs:,} and the same-parameters network {params:,}")
+    assert_quoted(
+        L07,
+        f"LapSRN has {lapsrn:,} weights, the same-convolutions network {convs:,} and the same-parameters network {params:,}",
+    )
     assert_quoted(
         K07,
         f"({params:,} against {lapsrn:,} weights)",
@@ -144,7 +166,10 @@ def test_lesson_08_quotes_the_standard_result():
     names = ["depth 3", "depth 5", "depth 10", "depth 15"]
     steps = [decision(r, "depth 5", "depth 3"), decision(r, "depth 10", "depth 5"), decision(r, "depth 15", "depth 10")]
     assert [d.verdict for d in steps] == ["reproduced", "inconclusive", "reversed"]
-    ms = ", ".join(f"{round(r.runs_of(n)[0].ms_per_mp, -2):,.0f}" for n in names[:3]) + f" and {round(r.runs_of(names[3])[0].ms_per_mp, -2):,.0f}"
+    ms = (
+        ", ".join(f"{round(r.runs_of(n)[0].ms_per_mp, -2):,.0f}" for n in names[:3])
+        + f" and {round(r.runs_of(names[3])[0].ms_per_mp, -2):,.0f}"
+    )
     psnr = ", ".join(f"{mean(r, n):.2f}" for n in names[:3]) + f" and {mean(r, names[3]):.2f}"
     passes = {n: [v.passes_bicubic_at for v in r.runs_of(n)] for n in names}
     assert passes["depth 3"] == passes["depth 5"] == [200, 200] and passes["depth 10"] == [400, 400]
@@ -179,14 +204,21 @@ def test_lesson_08_quotes_the_long_result():
     r, standard = result("depth-long"), result("depth")
     five_three, ten_five = decision(r, "depth 5", "depth 3"), decision(r, "depth 10", "depth 5")
     assert (five_three.verdict, ten_five.verdict) == ("reproduced", "inconclusive")
-    assert ten_five.dof == 3 and ten_five.noise_source.startswith("6 runs") and "depth-long.json" in ten_five.noise_source
+    assert (
+        ten_five.dof == 3 and ten_five.noise_source.startswith("6 runs") and "depth-long.json" in ten_five.noise_source
+    )
     assert decision(standard, "depth 5", "depth 3").noise_source.startswith("26 runs")
-    assert studies.every_seed_above(r, "depth 10", "depth 5") and studies.every_seed_above(r, "depth 10", "depth 5", "set14_psnr")
+    assert studies.every_seed_above(r, "depth 10", "depth 5") and studies.every_seed_above(
+        r, "depth 10", "depth 5", "set14_psnr"
+    )
     set14 = {n: " and ".join(f"{v.set14_psnr:.2f}" for v in r.runs_of(n)) for n in ("depth 5", "depth 10")}
     gains = [mean(r, n) - mean(standard, n) for n in ("depth 3", "depth 5", "depth 10")]
     assert all(round(g, 2) in (0.45, 0.46, 0.47, 0.48) for g in gains)  # "each gained about 0.45 dB"
     assert round(statistics.fmean(gains) / ten_five.margin) == 9  # "about nine times the margin"
-    cost = {name: x.runs_of("depth 10")[0].ms_per_mp / x.runs_of("depth 5")[0].ms_per_mp - 1 for name, x in (("depth", standard), ("long", r))}
+    cost = {
+        name: x.runs_of("depth 10")[0].ms_per_mp / x.runs_of("depth 5")[0].ms_per_mp - 1
+        for name, x in (("depth", standard), ("long", r))
+    }
     assert_quoted(
         L08,
         f"the means on Set5 x4 are {mean(r, 'depth 3'):.2f}, {mean(r, 'depth 5'):.2f} and {mean(r, 'depth 10'):.2f} dB for d = 3, 5 and 10",
@@ -196,7 +228,9 @@ def test_lesson_08_quotes_the_long_result():
         f"({set14['depth 10']} against {set14['depth 5']} dB)",
         f"But its interval, {interval(ten_five)} dB, includes zero: inconclusive",
         "three degrees of freedom, where the standard budget pools 26 runs",
-        f"a gain of {ten_five.high:.2f} dB", "each gained about 0.45 dB", "about nine times the margin of depth 10 over depth 5",
+        f"a gain of {ten_five.high:.2f} dB",
+        "each gained about 0.45 dB",
+        "about nine times the margin of depth 10 over depth 5",
         f"({cost['depth']:.0%} more in `depth.json`, {cost['long']:.0%} in `depth-long.json`)",
         f"still inconclusive ({ten_five.margin:+.2f} dB)",
     )
@@ -241,28 +275,50 @@ def test_lesson_09_quotes_the_baselines_result():
 
 def test_lesson_09_states_the_committed_time_of_the_large_sets():
     lines = (ROOT / "data/results/official_benchmark.csv").read_text(encoding="utf-8").splitlines()
-    rows = [r for r in csv.DictReader(line for line in lines if line.strip() and not line.startswith("#"))
-            if r["dataset"] in ("urban100", "manga109") and r["model"] != "bicubic"]
+    rows = [
+        r
+        for r in csv.DictReader(line for line in lines if line.strip() and not line.startswith("#"))
+        if r["dataset"] in ("urban100", "manga109") and r["model"] != "bicubic"
+    ]
     assert len(rows) == 6
     total = sum(float(r["seconds"]) for r in rows) / 60
     small = [float(r["seconds"]) / 60 for r in rows if r["scale"] in ("2", "8")]
     x4 = sorted(5 * round(float(r["seconds"]) / 300) for r in rows if r["scale"] == "4")  # to the nearest 5 minutes
     assert 1.5 <= min(small) and max(small) <= 4
-    assert_quoted(L09, f"scoring them took about {total:.0f} minutes when that measurement was made",
-                  f"scales took about {total:.0f} minutes when the committed measurement was made",
-                  "about 1.5 to 4 minutes each at x2 and x8", f"{x4[0]:.0f} and {x4[1]:.0f} minutes at x4")
+    assert_quoted(
+        L09,
+        f"scoring them took about {total:.0f} minutes when that measurement was made",
+        f"scales took about {total:.0f} minutes when the committed measurement was made",
+        "about 1.5 to 4 minutes each at x2 and x8",
+        f"{x4[0]:.0f} and {x4[1]:.0f} minutes at x4",
+    )
     assert "20 minutes" not in prose(L09)
 
 
 # --- every lesson -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", [L07, L08, L09, K07, "lapsrn_edu/course/instructor/08_study_depth.md",
-                                  "lapsrn_edu/course/instructor/09_benchmarks.md"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        L07,
+        L08,
+        L09,
+        K07,
+        "lapsrn_edu/course/instructor/08_study_depth.md",
+        "lapsrn_edu/course/instructor/09_benchmarks.md",
+    ],
+)
 def test_no_words_of_the_old_rule(path):
     text = prose(path).lower()
-    for old in ("within noise", "not larger than what a change of seed", "the rule's noise", "asks of a single seed",
-                "asks of two seeds", "asks of several seeds"):
+    for old in (
+        "within noise",
+        "not larger than what a change of seed",
+        "the rule's noise",
+        "asks of a single seed",
+        "asks of two seeds",
+        "asks of several seeds",
+    ):
         assert old not in text, f"{path}: {old!r}"
 
 
@@ -270,7 +326,9 @@ def test_the_readings_quoted_are_those_of_the_committed_files():
     """The committed files' readings are what lessons 07 and 08 were written against; a re-read that
     changes one fails here first."""
     seen = {(r.file_name, d.better, d.worse): d.verdict for r in studies.committed_results() for d in r.decisions}
-    assert {k: v for k, v in seen.items() if k[0] in ("pyramid.json", "pyramid-x8.json", "depth.json", "depth-long.json")} == {
+    assert {
+        k: v for k, v in seen.items() if k[0] in ("pyramid.json", "pyramid-x8.json", "depth.json", "depth-long.json")
+    } == {
         ("pyramid.json", "LapSRN", "one-shot, same convolutions"): "inconclusive",
         ("pyramid.json", "LapSRN", "one-shot, same parameters"): "same direction, smaller",
         ("pyramid-x8.json", "LapSRN", "one-shot, same convolutions"): "same direction, smaller",
@@ -287,7 +345,9 @@ def test_the_budgets_the_lessons_describe_are_the_committed_ones():
     config = result("pyramid").budget["config"]
     assert (config["depth"], config["optimizer"], config["patch_size"]) == (5, "adam", 64)
     assert config["epochs"] * config["iterations_per_epoch"] == 3000
-    assert_quoted(L07, "Our networks have 5 convolutions per level and train for 3,000 Adam iterations on 64 px patches")
+    assert_quoted(
+        L07, "Our networks have 5 convolutions per level and train for 3,000 Adam iterations on 64 px patches"
+    )
     course = studies.budget("course")
     assert course.epochs * course.iterations_per_epoch == 600 and studies.budget("standard").epochs * 100 == 5 * 600
     assert_quoted(L09, "LapSRN's course budget takes (600 iterations", "the same comparison with five times the time")
@@ -302,13 +362,20 @@ def test_lesson_09_says_how_closely_the_committed_measurement_gives_the_table():
     body = re.search(r"^PUBLISHED = \{[^\n]*\n(.*?)\n\}", source, re.S | re.M).group(1)
     published = ast.literal_eval("{" + body + "}")
     lines = (ROOT / "data/results/official_benchmark.csv").read_text(encoding="utf-8").splitlines()
-    rows = [r for r in csv.DictReader(line for line in lines if line.strip() and not line.startswith("#")) if r["model"].startswith("official")]
+    rows = [
+        r
+        for r in csv.DictReader(line for line in lines if line.strip() and not line.startswith("#"))
+        if r["model"].startswith("official")
+    ]
     assert len(rows) == len(published) == 15
     psnr_gaps = [abs(float(r["psnr"]) - published[(r["dataset"], int(r["scale"]))][0]) for r in rows]
     ssim_off = [r for r in rows if f"{float(r['ssim']):.3f}" != f"{published[(r['dataset'], int(r['scale']))][1]:.3f}"]
     assert max(psnr_gaps) < 0.005
     assert [(r["dataset"], r["scale"]) for r in ssim_off] == [("bsd100", "4")]
     ssim = float(ssim_off[0]["ssim"])
-    assert_quoted(L09, "differs from the paper's by less than 0.005 dB, so all fifteen agree",
-                  f"BSD100 x4, which measures {ssim:.5f} and prints as {ssim:.3f} against the paper's {published[('bsd100', 4)][1]:.3f}",
-                  f"(BSD100 x4, {ssim:.3f} against {published[('bsd100', 4)][1]:.3f})")
+    assert_quoted(
+        L09,
+        "differs from the paper's by less than 0.005 dB, so all fifteen agree",
+        f"BSD100 x4, which measures {ssim:.5f} and prints as {ssim:.3f} against the paper's {published[('bsd100', 4)][1]:.3f}",
+        f"(BSD100 x4, {ssim:.3f} against {published[('bsd100', 4)][1]:.3f})",
+    )

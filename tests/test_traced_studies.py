@@ -126,23 +126,32 @@ def test_lesson_06_says_the_third_seed_was_added_and_changed_no_reading():
             o.variants = [v for v in o.variants if v.seed < o.planned_seeds]
     planned = studies.read(next(o for o in cut if o.file_name == r.file_name), cut)
     assert [d.verdict for d in planned.decisions] == [d.verdict for d in r.decisions]
-    assert_quoted(L06, "Two seeds were planned. The third was run after the two-seed result had been seen",
-                  "the reading is the same")
+    assert_quoted(
+        L06,
+        "Two seeds were planned. The third was run after the two-seed result had been seen",
+        "the reading is the same",
+    )
 
 
 def test_lesson_06_quotes_the_sgd_result_and_its_tuning():
     r, adam = result("loss-sgd"), result("loss")
     d = decision(r, "Charbonnier", "L2")
     assert d.verdict == r.verdict == "inconclusive" and d.dof == 2 and len(r.variants) == 4
-    grids = {name: {float(rate): score for rate, score in r.tuning[name]["grid"].items()} for name in ("Charbonnier", "L2")}
+    grids = {
+        name: {float(rate): score for rate, score in r.tuning[name]["grid"].items()} for name in ("Charbonnier", "L2")
+    }
     ch, l2 = grids["Charbonnier"], grids["L2"]
     assert r.tuning["L2"]["chosen_lr"] == max(l2) and r.tuning["Charbonnier"]["chosen_lr"] == 3e-5
     assert ch[3e-4] is None and all(l2[a] < l2[b] for a, b in zip(sorted(l2), sorted(l2)[1:]))
     assert ch[1e-5] > l2[1e-5] and ch[3e-5] > l2[3e-5] and l2[1e-4] > ch[1e-4]
     paper, ours = recipe("paper"), r.budget["config"]
-    equivalent = 1e-5 * (paper.patch_size / ours["patch_size"]) ** 2  # the summed loss's gradient scales with the pixels
+    equivalent = (
+        1e-5 * (paper.patch_size / ours["patch_size"]) ** 2
+    )  # the summed loss's gradient scales with the pixels
     assert paper.lr == 1e-5 and 3e-5 < equivalent < 1e-4
-    assert {r.tuning[n]["iterations"] for n in grids} == {1000} and {r.tuning[n]["held_out_images"] for n in grids} == {30}
+    assert {r.tuning[n]["iterations"] for n in grids} == {1000} and {r.tuning[n]["held_out_images"] for n in grids} == {
+        30
+    }
     assert {v.iterations[-1] for v in r.variants} == {24000}
     ch_runs, l2_runs = r.runs_of("Charbonnier"), r.runs_of("L2")
     assert len({f"{v.final_psnr:.2f}" for v in l2_runs}) == 1 and {v.passes_bicubic_at for v in l2_runs} == {300}
@@ -151,7 +160,9 @@ def test_lesson_06_quotes_the_sgd_result_and_its_tuning():
         f"up to ${latex_rate(max(l2))}$, the top of the grid",
         f"did best at ${latex_rate(3e-5)}$ and diverged at ${latex_rate(3e-4)}$",
         f"on its {paper.patch_size} px patches is about ${latex_rate(equivalent)}$ on our {ours['patch_size']} px ones",
-        "for 1,000 iterations each", "30 training images held out", "judged after 1,000 iterations",
+        "for 1,000 iterations each",
+        "30 training images held out",
+        "judged after 1,000 iterations",
         f"L2 to {l2_runs[0].final_psnr:.2f} dB on Set5 x4 in both seeds, the Charbonnier loss to "
         f"{each(r, 'Charbonnier', 'final_psnr')} (Set14: {each(r, 'L2', 'set14_psnr')} against {each(r, 'Charbonnier', 'set14_psnr')})",
         f"margin is {d.margin:+.2f} dB, and its 95% interval, {interval(d)} dB, includes zero",
@@ -172,54 +183,88 @@ def test_readme_quotes_every_committed_study():
     res, loss, pyr, depth = result("residual"), result("loss"), result("pyramid"), result("depth")
     x8, sgd, long, base = result("pyramid-x8"), result("loss-sgd"), result("depth-long"), result("baselines")
     d = decision(res, "LapSRN", "no residual")
-    quotes = [f"| {d.margin:+.2f} dB ({interval(d)}; Set14 {d.set14_margin:+.2f}; 2 seeds each); passes bicubic after 200 "
-              f"iterations against {each(res, 'no residual', 'passes_bicubic_at', ',')} | {d.verdict} |"]
+    quotes = [
+        f"| {d.margin:+.2f} dB ({interval(d)}; Set14 {d.set14_margin:+.2f}; 2 seeds each); passes bicubic after 200 "
+        f"iterations against {each(res, 'no residual', 'passes_bicubic_at', ',')} | {d.verdict} |"
+    ]
     d = decision(loss, "Charbonnier", "L2")
-    quotes.append(f"| {d.margin:+.2f} dB over L2 ({interval(d)}; 3 seeds each, the third added after a look: "
-                  f"{mean(loss, 'Charbonnier'):.2f} against {mean(loss, 'L2'):.2f} dB; Set14 {d.set14_margin:+.2f}); "
-                  f"L1 level with Charbonnier ({mean(loss, 'L1'):.2f}) | {d.verdict}: under the 0.1 dB floor")
-    convs, params = decision(pyr, "LapSRN", "one-shot, same convolutions"), decision(pyr, "LapSRN", "one-shot, same parameters")
-    quotes.append(f"| {convs.margin:+.2f} dB over one-shot with the same convolutions ({interval(convs)}), {params.margin:+.2f} "
-                  f"over one-shot with the same parameters ({interval(params)}); 3 seeds each, the third added after a look | "
-                  f"same convolutions {convs.verdict}; same parameters {params.verdict} (under the floor) |")
+    quotes.append(
+        f"| {d.margin:+.2f} dB over L2 ({interval(d)}; 3 seeds each, the third added after a look: "
+        f"{mean(loss, 'Charbonnier'):.2f} against {mean(loss, 'L2'):.2f} dB; Set14 {d.set14_margin:+.2f}); "
+        f"L1 level with Charbonnier ({mean(loss, 'L1'):.2f}) | {d.verdict}: under the 0.1 dB floor"
+    )
+    convs, params = (
+        decision(pyr, "LapSRN", "one-shot, same convolutions"),
+        decision(pyr, "LapSRN", "one-shot, same parameters"),
+    )
+    quotes.append(
+        f"| {convs.margin:+.2f} dB over one-shot with the same convolutions ({interval(convs)}), {params.margin:+.2f} "
+        f"over one-shot with the same parameters ({interval(params)}); 3 seeds each, the third added after a look | "
+        f"same convolutions {convs.verdict}; same parameters {params.verdict} (under the floor) |"
+    )
     assert pyr.planned_seeds == loss.planned_seeds == 2
     steps = [decision(depth, f"depth {b}", f"depth {w}") for b, w in ((5, 3), (10, 5), (15, 10))]
-    quotes.append(f"d = 3, 5, 10, 15: {', '.join(f'{mean(depth, n):.2f}' for n in depth.variant_names())} dB (2 seeds each); "
-                  + ", ".join(f"{w} to {b} {s.margin:+.2f} ({interval(s)})" for (b, w), s in zip(((5, 3), (10, 5), (15, 10)), steps))
-                  + f"; test time {', '.join(f'{depth.runs_of(n)[0].ms_per_mp:,.0f}' for n in depth.variant_names())} ms per output MP "
-                  f"| 3 to 5 {steps[0].verdict}; 5 to 10 {steps[1].verdict}; 10 to 15 {steps[2].verdict} (depth 10 ends higher)")
-    convs, params = decision(x8, "LapSRN", "one-shot, same convolutions"), decision(x8, "LapSRN", "one-shot, same parameters")
+    quotes.append(
+        f"d = 3, 5, 10, 15: {', '.join(f'{mean(depth, n):.2f}' for n in depth.variant_names())} dB (2 seeds each); "
+        + ", ".join(
+            f"{w} to {b} {s.margin:+.2f} ({interval(s)})" for (b, w), s in zip(((5, 3), (10, 5), (15, 10)), steps)
+        )
+        + f"; test time {', '.join(f'{depth.runs_of(n)[0].ms_per_mp:,.0f}' for n in depth.variant_names())} ms per output MP "
+        f"| 3 to 5 {steps[0].verdict}; 5 to 10 {steps[1].verdict}; 10 to 15 {steps[2].verdict} (depth 10 ends higher)"
+    )
+    convs, params = (
+        decision(x8, "LapSRN", "one-shot, same convolutions"),
+        decision(x8, "LapSRN", "one-shot, same parameters"),
+    )
     assert {v.passes_bicubic_at for v in x8.runs_of("LapSRN")} == {200}
     assert {v.passes_bicubic_at for n in x8.variant_names()[1:] for v in x8.runs_of(n)} == {500}
-    quotes.append(f"Set5 x8, 2 seeds each: LapSRN {mean(x8, 'LapSRN'):.2f} (bicubic {x8.bicubic_psnr:.2f}); {convs.margin:+.2f} dB "
-                  f"over one-shot with the same convolutions ({interval(convs)}), {params.margin:+.2f} over one-shot with the same "
-                  f"parameters ({interval(params)}); LapSRN passes bicubic after 200 iterations, both one-shot networks after 500 | "
-                  f"same parameters {params.verdict}; same convolutions {convs.verdict} (under the floor)")
+    quotes.append(
+        f"Set5 x8, 2 seeds each: LapSRN {mean(x8, 'LapSRN'):.2f} (bicubic {x8.bicubic_psnr:.2f}); {convs.margin:+.2f} dB "
+        f"over one-shot with the same convolutions ({interval(convs)}), {params.margin:+.2f} over one-shot with the same "
+        f"parameters ({interval(params)}); LapSRN passes bicubic after 200 iterations, both one-shot networks after 500 | "
+        f"same parameters {params.verdict}; same convolutions {convs.verdict} (under the floor)"
+    )
     d = decision(sgd, "Charbonnier", "L2")
-    quotes.append(f"(Charbonnier {short_rate(sgd.tuning['Charbonnier']['chosen_lr'])}, L2 {short_rate(sgd.tuning['L2']['chosen_lr'])}, the grid's top): "
-                  f"Charbonnier {d.margin:+.2f} dB against L2 ({interval(d)}; 2 seeds each, the recipe's only runs: two degrees of "
-                  f"freedom)")
+    quotes.append(
+        f"(Charbonnier {short_rate(sgd.tuning['Charbonnier']['chosen_lr'])}, L2 {short_rate(sgd.tuning['L2']['chosen_lr'])}, the grid's top): "
+        f"Charbonnier {d.margin:+.2f} dB against L2 ({interval(d)}; 2 seeds each, the recipe's only runs: two degrees of "
+        f"freedom)"
+    )
     quotes.append(f"| {d.verdict}: consistent with the paper's gap coming from one shared rate")
-    grids = {name: {float(rate): score for rate, score in sgd.tuning[name]["grid"].items()} for name in ("Charbonnier", "L2")}
+    grids = {
+        name: {float(rate): score for rate, score in sgd.tuning[name]["grid"].items()} for name in ("Charbonnier", "L2")
+    }
     ahead = [rate for rate in grids["L2"] if (grids["Charbonnier"][rate] or -1) > grids["L2"][rate]]
     assert ahead == [1e-5, 3e-5] and grids["L2"][1e-4] > grids["Charbonnier"][1e-4]
-    quotes.append(f"judged by {sgd.tuning['L2']['iterations']:,}-iteration runs on {sgd.tuning['L2']['held_out_images']} held-out "
-                  f"training images")
-    quotes.append("in the grid, Charbonnier ahead at 1e-5 and 3e-5, L2 at 1e-4 (the paper's 1e-5 on 128 px patches is about "
-                  "4e-5 on our 64 px ones)")
+    quotes.append(
+        f"judged by {sgd.tuning['L2']['iterations']:,}-iteration runs on {sgd.tuning['L2']['held_out_images']} held-out "
+        f"training images"
+    )
+    quotes.append(
+        "in the grid, Charbonnier ahead at 1e-5 and 3e-5, L2 at 1e-4 (the paper's 1e-5 on 128 px patches is about "
+        "4e-5 on our 64 px ones)"
+    )
     steps = [decision(long, "depth 5", "depth 3"), decision(long, "depth 10", "depth 5")]
-    assert studies.every_seed_above(long, "depth 10", "depth 5") and studies.every_seed_above(long, "depth 10", "depth 5", "set14_psnr")
-    quotes.append(f"12,000 iterations, 2 seeds each: d = 3, 5, 10: {', '.join(f'{mean(long, n):.2f}' for n in long.variant_names())} dB; "
-                  f"3 to 5 {steps[0].margin:+.2f} ({interval(steps[0])}), 5 to 10 {steps[1].margin:+.2f} ({interval(steps[1])}), "
-                  f"every depth-10 seed above every depth-5 seed on Set5 and Set14 | 3 to 5 {steps[0].verdict}; 5 to 10 {steps[1].verdict};")
+    assert studies.every_seed_above(long, "depth 10", "depth 5") and studies.every_seed_above(
+        long, "depth 10", "depth 5", "set14_psnr"
+    )
+    quotes.append(
+        f"12,000 iterations, 2 seeds each: d = 3, 5, 10: {', '.join(f'{mean(long, n):.2f}' for n in long.variant_names())} dB; "
+        f"3 to 5 {steps[0].margin:+.2f} ({interval(steps[0])}), 5 to 10 {steps[1].margin:+.2f} ({interval(steps[1])}), "
+        f"every depth-10 seed above every depth-5 seed on Set5 and Set14 | 3 to 5 {steps[0].verdict}; 5 to 10 {steps[1].verdict};"
+    )
     assert {v.iterations[-1] for v in long.variants} == {12000}
     ds = [decision(base, "LapSRN", n) for n in ("SRCNN", "FSRCNN", "VDSR")]
-    quotes.append(f"{ds[0].margin:+.2f} dB over SRCNN ({interval(ds[0])}), {ds[1].margin:+.2f} over FSRCNN ({interval(ds[1])}), "
-                  f"{ds[2].margin:+.2f} over VDSR ({interval(ds[2])}); 1 seed each")
+    quotes.append(
+        f"{ds[0].margin:+.2f} dB over SRCNN ({interval(ds[0])}), {ds[1].margin:+.2f} over FSRCNN ({interval(ds[1])}), "
+        f"{ds[2].margin:+.2f} over VDSR ({interval(ds[2])}); 1 seed each"
+    )
     vdsr, lapsrn = base.runs_of("VDSR")[0], base.runs_of("LapSRN")[0]
-    quotes.append(f"VDSR got {vdsr.iterations[-1]} iterations to LapSRN's {lapsrn.iterations[-1]:,}, one of its iterations costing "
-                  f"about {round(base.calibration['VDSR'] / base.calibration['LapSRN'])} of LapSRN's; at test time about "
-                  f"{round(vdsr.ms_per_mp / lapsrn.ms_per_mp)}x faster than VDSR")
+    quotes.append(
+        f"VDSR got {vdsr.iterations[-1]} iterations to LapSRN's {lapsrn.iterations[-1]:,}, one of its iterations costing "
+        f"about {round(base.calibration['VDSR'] / base.calibration['LapSRN'])} of LapSRN's; at test time about "
+        f"{round(vdsr.ms_per_mp / lapsrn.ms_per_mp)}x faster than VDSR"
+    )
     assert lapsrn.ms_per_mp > max(base.runs_of(n)[0].ms_per_mp for n in ("SRCNN", "FSRCNN"))
     assert {d.verdict for d in ds} == {"reproduced"}
     assert_quoted(README, *quotes)
@@ -239,9 +284,14 @@ def test_the_run_name_caveat_quotes_both_scores():
     assert where == "baselines.json" and len(files) == 4
     listed = ", ".join(f"`{f}`" for f in ["residual.json", "loss.json", "pyramid.json"]) + " and `depth.json`"
     assert sorted(files) == sorted(["residual.json", "loss.json", "pyramid.json", "depth.json"])
-    assert_quoted(STUDIES_README, f"where it scores {retrained} dB on Set5 at the end against {original} in {listed}",
-                  f"({first['baselines.json']:.2f} against {first['residual.json']:.2f} dB after the first 100 iterations)")
-    assert_quoted(README, f"`LapSRN-3e03c442cc39` scores {original} dB in four files and {retrained} in `baselines.json`")
+    assert_quoted(
+        STUDIES_README,
+        f"where it scores {retrained} dB on Set5 at the end against {original} in {listed}",
+        f"({first['baselines.json']:.2f} against {first['residual.json']:.2f} dB after the first 100 iterations)",
+    )
+    assert_quoted(
+        README, f"`LapSRN-3e03c442cc39` scores {original} dB in four files and {retrained} in `baselines.json`"
+    )
 
 
 def test_the_studies_readme_quotes_the_tuned_condition():

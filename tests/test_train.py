@@ -40,7 +40,13 @@ def weights(path: Path) -> dict[str, torch.Tensor]:
 
 def test_recipes_follow_the_paper_and_take_overrides() -> None:
     paper = RECIPES["paper"]
-    assert (paper.optimizer, paper.lr, paper.momentum, paper.weight_decay, paper.bias_lr_mult) == ("sgd", 1e-5, 0.9, 1e-4, 0.1)
+    assert (paper.optimizer, paper.lr, paper.momentum, paper.weight_decay, paper.bias_lr_mult) == (
+        "sgd",
+        1e-5,
+        0.9,
+        1e-4,
+        0.1,
+    )
     assert (paper.patch_size, paper.batch_size, paper.iterations_per_epoch, paper.reduction) == (128, 64, 1000, "paper")
     assert recipe("quick", scale=2, epochs=3).scale == 2
     with pytest.raises(ValueError, match="unknown training option"):
@@ -118,7 +124,9 @@ def test_a_stopped_and_resumed_run_ends_with_the_same_weights(image_folders, tmp
     assert [e.epoch for e in resumed.epochs] == [1, 2, 3, 4]
     # the code record has one entry per stretch: the start and the resume at epoch 2's end
     assert [m["from_iteration"] for m in resumed.made_with] == [0, 2 * interrupted.iterations_per_epoch]
-    assert {m["network"] for m in resumed.made_with} == {"training engine"} and resumed.made_with[0]["torch"] == torch.__version__
+    assert {m["network"] for m in resumed.made_with} == {"training engine"} and resumed.made_with[0][
+        "torch"
+    ] == torch.__version__
 
 
 def test_corrupt_or_mismatched_checkpoints_are_clear_errors(image_folders, tmp_path: Path) -> None:
@@ -132,7 +140,9 @@ def test_corrupt_or_mismatched_checkpoints_are_clear_errors(image_folders, tmp_p
         Trainer(tiny(image_folders, tmp_path / "other", resume=str(corrupt)), progress=False)
 
 
-def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(image_folders, tmp_path: Path, monkeypatch) -> None:
+def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(
+    image_folders, tmp_path: Path, monkeypatch
+) -> None:
     calls = []
     real_loss = loop.multiscale_loss
 
@@ -153,7 +163,10 @@ def test_bad_data_is_reported_clearly(image_folders, tmp_path: Path) -> None:
     empty.mkdir()
     with pytest.raises(FileNotFoundError, match="no image files"):
         train(tiny(image_folders, tmp_path / "a", train_data=str(empty)), progress=False)
-    with pytest.warns(UserWarning, match="smaller than the 64 px patch"), pytest.raises(FileNotFoundError, match="smaller patch_size"):
+    with (
+        pytest.warns(UserWarning, match="smaller than the 64 px patch"),
+        pytest.raises(FileNotFoundError, match="smaller patch_size"),
+    ):
         train(tiny(image_folders, tmp_path / "b", patch_size=64), progress=False)
     with pytest.raises(ValueError, match="test set"):
         train(tiny(image_folders, tmp_path / "c", train_data="set14"), progress=False)
@@ -161,7 +174,18 @@ def test_bad_data_is_reported_clearly(image_folders, tmp_path: Path) -> None:
 
 def test_embedded_images_are_the_default_without_data(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("LAPSRN_EDU_DATA", str(tmp_path / "nothing"))
-    config = recipe("quick", depth=1, channels=4, patch_size=16, batch_size=2, epochs=1, iterations_per_epoch=2, workers=2, threads=1, out=str(tmp_path / "run"))
+    config = recipe(
+        "quick",
+        depth=1,
+        channels=4,
+        patch_size=16,
+        batch_size=2,
+        epochs=1,
+        iterations_per_epoch=2,
+        workers=2,
+        threads=1,
+        out=str(tmp_path / "run"),
+    )
     history = train(config, progress=False)
     assert history.val_dataset == "embedded:camera" and history.epochs[0].val_psnr > 20
     np.testing.assert_array_equal(len(history.epochs), 1)
@@ -187,9 +211,43 @@ def test_command_line_trains_resumes_and_reports_errors_in_one_line(image_folder
 
     train_dir, val_dir = image_folders
     out = tmp_path / "run"
-    tiny_flags = ["--train-data", str(train_dir), "--val-data", str(val_dir), "--channels", "8",
-                  "--depth", "1", "--patch-size", "16", "--batch-size", "4", "--iterations-per-epoch", "2", "--threads", "1"]
-    assert main(["train", "--config", "quick", "--scale", "4", "--epochs", "1", "--workers", "0", "--out", str(out), *tiny_flags]) == 0
+    tiny_flags = [
+        "--train-data",
+        str(train_dir),
+        "--val-data",
+        str(val_dir),
+        "--channels",
+        "8",
+        "--depth",
+        "1",
+        "--patch-size",
+        "16",
+        "--batch-size",
+        "4",
+        "--iterations-per-epoch",
+        "2",
+        "--threads",
+        "1",
+    ]
+    assert (
+        main(
+            [
+                "train",
+                "--config",
+                "quick",
+                "--scale",
+                "4",
+                "--epochs",
+                "1",
+                "--workers",
+                "0",
+                "--out",
+                str(out),
+                *tiny_flags,
+            ]
+        )
+        == 0
+    )
     assert main(["train", "--resume", str(out / "last.pt"), "--epochs", "2"]) == 0
     assert read_checkpoint(out / "last.pt")["iteration"] == 4
     assert main(["train", "--resume", str(out / "last.pt"), "--depth", "2"]) == 2
@@ -212,7 +270,13 @@ def test_every_training_option_is_a_flag_with_its_explanation(capsys) -> None:
     for f in fields(TrainConfig):
         if f.name not in ("recipe",):
             assert "--" + f.name.replace("_", "-") in text, f.name
-        assert " ".join(f.metadata["help"].split()) in text or f.name in ("recipe", "resume", "data_root", "device", "engine"), f.name
+        assert " ".join(f.metadata["help"].split()) in text or f.name in (
+            "recipe",
+            "resume",
+            "data_root",
+            "device",
+            "engine",
+        ), f.name
 
 
 def test_patches_are_cut_on_a_cuda_gpu_unless_the_config_says_cpu() -> None:

@@ -27,7 +27,9 @@ from lapsrn_edu.course import build as course
 
 SOURCES = course.REPO_ROOT / "tools" / "notebooks"
 README = course.REPO_ROOT / "README.md"
-HEADER = re.compile(r"\*\*Expected run time\*\* on a (?:2-core )?laptop CPU: (?:under a minute|about \d+ (?:minutes?|seconds)|RUNTIME\d\d)")
+HEADER = re.compile(
+    r"\*\*Expected run time\*\* on a (?:2-core )?laptop CPU: (?:under a minute|about \d+ (?:minutes?|seconds)|RUNTIME\d\d)"
+)
 QUICK = re.compile(r"quick(\s+)mode: (?:under a minute|about \d+(?:\.\d+)? (?:minutes?|seconds))")
 
 
@@ -83,20 +85,35 @@ def state(record: dict, lessons: set[str] | None = None) -> None:
     write(answer_key.GUIDE, guide)
     course_map = welcome.read_text(encoding="utf-8")  # after the loop: lesson 00's header was rewritten in it
     for stem, spent in seconds.items():
-        course_map = re.sub(rf"^(\| {stem[:2]} [^|]*\|[^|]*\| )[^|]*( \|)$", rf"\g<1>{course.stated_run_time(spent)}\g<2>",
-                            course_map, count=1, flags=re.M)
+        course_map = re.sub(
+            rf"^(\| {stem[:2]} [^|]*\|[^|]*\| )[^|]*( \|)$",
+            rf"\g<1>{course.stated_run_time(spent)}\g<2>",
+            course_map,
+            count=1,
+            flags=re.M,
+        )
     total = course.stated_run_time(sum(seconds.values()))
     course_map = re.sub(r"The whole course: [^,;]*? on a 2-core", f"The whole course: {total} on a 2-core", course_map)
     write(welcome, course_map)
-    write(README, re.sub(r"the whole course takes (?:about \d+ minutes|-)", f"the whole course takes {total}",
-                         README.read_text(encoding="utf-8")))
+    write(
+        README,
+        re.sub(
+            r"the whole course takes (?:about \d+ minutes|-)",
+            f"the whole course takes {total}",
+            README.read_text(encoding="utf-8"),
+        ),
+    )
     print(f"{len(seconds)} lessons, {total} in all; quick mode measured for {len(quick)}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--take", type=Path, nargs="*", default=[], help="run_times.json files of measured default- or quick-mode runs")
-    parser.add_argument("--lessons", help="comma-separated lesson numbers whose files to write, e.g. 00,03 (default: all)")
+    parser.add_argument(
+        "--take", type=Path, nargs="*", default=[], help="run_times.json files of measured default- or quick-mode runs"
+    )
+    parser.add_argument(
+        "--lessons", help="comma-separated lesson numbers whose files to write, e.g. 00,03 (default: all)"
+    )
     args = parser.parse_args()
     record = take(args.take) if args.take else json.loads(course.RUN_TIMES.read_text(encoding="utf-8"))
     state(record, set(args.lessons.split(",")) if args.lessons else None)

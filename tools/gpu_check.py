@@ -127,16 +127,22 @@ def pack_for_a_device_call(root: Path, out: Path) -> None:
             with exclude.open("a") as f:
                 f.write("/.gpu-data/\n")
     tree = working_tree_bytes()
-    print(f"{out}: {images} images and {len(PACKED_FILES)} weights file, {packed / 2**20:.1f} MiB; with the working tree "
-          f"({tree / 2**20:.1f} MiB) {(packed + tree) / 2**20:.1f} MiB of the {CARRY_LIMIT / 2**20:.0f} MiB a device call carries")
+    print(
+        f"{out}: {images} images and {len(PACKED_FILES)} weights file, {packed / 2**20:.1f} MiB; with the working tree "
+        f"({tree / 2**20:.1f} MiB) {(packed + tree) / 2**20:.1f} MiB of the {CARRY_LIMIT / 2**20:.0f} MiB a device call carries"
+    )
     if packed + tree > CARRY_LIMIT:
         raise CheckFailed("the pack and the working tree are over what a device call carries; pack less")
 
 
 def working_tree_bytes() -> int:
     """Bytes of the files git tracks or would track (what a device call copies besides carried paths)."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                            capture_output=True, check=True).stdout.split(b"\0")
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
     return sum((REPO / name.decode()).stat().st_size for name in listed if name and (REPO / name.decode()).is_file())
 
 
@@ -148,15 +154,21 @@ def _decode(job: tuple[str, str, dict[str, Any]]) -> str | None:
         image = image.convert(entry["mode"])
         image.save(target, "PNG", compress_level=1)
     mode, digest, _ = pixels_digest(target)
-    return None if (mode, digest) == (entry["mode"], entry["sha256"]) else f"{target}: pixels differ from the packed original"
+    return (
+        None
+        if (mode, digest) == (entry["mode"], entry["sha256"])
+        else f"{target}: pixels differ from the packed original"
+    )
 
 
 def unpack(pack_dir: Path, root: Path) -> int:
     """Restore the pack as a data root of PNG files, each image's pixels checked against the manifest."""
     manifest_path = pack_dir / "manifest.json"
     if not manifest_path.is_file():
-        raise CheckFailed(f"no data: LAPSRN_EDU_DATA holds no training images and Set5, and {manifest_path} is missing; "
-                          "run `python tools/gpu_check.py pack` on the machine with the data, and carry .gpu-data")
+        raise CheckFailed(
+            f"no data: LAPSRN_EDU_DATA holds no training images and Set5, and {manifest_path} is missing; "
+            "run `python tools/gpu_check.py pack` on the machine with the data, and carry .gpu-data"
+        )
     manifest = json.loads(manifest_path.read_text())
     jobs = []
     for relative, entry in manifest["images"].items():
@@ -213,15 +225,24 @@ class Check:
         self.results[name] = result
         self.save()
 
-    def command(self, argv: list[str], timeout: float, what: str, watch: Callable[[], None] | None = None) -> tuple[int, bool]:
+    def command(
+        self, argv: list[str], timeout: float, what: str, watch: Callable[[], None] | None = None
+    ) -> tuple[int, bool]:
         """Run ``argv`` with its output into the log and the console, calling ``watch`` every second;
         returns (exit code, whether it was stopped at ``timeout``). No time left stops the check."""
         if timeout <= 5:
             raise CheckFailed(f"{what}: no time left before the deadline ({self.left():.0f} s)")
         self.say(f"$ {' '.join(argv)}   (at most {timeout:.0f} s)")
         try:
-            process = subprocess.Popen(argv, cwd=REPO, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                       start_new_session=True)
+            process = subprocess.Popen(
+                argv,
+                cwd=REPO,
+                env=self.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
         except OSError as exc:
             raise CheckFailed(f"{what}: cannot start {argv[0]} ({exc})") from None
         reader = threading.Thread(target=self._echo, args=(process,), daemon=True)
@@ -252,18 +273,28 @@ class Check:
 
         cuda = torch.cuda.is_available()
         if not cuda and not self.args.tiny:
-            raise CheckFailed("no CUDA GPU visible to torch (torch.cuda.is_available() is False); --tiny is the CPU dry run")
+            raise CheckFailed(
+                "no CUDA GPU visible to torch (torch.cuda.is_available() is False); --tiny is the CPU dry run"
+            )
         info: dict[str, Any] = {
-            "python": platform.python_version(), "torch": torch.__version__, "cuda": torch.version.cuda, "cpu_cores": os.cpu_count(),
-            "device": "cuda" if cuda else "cpu", "gpu": torch.cuda.get_device_name() if cuda else None,
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "cuda": torch.version.cuda,
+            "cpu_cores": os.cpu_count(),
+            "device": "cuda" if cuda else "cpu",
+            "gpu": torch.cuda.get_device_name() if cuda else None,
         }
         if cuda:
             props = torch.cuda.get_device_properties(0)
             info.update(gpu_memory_gib=round(props.total_memory / 2**30, 1), bf16=torch.cuda.is_bf16_supported())
             smi = shutil.which("nvidia-smi")
             if smi:
-                query = subprocess.run([smi, "--query-gpu=driver_version,clocks.max.sm,power.limit", "--format=csv,noheader"],
-                                       capture_output=True, text=True, timeout=30)
+                query = subprocess.run(
+                    [smi, "--query-gpu=driver_version,clocks.max.sm,power.limit", "--format=csv,noheader"],
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                )
                 info["nvidia_smi"] = query.stdout.strip()
         from lapsrn_edu.training.export import machine
 
@@ -288,27 +319,53 @@ class Check:
     def tests(self) -> dict[str, Any]:
         junit = Path("/tmp") / f"gpu_check_junit_{os.getpid()}.xml"
         marker = [] if self.args.tiny else ["-m", "gpu"]  # the dry run also runs the CPU side of each test
-        argv = [sys.executable, "-m", "pytest", *marker, *GPU_TESTS, "-p", "no:cacheprovider", "-q", "-rA", f"--junitxml={junit}"]
+        argv = [
+            sys.executable,
+            "-m",
+            "pytest",
+            *marker,
+            *GPU_TESTS,
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "-rA",
+            f"--junitxml={junit}",
+        ]
         code, cut = self.command(argv, min(240.0, self.left() - 60), "GPU tests")
         counts = junit_counts(junit)
         result = {"exit_code": code, **counts}
         self.results["tests"] = result
         self.save()
         if cut or code != 0 or counts["failed"] or counts["errors"]:
-            self.problem(f"GPU tests: {counts['failed']} failed, {counts['errors']} errors (pytest exit {code}"
-                         f"{', stopped at its time limit' if cut else ''}); see the log")
+            self.problem(
+                f"GPU tests: {counts['failed']} failed, {counts['errors']} errors (pytest exit {code}"
+                f"{', stopped at its time limit' if cut else ''}); see the log"
+            )
         elif not self.args.tiny and (counts["skipped"] or not counts["passed"]):
-            self.problem(f"GPU tests: {counts['skipped']} skipped on a GPU machine ({counts['passed']} passed); see the log")
+            self.problem(
+                f"GPU tests: {counts['skipped']} skipped on a GPU machine ({counts['passed']} passed); see the log"
+            )
         return result
 
     def bench(self, device: str) -> dict[str, Any]:
         path = Path("/tmp") / f"gpu_check_bench_{os.getpid()}.json"
-        argv = [sys.executable, "benchmarks/bench_train.py", "--device", device, "--recipes", "paper,gpu", "--json", str(path)]
+        argv = [
+            sys.executable,
+            "benchmarks/bench_train.py",
+            "--device",
+            device,
+            "--recipes",
+            "paper,gpu",
+            "--json",
+            str(path),
+        ]
         if self.args.tiny:
             argv += ["--iterations", "2", "--threads", "1", *(f"--set={k}={v}" for k, v in TINY.items())]
         code, cut = self.command(argv, min(180.0, self.left() - 60), "throughput of the paper and gpu recipes")
         if cut or code != 0 or not path.is_file():
-            raise CheckFailed(f"benchmarks/bench_train.py failed (exit {code}{', stopped at its time limit' if cut else ''}); see the log")
+            raise CheckFailed(
+                f"benchmarks/bench_train.py failed (exit {code}{', stopped at its time limit' if cut else ''}); see the log"
+            )
         return json.loads(path.read_text())
 
     def plan(self, bench: dict[str, Any]) -> dict[str, Any]:
@@ -316,7 +373,11 @@ class Check:
         from lapsrn_edu.training.config import RECIPES
 
         measured = [r for r in (bench or {}).get("recipes", []) if r["recipe"] == "gpu"]
-        gpu = measured[0] if measured else {"batch_size": RECIPES["gpu"].batch_size, "patches_per_second": ASSUMED_PATCHES_PER_SECOND}
+        gpu = (
+            measured[0]
+            if measured
+            else {"batch_size": RECIPES["gpu"].batch_size, "patches_per_second": ASSUMED_PATCHES_PER_SECOND}
+        )
         batch = gpu["batch_size"]
         reserve = 60.0 if not self.args.tiny else 20.0  # starting the run, exporting and scoring it
         seconds = min(self.args.minutes * 60, self.left() - reserve)
@@ -329,9 +390,16 @@ class Check:
         if self.args.tiny:
             iterations = min(iterations, 3)
         paper = RECIPES["paper"]
-        return {"seconds": round(seconds), "epochs": epochs, "iterations_per_epoch": iterations, "batch_size": batch,
-                "patches_per_second": gpu["patches_per_second"], "rate_measured": bool(measured), "patches": epochs * iterations * batch,
-                "paper_patches": paper.epochs * paper.iterations_per_epoch * paper.batch_size}
+        return {
+            "seconds": round(seconds),
+            "epochs": epochs,
+            "iterations_per_epoch": iterations,
+            "batch_size": batch,
+            "patches_per_second": gpu["patches_per_second"],
+            "rate_measured": bool(measured),
+            "patches": epochs * iterations * batch,
+            "paper_patches": paper.epochs * paper.iterations_per_epoch * paper.batch_size,
+        }
 
     def train_with_retry(self, plan: dict[str, Any], device: str) -> None:
         """The ``gpu`` recipe; if it fails before its first epoch (the GPU-side patches are the part
@@ -385,30 +453,56 @@ class Check:
                 fp32 = best_ms(lambda: net(x))
                 with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
                     bf16 = best_ms(lambda: fast_net(x_last))
-            rows.append({"lr_side": side, "output_megapixels": round(megapixels, 3),
-                         "upscale_ms_per_mp": round(whole / megapixels, 2), "network_fp32_ms_per_mp": round(fp32 / megapixels, 3),
-                         "network_bf16_ms_per_mp": round(bf16 / megapixels, 3)})
-            self.say(f"inference x4, {side} px in: upscale {rows[-1]['upscale_ms_per_mp']} ms/MP, network fp32 "
-                     f"{rows[-1]['network_fp32_ms_per_mp']}, bf16 channels-last {rows[-1]['network_bf16_ms_per_mp']}")
+            rows.append(
+                {
+                    "lr_side": side,
+                    "output_megapixels": round(megapixels, 3),
+                    "upscale_ms_per_mp": round(whole / megapixels, 2),
+                    "network_fp32_ms_per_mp": round(fp32 / megapixels, 3),
+                    "network_bf16_ms_per_mp": round(bf16 / megapixels, 3),
+                }
+            )
+            self.say(
+                f"inference x4, {side} px in: upscale {rows[-1]['upscale_ms_per_mp']} ms/MP, network fp32 "
+                f"{rows[-1]['network_fp32_ms_per_mp']}, bf16 channels-last {rows[-1]['network_bf16_ms_per_mp']}"
+            )
         return {"model": "official-x4", "device": device, "rows": rows}
 
     def train(self, plan: dict[str, Any], device: str, extra: list[str] | None = None) -> dict[str, Any]:
         run = self.out / "run"
-        argv = [sys.executable, "-m", "lapsrn_edu", "train", "--config", "gpu", "--scale", "4", "--device", device,
-                "--epochs", str(plan["epochs"]), "--iterations-per-epoch", str(plan["iterations_per_epoch"]), "--out", str(run),
-                *(extra or [])]
+        argv = [
+            sys.executable,
+            "-m",
+            "lapsrn_edu",
+            "train",
+            "--config",
+            "gpu",
+            "--scale",
+            "4",
+            "--device",
+            device,
+            "--epochs",
+            str(plan["epochs"]),
+            "--iterations-per-epoch",
+            str(plan["iterations_per_epoch"]),
+            "--out",
+            str(run),
+            *(extra or []),
+        ]
         if self.args.tiny:
             argv += [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
         history_file = run / "history.json"
         seen: dict[str, Any] = {"epochs": 0, "first": None, "last": None}
 
         def report_new_epochs() -> None:  # and when the first and the last epoch ended, for the utilisation
-            for record in read_epochs(history_file)[seen["epochs"]:]:
+            for record in read_epochs(history_file)[seen["epochs"] :]:
                 now = time.monotonic()
                 seen["first"] = seen["first"] or now - record["elapsed_seconds"]
                 seen["last"], seen["epochs"] = now, record["epoch"]
-                self.say(f"epoch {record['epoch']}: Set5 {record['val_psnr']:.3f} dB after {record['train_seconds'] / 60:.2f} min "
-                         f"of training ({record['elapsed_seconds'] / 60:.2f} min with validation), {record['patches_per_second']:.0f} patches/s")
+                self.say(
+                    f"epoch {record['epoch']}: Set5 {record['val_psnr']:.3f} dB after {record['train_seconds'] / 60:.2f} min "
+                    f"of training ({record['elapsed_seconds'] / 60:.2f} min with validation), {record['patches_per_second']:.0f} patches/s"
+                )
 
         started = time.monotonic()
         sampler = GpuSampler() if device == "cuda" else None
@@ -421,10 +515,19 @@ class Check:
         epochs = read_epochs(history_file)
         busy = sampler.between(seen["first"], seen["last"]) if sampler and seen["first"] else []
         result = {
-            "exit_code": code, "cut_at_deadline": cut, "epochs_done": len(epochs),
-            "set5_against_minutes": [{"epoch": e["epoch"], "train_minutes": round(e["train_seconds"] / 60, 3),
-                                      "wall_minutes": round(e["elapsed_seconds"] / 60, 3), "set5_psnr": e["val_psnr"],
-                                      "patches_per_second": round(e["patches_per_second"])} for e in epochs],
+            "exit_code": code,
+            "cut_at_deadline": cut,
+            "epochs_done": len(epochs),
+            "set5_against_minutes": [
+                {
+                    "epoch": e["epoch"],
+                    "train_minutes": round(e["train_seconds"] / 60, 3),
+                    "wall_minutes": round(e["elapsed_seconds"] / 60, 3),
+                    "set5_psnr": e["val_psnr"],
+                    "patches_per_second": round(e["patches_per_second"]),
+                }
+                for e in epochs
+            ],
             "gpu_utilisation_mean": statistics.fmean(u for u, _ in busy) if busy else None,
             "gpu_utilisation_samples": len(busy),
             "gpu_memory_used_mib_max": max((m for _, m in busy), default=None),
@@ -439,10 +542,16 @@ class Check:
     def export(self) -> dict[str, Any]:
         from lapsrn_edu.training.export import export_run
 
-        weights, card = export_run(self.out / "run", self.out, ("set5", "set14", "bsd100"), progress=False, name="ours-x4-gpu")
+        weights, card = export_run(
+            self.out / "run", self.out, ("set5", "set14", "bsd100"), progress=False, name="ours-x4-gpu"
+        )
         rows = re.findall(r"^\| (set5|set14|bsd100) \| ([\d.]+) \| ([\d.]+) \|$", card.read_text(), flags=re.MULTILINE)
-        return {"weights": weights.name, "card": card.name, "mb": round(weights.stat().st_size / 2**20, 2),
-                "scores": {name: {"psnr": float(psnr), "ssim": float(ssim)} for name, psnr, ssim in rows}}
+        return {
+            "weights": weights.name,
+            "card": card.name,
+            "mb": round(weights.stat().st_size / 2**20, 2),
+            "scores": {name: {"psnr": float(psnr), "ssim": float(ssim)} for name, psnr, ssim in rows},
+        }
 
     def run(self) -> int:
         device = "cpu"
@@ -469,8 +578,13 @@ class Check:
             self.train_with_retry(self.results["plan"], device)
             started = time.monotonic()
             self.step("export", self.export(), started)
-            self.results["status"] = ("cut at the deadline" if self.results["training"]["cut_at_deadline"]
-                                      else f"FAILED: {self.results['problems'][0]}" if self.results.get("problems") else "passed")
+            self.results["status"] = (
+                "cut at the deadline"
+                if self.results["training"]["cut_at_deadline"]
+                else f"FAILED: {self.results['problems'][0]}"
+                if self.results.get("problems")
+                else "passed"
+            )
         except CheckFailed as exc:
             self.results["status"] = f"FAILED: {exc}"
         except Exception as exc:  # an unexpected error is a failure too, with its type
@@ -483,32 +597,52 @@ class Check:
 
     def summary(self) -> None:
         r = self.results
-        status = {"passed": "PASSED", "cut at the deadline": "CUT AT THE DEADLINE: the run did not finish its schedule"}.get(r["status"], r["status"])
-        lines = ["", "=" * 100, f"GPU CHECK {status} (after {r['seconds']} s)", f"machine: {r.get('machine', {}).get('machine')}"]
+        status = {
+            "passed": "PASSED",
+            "cut at the deadline": "CUT AT THE DEADLINE: the run did not finish its schedule",
+        }.get(r["status"], r["status"])
+        lines = [
+            "",
+            "=" * 100,
+            f"GPU CHECK {status} (after {r['seconds']} s)",
+            f"machine: {r.get('machine', {}).get('machine')}",
+        ]
         if "tests" in r:
             t = r["tests"]
-            lines.append(f"tests: {t['passed']} passed, {t['failed']} failed, {t['errors']} errors, {t['skipped']} skipped")
+            lines.append(
+                f"tests: {t['passed']} passed, {t['failed']} failed, {t['errors']} errors, {t['skipped']} skipped"
+            )
         for b in r.get("throughput", {}).get("recipes", []):
             used = b.get("gpu_utilisation_mean")
-            lines.append(f"throughput {b['recipe']:6s}: {b['patches_per_second']:9.0f} patches/s (batch {b['batch_size']}, patches cut on "
-                         f"{b['patches_on']}{'' if used is None else f', GPU utilisation {used:.0f}%'})")
+            lines.append(
+                f"throughput {b['recipe']:6s}: {b['patches_per_second']:9.0f} patches/s (batch {b['batch_size']}, patches cut on "
+                f"{b['patches_on']}{'' if used is None else f', GPU utilisation {used:.0f}%'})"
+            )
         for row in r.get("inference", {}).get("rows", []):
-            lines.append(f"inference x4 {row['lr_side']} px in: upscale {row['upscale_ms_per_mp']} ms/MP, network fp32 "
-                         f"{row['network_fp32_ms_per_mp']} ms/MP, bf16 {row['network_bf16_ms_per_mp']} ms/MP")
+            lines.append(
+                f"inference x4 {row['lr_side']} px in: upscale {row['upscale_ms_per_mp']} ms/MP, network fp32 "
+                f"{row['network_fp32_ms_per_mp']} ms/MP, bf16 {row['network_bf16_ms_per_mp']} ms/MP"
+            )
         for problem in r.get("problems", []):
             lines.append(f"PROBLEM: {problem}")
         if "training" in r:
             t = r["training"]
             for e in t["set5_against_minutes"]:
-                lines.append(f"  epoch {e['epoch']:2d}: Set5 {e['set5_psnr']:.3f} dB after {e['train_minutes']:.2f} min training "
-                             f"({e['wall_minutes']:.2f} min wall)")
+                lines.append(
+                    f"  epoch {e['epoch']:2d}: Set5 {e['set5_psnr']:.3f} dB after {e['train_minutes']:.2f} min training "
+                    f"({e['wall_minutes']:.2f} min wall)"
+                )
             if t["gpu_utilisation_mean"] is not None:
-                lines.append(f"GPU utilisation while training: {t['gpu_utilisation_mean']:.0f}% (mean of {t['gpu_utilisation_samples']} samples)")
+                lines.append(
+                    f"GPU utilisation while training: {t['gpu_utilisation_mean']:.0f}% (mean of {t['gpu_utilisation_samples']} samples)"
+                )
         if "export" in r:
             scores = ", ".join(f"{name} {s['psnr']:.2f} dB" for name, s in r["export"]["scores"].items())
             lines.append(f"exported {r['export']['weights']} + {r['export']['card']}: {scores}")
-            lines.append(f"next, on the CPU machine: cp FILES/{r['export']['weights']} FILES/{r['export']['card']} data/models/ "
-                         f"or re-export with BSD100: lapsrn-edu export FILES/run --name ours-x4-gpu --trained-on \"{r['machine']['machine']}\"")
+            lines.append(
+                f"next, on the CPU machine: cp FILES/{r['export']['weights']} FILES/{r['export']['card']} data/models/ "
+                f'or re-export with BSD100: lapsrn-edu export FILES/run --name ours-x4-gpu --trained-on "{r["machine"]["machine"]}"'
+            )
         lines.append("=" * 100)
         for line in lines:
             self.say(line)
@@ -523,7 +657,15 @@ def junit_counts(path: Path) -> dict[str, int]:
         return counts
     for case in ET.parse(path).getroot().iter("testcase"):
         kinds = {child.tag for child in case}
-        key = "failed" if "failure" in kinds else "errors" if "error" in kinds else "skipped" if "skipped" in kinds else "passed"
+        key = (
+            "failed"
+            if "failure" in kinds
+            else "errors"
+            if "error" in kinds
+            else "skipped"
+            if "skipped" in kinds
+            else "passed"
+        )
         counts[key] += 1
     return counts
 
@@ -562,8 +704,12 @@ class GpuSampler:
     def _run(self) -> None:
         while not self._stop.wait(0.5):
             try:
-                out = subprocess.run([self._smi, "--query-gpu=utilization.gpu,memory.used", "--format=csv,noheader,nounits"],
-                                     capture_output=True, text=True, timeout=5).stdout.split("\n")[0]
+                out = subprocess.run(
+                    [self._smi, "--query-gpu=utilization.gpu,memory.used", "--format=csv,noheader,nounits"],
+                    capture_output=True,
+                    text=True,
+                    timeout=5,
+                ).stdout.split("\n")[0]
                 used, memory = (float(v) for v in out.split(","))
             except (subprocess.SubprocessError, ValueError, OSError):
                 continue
@@ -582,18 +728,34 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("pack", help="write .gpu-data/ from the data root (on the machine with the data)")
-    p.add_argument("--data-root", default=os.environ.get("LAPSRN_EDU_DATA"), help="the data root (default: $LAPSRN_EDU_DATA)")
+    p.add_argument(
+        "--data-root", default=os.environ.get("LAPSRN_EDU_DATA"), help="the data root (default: $LAPSRN_EDU_DATA)"
+    )
     p.add_argument("--to", default=str(PACK), help="the pack folder (default: .gpu-data in the repository)")
     p = sub.add_parser("run", help="the check, on the GPU machine")
     p.add_argument("--out", default=os.environ.get("OUT"), help="results folder (default: $OUT)")
-    p.add_argument("--budget", type=float, default=float(os.environ.get("GPU_CHECK_BUDGET_S", 580)),
-                   help="seconds for everything (default 580: a device call may run 600)")
-    p.add_argument("--minutes", type=float, default=8.0, help="training minutes wanted (default 8; the deadline may allow fewer)")
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=float(os.environ.get("GPU_CHECK_BUDGET_S", 580)),
+        help="seconds for everything (default 580: a device call may run 600)",
+    )
+    p.add_argument(
+        "--minutes", type=float, default=8.0, help="training minutes wanted (default 8; the deadline may allow fewer)"
+    )
     p.add_argument("--epochs", type=int, help="training epochs (default: one per ~32 s of training)")
-    p.add_argument("--pack", default=str(PACK), help="the pack to unpack when LAPSRN_EDU_DATA holds no data (default: .gpu-data)")
-    p.add_argument("--unpack-to", help="unpack here even if LAPSRN_EDU_DATA holds data (default: /tmp/lapsrn-edu-gpu-data)")
-    p.add_argument("--tiny", action="store_true", default=os.environ.get("GPU_CHECK_TINY") == "1",
-                   help="dry run on the CPU: a depth-1 network, seconds of training (also GPU_CHECK_TINY=1)")
+    p.add_argument(
+        "--pack", default=str(PACK), help="the pack to unpack when LAPSRN_EDU_DATA holds no data (default: .gpu-data)"
+    )
+    p.add_argument(
+        "--unpack-to", help="unpack here even if LAPSRN_EDU_DATA holds data (default: /tmp/lapsrn-edu-gpu-data)"
+    )
+    p.add_argument(
+        "--tiny",
+        action="store_true",
+        default=os.environ.get("GPU_CHECK_TINY") == "1",
+        help="dry run on the CPU: a depth-1 network, seconds of training (also GPU_CHECK_TINY=1)",
+    )
     args = parser.parse_args()
     try:
         if args.command == "pack":

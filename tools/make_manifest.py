@@ -70,8 +70,15 @@ def entry(data_dir: Path, path: Path, raw: str) -> tuple[str, dict]:
     original = read_original(raw, url)
     same = np.array_equal(pixels(original), pixels(path)) if converted else original == path.read_bytes()
     if not same:
-        raise SystemExit(f"{path}: the original {url} does not give this file ({'pixels' if converted else 'bytes'} differ)")
-    item = {"path": path.relative_to(data_dir).as_posix(), "url": url, "sha256": hashlib.sha256(original).hexdigest(), "size": len(original)}
+        raise SystemExit(
+            f"{path}: the original {url} does not give this file ({'pixels' if converted else 'bytes'} differ)"
+        )
+    item = {
+        "path": path.relative_to(data_dir).as_posix(),
+        "url": url,
+        "sha256": hashlib.sha256(original).hexdigest(),
+        "size": len(original),
+    }
     if converted:
         item["convert"] = "png"
     return group, item
@@ -103,7 +110,9 @@ def to_json(groups: dict[str, list[dict]]) -> str:
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", type=Path, help="a verified data root holding every folder of SOURCES")
-    parser.add_argument("--raw", default="https://raw.githubusercontent.com", help="base URL or folder of the originals")
+    parser.add_argument(
+        "--raw", default="https://raw.githubusercontent.com", help="base URL or folder of the originals"
+    )
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "lapsrn_edu" / "sources.json")
     args = parser.parse_args(argv)
     groups = build(args.data_dir, args.raw)

@@ -30,8 +30,17 @@ SUMMARY = REPO / "data" / "overnight" / "pilots.json"
 # What every pilot shares: the depth-10 model of depth-long.json's best runs and their laptop
 # recipe (Adam, cosine), at a length that a pilot finishes in minutes with bfloat16.
 BASE = {
-    "config": "quick", "scale": 4, "depth": 10, "patch-size": 64, "batch-size": 16, "lr": 1e-3,
-    "epochs": 6, "iterations-per-epoch": 500, "holdout": 20, "val-data": "none", "amp": "bf16",
+    "config": "quick",
+    "scale": 4,
+    "depth": 10,
+    "patch-size": 64,
+    "batch-size": 16,
+    "lr": 1e-3,
+    "epochs": 6,
+    "iterations-per-epoch": 500,
+    "holdout": 20,
+    "val-data": "none",
+    "amp": "bf16",
     "workers": 1,
 }
 # name -> what it changes in BASE, and why it is worth a pilot
@@ -72,17 +81,25 @@ def summarise(threads: int) -> None:
         if data is None:
             continue
         last = data["epochs"][-1]
-        rows.append({
-            "name": name, "changes": change, "why": why, "command": shlex.join(command(name, threads)),
-            "iterations": last["iteration"], "holdout_psnr": last["holdout_psnr"],
-            "holdout_curve": [e["holdout_psnr"] for e in data["epochs"]],
-            "train_seconds": last["train_seconds"], "patches_per_second": last["patches_per_second"],
-        })
+        rows.append(
+            {
+                "name": name,
+                "changes": change,
+                "why": why,
+                "command": shlex.join(command(name, threads)),
+                "iterations": last["iteration"],
+                "holdout_psnr": last["holdout_psnr"],
+                "holdout_curve": [e["holdout_psnr"] for e in data["epochs"]],
+                "train_seconds": last["train_seconds"],
+                "patches_per_second": last["patches_per_second"],
+            }
+        )
     SUMMARY.parent.mkdir(parents=True, exist_ok=True)
     record = {
         "what": "overnight-recipe pilots, scored on 20 held-out training images (never a test set)",
         "machine": f"{platform.processor() or platform.machine()}, threads={threads}",
-        "base": BASE, "pilots": rows,
+        "base": BASE,
+        "pilots": rows,
     }
     tmp = SUMMARY.with_suffix(".tmp")
     tmp.write_text(json.dumps(record, indent=1) + "\n")

@@ -61,7 +61,7 @@ def lesson_key(lesson: str | Path) -> LessonKey:
     headings = list(SECTION.finditer(text))
     solutions, answers = {}, ""
     for heading, following in zip(headings, [*headings[1:], None]):
-        body = text[heading.end(): following.start() if following else len(text)].strip()
+        body = text[heading.end() : following.start() if following else len(text)].strip()
         title = heading.group(1).strip()
         if title.startswith("Exercise "):
             blocks = CODE_BLOCK.findall(body)
@@ -97,11 +97,16 @@ def with_answers(nb: nbformat.NotebookNode, key: LessonKey, lesson: str = "this 
             source = f"# Solution ({name}; instructor build)\n{key.solutions[name]}"
             cells.append(nbformat.v4.new_code_cell(source, metadata={"tags": [SOLUTION_TAG]}))
         elif cell.cell_type == "markdown" and QUESTIONS.search(cell.source) and not answered:
-            cells.append(nbformat.v4.new_markdown_cell(f"**Answers** (instructor build)\n\n{key.answers}",
-                                                       metadata={"tags": [ANSWERS_TAG]}))
+            cells.append(
+                nbformat.v4.new_markdown_cell(
+                    f"**Answers** (instructor build)\n\n{key.answers}", metadata={"tags": [ANSWERS_TAG]}
+                )
+            )
             answered = True
     if unused := sorted(set(key.solutions) - used):
-        raise AnswerKeyError(f"{lesson}: {key_path(lesson).name} has solutions for exercises the notebook lacks: {', '.join(unused)}")
+        raise AnswerKeyError(
+            f"{lesson}: {key_path(lesson).name} has solutions for exercises the notebook lacks: {', '.join(unused)}"
+        )
     if not answered:
         raise AnswerKeyError(f"{lesson}: no 'Check your understanding' cell to put the answers after")
     out.cells = cells

@@ -120,7 +120,9 @@ def require_course_tools() -> None:
     ipykernel is missing, instead of a traceback in the middle of the course."""
     missing = [name for name in COURSE_EXTRA_MODULES if importlib.util.find_spec(name) is None]
     if missing:
-        raise CourseSetupError(f"the course needs {', '.join(missing)}: install them with `pip install 'lapsrn-edu[course]'`")
+        raise CourseSetupError(
+            f"the course needs {', '.join(missing)}: install them with `pip install 'lapsrn-edu[course]'`"
+        )
 
 
 def fetch_course_data(root: str | Path | None = None, progress: bool = False) -> str:
@@ -138,8 +140,10 @@ def fetch_course_data(root: str | Path | None = None, progress: bool = False) ->
             downloaded += download(group, root=where, progress=progress)["downloaded"]
     except OSError as exc:  # DownloadError (network, checksum) and file-system errors alike
         reason = " ".join(str(exc).split())
-        return (f"course data: not downloaded ({reason}); the lessons fall back to the embedded images "
-                "(and to bicubic where weights are missing)")
+        return (
+            f"course data: not downloaded ({reason}); the lessons fall back to the embedded images "
+            "(and to bicubic where weights are missing)"
+        )
     if downloaded:
         return f"course data: {downloaded} files downloaded and verified into {where}"
     return f"course data: the official weights, Set5 and Set14 are present under {where}"
@@ -175,8 +179,9 @@ def kernel_config():
     return Config({"KernelManager": {"transport_encryption": "auto"}})
 
 
-def run_notebook(path: Path, out_dir: Path, parameters: dict[str, Any], assets: publish.Assets | None = None,
-                 cwd: Path | None = None) -> NotebookRun:
+def run_notebook(
+    path: Path, out_dir: Path, parameters: dict[str, Any], assets: publish.Assets | None = None, cwd: Path | None = None
+) -> NotebookRun:
     """Execute one notebook with papermill, then export its page and deck (even when it failed,
     so the page shows where it stopped); ``assets``: the offline MathJax and reveal.js in ``out_dir``;
     ``cwd``: the kernel's working directory (default: the notebook's folder)."""
@@ -251,12 +256,18 @@ def course_pages(instructor: bool = False) -> list[Path]:
     return [*([answer_key.GUIDE] if instructor else []), *(PAGES_DIR / f"{name}.md" for name in PAGES)]
 
 
-def write_index(runs: list[NotebookRun], out_dir: Path, mode: str, pages: list[Path] = (), instructor: bool = False) -> Path:
+def write_index(
+    runs: list[NotebookRun], out_dir: Path, mode: str, pages: list[Path] = (), instructor: bool = False
+) -> Path:
     """``index.html``: every notebook with its title, page, slides, run time and status, then the
     pages beside them (capstone, glossary; in the instructor build, the lecturer's guide)."""
     rows = []
     for run in runs:
-        link = f'<a href="{html.escape(run.html.name)}">{html.escape(run.title)}</a>' if run.html else html.escape(run.title)
+        link = (
+            f'<a href="{html.escape(run.html.name)}">{html.escape(run.title)}</a>'
+            if run.html
+            else html.escape(run.title)
+        )
         slides = f'<a href="{html.escape(run.slides.relative_to(out_dir).as_posix())}">slides</a>' if run.slides else ""
         status = "ok" if run.ok else f"failed: {html.escape(run.error or '')[:300]}"
         colour = "#1a7f37" if run.ok else "#cf222e"
@@ -269,7 +280,9 @@ def write_index(runs: list[NotebookRun], out_dir: Path, mode: str, pages: list[P
     build = "student build: exercises and questions, no solutions"
     if instructor:
         build = "<b>instructor build</b>, with the solutions and answers: do not hand this folder to students"
-    links = " &middot; ".join(f'<a href="{html.escape(p.name)}">{html.escape(PAGE_TITLES.get(p.stem, p.stem))}</a>' for p in pages)
+    links = " &middot; ".join(
+        f'<a href="{html.escape(p.name)}">{html.escape(PAGE_TITLES.get(p.stem, p.stem))}</a>' for p in pages
+    )
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>LapSRN course</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.5}}
@@ -348,6 +361,8 @@ def build_slides(out_dir: str | Path = "build", only: str | list[str] | None = N
     for path in course_notebooks(only):
         executed = out / path.name
         if not executed.is_file():
-            print(f"note: {path.stem} has not been run into {out} (run `lapsrn-edu course`), so its deck has no figures")
+            print(
+                f"note: {path.stem} has not been run into {out} (run `lapsrn-edu course`), so its deck has no figures"
+            )
         decks.append(publish.slide_deck(executed if executed.is_file() else path, publish.deck_path(out, path), assets))
     return decks

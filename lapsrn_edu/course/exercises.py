@@ -70,7 +70,9 @@ def check(name: str, test: Callable[..., object], *args: object, strict: bool = 
     return False
 
 
-def assert_close(actual: object, expected: object, what: str = "your result", rtol: float = 1e-5, atol: float = 1e-6) -> None:
+def assert_close(
+    actual: object, expected: object, what: str = "your result", rtol: float = 1e-5, atol: float = 1e-6
+) -> None:
     """Assert two arrays (or numbers, or tensors) agree, with a message a student can act on."""
     a = _array(actual, what)
     e = _array(expected, "the expected value")
@@ -78,7 +80,9 @@ def assert_close(actual: object, expected: object, what: str = "your result", rt
         raise AssertionError(f"{what} has shape {a.shape}, expected {e.shape}")
     if not np.all(np.isfinite(a)) and np.all(np.isfinite(e)):
         bad = np.argwhere(~np.isfinite(np.atleast_1d(a)))[0]
-        raise AssertionError(f"{what} holds NaN or infinite values (first at index {tuple(int(i) for i in bad)}), where finite ones are expected")
+        raise AssertionError(
+            f"{what} holds NaN or infinite values (first at index {tuple(int(i) for i in bad)}), where finite ones are expected"
+        )
     if not np.allclose(a, e, rtol=rtol, atol=atol):
         raise AssertionError(f"{what} differs from the expected values: {how_far(a, e)}")
 
@@ -142,7 +146,9 @@ def verify_laplacian_from_gaussian(laplacian_from_gaussian: Callable[[list[np.nd
         for levels in (2, 4):
             mine = list(laplacian_from_gaussian(gaussian_pyramid(image, levels)))
             expected = laplacian_pyramid(image, levels)
-            assert len(mine) == len(expected), f"{levels} Gaussian levels give {len(expected)} Laplacian levels, you returned {len(mine)}"
+            assert len(mine) == len(expected), (
+                f"{levels} Gaussian levels give {len(expected)} Laplacian levels, you returned {len(mine)}"
+            )
             for k, (a, b) in enumerate(zip(mine, expected)):
                 assert_close(a, b, f"level {k} of a {levels}-level pyramid of a {image.shape} image")
 
@@ -151,7 +157,12 @@ def verify_collapse(collapse: Callable[[list[np.ndarray]], np.ndarray]) -> None:
     """Exercise 1.2: collapsing a Laplacian pyramid rebuilds the image exactly."""
     for image in _pyramid_probes():
         for levels in (2, 4):
-            assert_close(collapse(laplacian_pyramid(image, levels)), image, f"your reconstruction of a {image.shape} image from {levels} levels", atol=1e-10)
+            assert_close(
+                collapse(laplacian_pyramid(image, levels)),
+                image,
+                f"your reconstruction of a {image.shape} image from {levels} levels",
+                atol=1e-10,
+            )
 
 
 # ---------------------------------------------------------------- 02 architecture
@@ -163,7 +174,11 @@ def verify_lapsrn_parameters(lapsrn_parameters: Callable[..., int]) -> None:
         for kernel, upsampler in ((3, "released"), (4, "paper")):
             expected = count_parameters(LapSRN(scale=scale, depth=depth, channels=channels, upsampler=upsampler))
             actual = lapsrn_parameters(scale, depth, channels=channels, feature_kernel=kernel)
-            assert_close(actual, expected, f"your count for x{scale}, depth {depth}, {channels} channels, {kernel}x{kernel} feature upsampler")
+            assert_close(
+                actual,
+                expected,
+                f"your count for x{scale}, depth {depth}, {channels} channels, {kernel}x{kernel} feature upsampler",
+            )
 
 
 def verify_bilinear_4x4(bilinear_4x4: Callable[[], np.ndarray]) -> None:
@@ -180,7 +195,9 @@ def verify_transposed_output_size(transposed_output_size: Callable[[int, int, in
                     layer = nn.ConvTranspose2d(1, 1, kernel, stride=stride, padding=padding)
                     actual = layer(torch.zeros(1, 1, n, n)).shape[-1]
                     mine = transposed_output_size(n, kernel, stride, padding)
-                    assert_close(mine, actual, f"your size for n={n}, kernel={kernel}, stride={stride}, padding={padding}")
+                    assert_close(
+                        mine, actual, f"your size for n={n}, kernel={kernel}, stride={stride}, padding={padding}"
+                    )
 
 
 def level_weights(model: LapSRN, level: int) -> dict[str, object]:
@@ -201,7 +218,9 @@ def level_weights(model: LapSRN, level: int) -> dict[str, object]:
     }
 
 
-def verify_pyramid_level(pyramid_level: Callable[..., tuple[torch.Tensor, torch.Tensor]], model: LapSRN | None = None) -> None:
+def verify_pyramid_level(
+    pyramid_level: Callable[..., tuple[torch.Tensor, torch.Tensor]], model: LapSRN | None = None
+) -> None:
     """Exercise 2.4: a hand-written level, fed ``level_weights(model, s)``, matches the package
     level by level on an x4 model: the features it passes on and the image it outputs.
 
@@ -235,7 +254,9 @@ def verify_charbonnier(charbonnier: Callable[..., torch.Tensor]) -> None:
         a, b = torch.rand(batch, 1, 8, 8, generator=rng), torch.rand(batch, 1, 8, 8, generator=rng)
         b[:, :, :4] = a[:, :, :4] + 1e-4  # small residuals, where eps matters
         assert_close(charbonnier(a, b), losses.charbonnier(a, b), f"your loss for a batch of {batch}")
-        assert_close(charbonnier(a, b, eps=0.1), losses.charbonnier(a, b, eps=0.1), f"your loss with eps=0.1, batch of {batch}")
+        assert_close(
+            charbonnier(a, b, eps=0.1), losses.charbonnier(a, b, eps=0.1), f"your loss with eps=0.1, batch of {batch}"
+        )
 
 
 def verify_charbonnier_grad(charbonnier_grad: Callable[..., torch.Tensor]) -> None:
@@ -246,7 +267,9 @@ def verify_charbonnier_grad(charbonnier_grad: Callable[..., torch.Tensor]) -> No
         assert_close(charbonnier_grad(x.detach(), eps=eps), x.grad, f"your gradient with eps={eps}")
 
 
-def verify_deep_supervision_loss(deep_supervision_loss: Callable[[list[torch.Tensor], torch.Tensor], torch.Tensor]) -> None:
+def verify_deep_supervision_loss(
+    deep_supervision_loss: Callable[[list[torch.Tensor], torch.Tensor], torch.Tensor],
+) -> None:
     """Exercise 3.3: the sum over levels of the Charbonnier loss, for x2, x4 and x8 models."""
     torch.manual_seed(0)
     hr = torch.rand(2, 1, 32, 32)
@@ -256,13 +279,20 @@ def verify_deep_supervision_loss(deep_supervision_loss: Callable[[list[torch.Ten
         with torch.no_grad():
             predictions = model(imresize_torch(hr, 1.0 / scale))
         expected = losses.multiscale_loss(predictions, pyramid_levels_torch(hr, levels))
-        assert_close(deep_supervision_loss(predictions, hr), expected, f"your loss for an x{scale} model ({levels} levels)", rtol=1e-4)
+        assert_close(
+            deep_supervision_loss(predictions, hr),
+            expected,
+            f"your loss for an x{scale} model ({levels} levels)",
+            rtol=1e-4,
+        )
 
 
 # ---------------------------------------------------------------- 04 training
 
 
-def verify_lr_and_targets(lr_and_targets: Callable[[torch.Tensor, int], tuple[torch.Tensor, list[torch.Tensor]]]) -> None:
+def verify_lr_and_targets(
+    lr_and_targets: Callable[[torch.Tensor, int], tuple[torch.Tensor, list[torch.Tensor]]],
+) -> None:
     """Exercise 4.1: LR input and per-level targets at x2, x4 and x8."""
     hr = torch.from_numpy(_probe_rng(4).random((2, 1, 48, 48))).float()
     for scale in (2, 4, 8):
@@ -270,7 +300,9 @@ def verify_lr_and_targets(lr_and_targets: Callable[[torch.Tensor, int], tuple[to
         assert_close(mine_lr, imresize_torch(hr, 1.0 / scale), f"your LR input at x{scale}", atol=1e-5)
         targets = pyramid_levels_torch(hr, levels_for_scale(scale))
         mine_targets = list(mine_targets)
-        assert len(mine_targets) == len(targets), f"x{scale} needs {len(targets)} targets, you returned {len(mine_targets)}"
+        assert len(mine_targets) == len(targets), (
+            f"x{scale} needs {len(targets)} targets, you returned {len(mine_targets)}"
+        )
         for k, (a, b) in enumerate(zip(mine_targets, targets)):
             assert_close(a, b, f"target {k + 1} at x{scale}", atol=1e-5)
 
@@ -280,7 +312,13 @@ def verify_cosine_lr(cosine_lr: Callable[[int, int, float, float], float]) -> No
     for total, lr, lr_min in ((300, 1e-3, 1e-5), (1000, 0.1, 0.0)):
         for t in (0, 1, total // 4, total // 2, total - 1, total):
             expected = lr_min + (lr - lr_min) * 0.5 * (1 + np.cos(np.pi * t / total))
-            assert_close(cosine_lr(t, total, lr, lr_min), expected, f"lr at iteration {t} of {total} (lr {lr:g}, lr_min {lr_min:g})", rtol=1e-7, atol=1e-12)
+            assert_close(
+                cosine_lr(t, total, lr, lr_min),
+                expected,
+                f"lr at iteration {t} of {total} (lr {lr:g}, lr_min {lr_min:g})",
+                rtol=1e-7,
+                atol=1e-12,
+            )
 
 
 # ---------------------------------------------------------------- 05-08 studies
@@ -303,7 +341,9 @@ def verify_fraction_small(fraction_small: Callable[[np.ndarray, float], float]) 
     """Exercise 5.2: the share of pixels with |residual| < threshold, for two thresholds."""
     band = _probe_rng(5).normal(0, 0.03, (20, 30))
     for threshold in (0.01, 0.05):
-        assert_close(fraction_small(band, threshold), np.mean(np.abs(band) < threshold), f"your fraction below {threshold}")
+        assert_close(
+            fraction_small(band, threshold), np.mean(np.abs(band) < threshold), f"your fraction below {threshold}"
+        )
 
 
 def verify_l2_paper(l2_paper: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
@@ -340,7 +380,9 @@ def verify_conv_parameters(conv_parameters: Callable[[int, int], int]) -> None:
     """Exercise 8.1: parameters of a level's convolutions, several depths and widths."""
     for depth, channels in ((1, 16), (3, 16), (5, 8)):
         level = LapSRN(scale=2, depth=depth, channels=channels).levels[0]
-        assert_close(conv_parameters(depth, channels), count_parameters(level.convs), f"depth {depth}, {channels} channels")
+        assert_close(
+            conv_parameters(depth, channels), count_parameters(level.convs), f"depth {depth}, {channels} channels"
+        )
 
 
 def verify_window(window: Callable[[int], int]) -> None:
@@ -362,7 +404,9 @@ def verify_mod_crop(mod_crop_exercise: Callable[[np.ndarray, int], np.ndarray]) 
     for shape in ((31, 45, 3), (17, 16)):
         probe = rng.random(shape)
         for scale in (2, 3, 4, 8):
-            assert_close(mod_crop_exercise(probe, scale), mod_crop(probe, scale), f"your crop of a {shape} image at x{scale}")
+            assert_close(
+                mod_crop_exercise(probe, scale), mod_crop(probe, scale), f"your crop of a {shape} image at x{scale}"
+            )
 
 
 def verify_protocol_psnr(protocol_psnr: Callable[[np.ndarray, np.ndarray, int], float]) -> None:
@@ -374,7 +418,9 @@ def verify_protocol_psnr(protocol_psnr: Callable[[np.ndarray, np.ndarray, int], 
     for scale in (2, 4):
         gt = rng.random((40, 44, 3))
         sr = np.clip(gt + rng.normal(0, 0.02, gt.shape), 0, 1)
-        assert_close(protocol_psnr(gt, sr, scale), score(gt, sr, scale)[0], f"your PSNR at x{scale}", rtol=1e-7, atol=1e-9)
+        assert_close(
+            protocol_psnr(gt, sr, scale), score(gt, sr, scale)[0], f"your PSNR at x{scale}", rtol=1e-7, atol=1e-9
+        )
 
 
 def verify_cubic_kernel(matlab_cubic: Callable[[np.ndarray], np.ndarray]) -> None:
@@ -391,7 +437,9 @@ def verify_ssim_from_statistics(ssim_from_statistics: Callable[..., np.ndarray])
     var_x, var_y = rng.random((6, 7)) * 0.05, rng.random((6, 7)) * 0.05
     cov = np.sqrt(var_x * var_y) * rng.uniform(-1, 1, (6, 7))
     var_x[0], var_y[0], cov[0] = 0.0, 0.0, 0.0  # a flat patch in both images: only the constants keep it finite
-    expected = ((2 * mu_x * mu_y + SSIM_C1) * (2 * cov + SSIM_C2)) / ((mu_x**2 + mu_y**2 + SSIM_C1) * (var_x + var_y + SSIM_C2))
+    expected = ((2 * mu_x * mu_y + SSIM_C1) * (2 * cov + SSIM_C2)) / (
+        (mu_x**2 + mu_y**2 + SSIM_C1) * (var_x + var_y + SSIM_C2)
+    )
     got = np.asarray(ssim_from_statistics(mu_x, mu_y, var_x, var_y, cov), dtype=np.float64)
     assert_close(got, expected, "your SSIM map from these statistics", rtol=1e-9, atol=1e-12)
     x = rng.random((24, 20))
@@ -411,10 +459,16 @@ def verify_mslapsrn_parameters(mslapsrn_parameters: Callable[..., int]) -> None:
     for depth, channels in ((2, 64), (5, 64), (8, 16)):
         for recursions in (1, 8):
             expected = count_parameters(MSLapSRN(depth=depth, recursions=recursions, channels=channels))
-            assert_close(mslapsrn_parameters(depth, channels=channels), expected, f"your count for D{depth}R{recursions}, {channels} channels")
+            assert_close(
+                mslapsrn_parameters(depth, channels=channels),
+                expected,
+                f"your count for D{depth}R{recursions}, {channels} channels",
+            )
 
 
-def verify_multiscale_training_loss(multiscale_training_loss: Callable[[nn.Module, torch.Tensor], torch.Tensor]) -> None:
+def verify_multiscale_training_loss(
+    multiscale_training_loss: Callable[[nn.Module, torch.Tensor], torch.Tensor],
+) -> None:
     """Exercise 10.2: deep-supervision losses summed over x2, x4 and x8, two batch sizes."""
     torch.manual_seed(0)
     small = MSLapSRN(depth=2, recursions=2, channels=8)
@@ -422,7 +476,8 @@ def verify_multiscale_training_loss(multiscale_training_loss: Callable[[nn.Modul
         hr = torch.rand(batch, 1, 32, 32)
         with torch.no_grad():
             expected = sum(
-                losses.multiscale_loss(small(imresize_torch(hr, 1 / 2**k), levels=k), pyramid_levels_torch(hr, k)) for k in (1, 2, 3)
+                losses.multiscale_loss(small(imresize_torch(hr, 1 / 2**k), levels=k), pyramid_levels_torch(hr, k))
+                for k in (1, 2, 3)
             )
             assert_close(multiscale_training_loss(small, hr), expected, f"your loss for a batch of {batch}", rtol=1e-4)
 

@@ -91,7 +91,9 @@ def radial_profile(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     radius = np.sqrt(fy**2 + fx**2)
     bins = np.linspace(0, 0.5, 26)
     which = np.digitize(radius.ravel(), bins)
-    profile = np.array([spectrum.ravel()[which == i].mean() if np.any(which == i) else np.nan for i in range(1, len(bins))])
+    profile = np.array(
+        [spectrum.ravel()[which == i].mean() if np.any(which == i) else np.nan for i in range(1, len(bins))]
+    )
     return 0.5 * (bins[1:] + bins[:-1]), profile
 
 
@@ -105,7 +107,11 @@ def pyramid_figure(pyramid: list[np.ndarray], band: int = 0, contrast: float = 4
     for k, level in enumerate(pyramid):
         ax = fig.add_subplot(grid[0, k])
         last = k == n - 1
-        show(ax, level if last else band_display(level, contrast), f"{'residual' if last else f'band {k}'} {level.shape[0]}x{level.shape[1]}")
+        show(
+            ax,
+            level if last else band_display(level, contrast),
+            f"{'residual' if last else f'band {k}'} {level.shape[0]}x{level.shape[1]}",
+        )
         if k == band:
             ax.axis("on")
             ax.set_xticks([])
@@ -116,7 +122,11 @@ def pyramid_figure(pyramid: list[np.ndarray], band: int = 0, contrast: float = 4
     half = max(n, 4) // 2
     chosen = pyramid[band]
     picture = chosen if band == n - 1 else band_display(chosen, contrast)
-    show(fig.add_subplot(grid[1, :half]), picture, f"level {band} (contrast x{contrast:g})" if band < n - 1 else "low-pass residual")
+    show(
+        fig.add_subplot(grid[1, :half]),
+        picture,
+        f"level {band} (contrast x{contrast:g})" if band < n - 1 else "low-pass residual",
+    )
     ax = fig.add_subplot(grid[1, half:])
     ax.imshow(power_spectrum(chosen), cmap="magma", extent=(-0.5, 0.5, 0.5, -0.5))
     ax.set_title("log power spectrum (cycles/pixel)", fontsize=9)
@@ -159,7 +169,9 @@ def kernel_figure(kernels: dict[str, np.ndarray], cmap: str = "viridis") -> Figu
     return fig
 
 
-def level_figure(levels: list[dict[str, np.ndarray]], hr: np.ndarray | None = None, contrast: float = 4.0, title: str = "") -> Figure:
+def level_figure(
+    levels: list[dict[str, np.ndarray]], hr: np.ndarray | None = None, contrast: float = 4.0, title: str = ""
+) -> Figure:
     """Each pyramid level of a network: the upsampled input, the predicted residual (a Laplacian
     band) and their sum, the level's output; ``levels`` as :func:`lapsrn_edu.course.widgets.level_images`
     returns them, ``hr`` (optional) the ground truth beside the finest output."""
@@ -207,7 +219,11 @@ def loss_figure(eps: float = 1e-3, span: float = 0.05) -> Figure:
 
 
 def zoom_gallery(
-    ground_truth: np.ndarray, results: dict[str, np.ndarray], scale: int, box: tuple[int, int, int] | None = None, title: str = ""
+    ground_truth: np.ndarray,
+    results: dict[str, np.ndarray],
+    scale: int,
+    box: tuple[int, int, int] | None = None,
+    title: str = "",
 ) -> Figure:
     """The ground truth with a marked region, then that region zoomed in every result, with its
     PSNR (paper protocol) in the title; ``box`` is (top, left, size) in HR pixels (default: the
@@ -301,9 +317,20 @@ def frameworks_figure() -> Figure:
     x = upsampler(ax, x + 0.3, 4, "x2")
     _arrow(ax, x + 0.1, x + 2.1, "residual + up x2")
     _image(ax, x + 2.2, 4, "SR x4")
-    ax.text(0.2, -2.8, "image branch: each SR image is upsampled x2 and the next level's residual is added to it", fontsize=7)
+    ax.text(
+        0.2,
+        -2.8,
+        "image branch: each SR image is upsampled x2 and the next level's residual is added to it",
+        fontsize=7,
+    )
     handles = [plt.Rectangle((0, 0), 1, 1, facecolor=c, edgecolor="k") for c in (conv, up)]
-    fig.legend(handles, ["3x3 convolutions (height = image size)", "learned upsampling"], loc="lower center", ncol=2, fontsize=8)
+    fig.legend(
+        handles,
+        ["3x3 convolutions (height = image size)", "learned upsampling"],
+        loc="lower center",
+        ncol=2,
+        fontsize=8,
+    )
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
 
@@ -325,7 +352,11 @@ def residual_band_spectra(model, hr_images: list[np.ndarray], scale: int) -> lis
     from ..imaging.pyramid import gaussian_pyramid, laplacian_pyramid
 
     levels = model_levels(model, scale)
-    upsamplers = [level.image_upsample for level in model.levels] if hasattr(model, "levels") else [model.image_upsample] * levels
+    upsamplers = (
+        [level.image_upsample for level in model.levels]
+        if hasattr(model, "levels")
+        else [model.image_upsample] * levels
+    )
     spectra: list[dict[str, np.ndarray]] = []
     for hr in hr_images:
         hr = mod_crop(np.asarray(hr, dtype=np.float64), scale)
@@ -338,7 +369,11 @@ def residual_band_spectra(model, hr_images: list[np.ndarray], scale: int) -> lis
             for s, (upsampler, output) in enumerate(zip(upsamplers, outputs)):
                 upsampled = upsampler(previous)[0, 0].double().numpy()
                 k = levels - 1 - s  # pyramid index of this level's size
-                parts = {"predicted": output[0, 0].double().numpy() - upsampled, "band": bands[k], "needed": targets[k] - upsampled}
+                parts = {
+                    "predicted": output[0, 0].double().numpy() - upsampled,
+                    "band": bands[k],
+                    "needed": targets[k] - upsampled,
+                }
                 if len(spectra) <= s:
                     spectra.append({"freq": radial_profile(bands[k])[0] / 2**k} | {name: 0.0 for name in parts})
                 for name, part in parts.items():
@@ -395,7 +430,9 @@ def history_figure(history, bicubic_psnr: float | None = None) -> Figure:
     iterations = [e.iteration for e in epochs]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
     axes[0].plot(iterations, [e.loss for e in epochs], marker="o")
-    axes[0].set_title(f"training loss ({history.config.get('loss', '')}, {history.config.get('reduction', '')} reduction)", fontsize=9)
+    axes[0].set_title(
+        f"training loss ({history.config.get('loss', '')}, {history.config.get('reduction', '')} reduction)", fontsize=9
+    )
     axes[1].plot(iterations, [e.lr for e in epochs], marker="o")
     axes[1].set_title(f"learning rate ({history.config.get('lr_schedule', '')})", fontsize=9)
     axes[2].plot(iterations, [e.val_psnr for e in epochs], marker="o", label="this run")
@@ -419,8 +456,15 @@ def distortion_detail_figure(curves: dict[str, list[tuple[float, float, float]]]
         for amount, ratio, value in points:
             ax.annotate(f"{amount:g}", (ratio, value), textcoords="offset points", xytext=(4, 4), fontsize=8)
     ax.axvline(1.0, color="0.5", linestyle="--", linewidth=1)
-    ax.annotate("as much fine detail\nas the ground truth", (1.0, 1.0), xycoords=("data", "axes fraction"),
-                xytext=(4, -24), textcoords="offset points", fontsize=8, color="0.35")
+    ax.annotate(
+        "as much fine detail\nas the ground truth",
+        (1.0, 1.0),
+        xycoords=("data", "axes fraction"),
+        xytext=(4, -24),
+        textcoords="offset points",
+        fontsize=8,
+        color="0.35",
+    )
     ax.set_xlabel("fine detail relative to the ground truth (energy of the finest Laplacian band)")
     ax.set_ylabel("PSNR (dB, Y channel)")
     ax.grid(alpha=0.3)

@@ -94,11 +94,17 @@ def install_assets(out_dir: Path) -> Assets:
 
 def missing_assets_note(assets: Assets) -> str | None:
     """One line naming what pages or decks will need the network for, or ``None``."""
-    missing = [name for name, path in (("jupyter-server-mathjax", assets.mathjax), ("sphinx-revealjs", assets.reveal)) if path is None]
+    missing = [
+        name
+        for name, path in (("jupyter-server-mathjax", assets.mathjax), ("sphinx-revealjs", assets.reveal))
+        if path is None
+    ]
     if not missing:
         return None
-    return (f"note: {' and '.join(missing)} not installed, so equations (and slides) need the network; "
-            "install them with `pip install 'lapsrn-edu[course]'`")
+    return (
+        f"note: {' and '.join(missing)} not installed, so equations (and slides) need the network; "
+        "install them with `pip install 'lapsrn-edu[course]'`"
+    )
 
 
 def html_page(executed: Path, target: Path, assets: Assets) -> Path:
@@ -119,14 +125,21 @@ def markdown_page(source: Path, target: Path, assets: Assets) -> Path:
     text = source.read_text(encoding="utf-8")
     starts = [m.start() for m in re.finditer(r"^## ", text, flags=re.M)]
     sections = [text[a:b].strip() for a, b in zip([0, *starts], [*starts, len(text)])]
-    return _write_page(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(s) for s in sections if s]), target, assets)
+    return _write_page(
+        nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(s) for s in sections if s]), target, assets
+    )
 
 
 def _write_page(nb, target: Path, assets: Assets) -> Path:
     """``nb`` through the page template, with the offline MathJax when it is installed."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lapsrn_page", extra_template_basedirs=[str(TEMPLATES)], extra_template_paths=[str(TEMPLATES)], embed_images=True)
+    exporter = HTMLExporter(
+        template_name="lapsrn_page",
+        extra_template_basedirs=[str(TEMPLATES)],
+        extra_template_paths=[str(TEMPLATES)],
+        embed_images=True,
+    )
     if assets.mathjax:
         exporter.mathjax_url = assets.mathjax_url(target)
     body, _ = exporter.from_notebook_node(nb)
@@ -142,12 +155,16 @@ def slide_notebook(nb):
     cells = []
     for index, cell in enumerate(deck.cells):
         tags = cell.metadata.get("tags", [])
-        kind = next((SLIDE_TAGS[tag] for tag in tags if tag in SLIDE_TAGS), "slide" if index == first_markdown else None)
+        kind = next(
+            (SLIDE_TAGS[tag] for tag in tags if tag in SLIDE_TAGS), "slide" if index == first_markdown else None
+        )
         if kind is None:
             continue
         cell.metadata["slideshow"] = {"slide_type": kind}
         if cell.cell_type == "code":
-            cell.outputs = [out for out in cell.get("outputs", []) if out.get("output_type") in ("display_data", "execute_result")]
+            cell.outputs = [
+                out for out in cell.get("outputs", []) if out.get("output_type") in ("display_data", "execute_result")
+            ]
         cells.append(cell)
     deck.cells = cells
     return deck
@@ -160,7 +177,8 @@ def slide_deck(notebook: Path, target: Path, assets: Assets) -> Path:
 
     exporter = SlidesExporter(
         template_name="lapsrn_slides",
-        extra_template_basedirs=[str(TEMPLATES)], extra_template_paths=[str(TEMPLATES)],
+        extra_template_basedirs=[str(TEMPLATES)],
+        extra_template_paths=[str(TEMPLATES)],
         embed_images=True,
         exclude_input=True,
         exclude_input_prompt=True,

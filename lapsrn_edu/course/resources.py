@@ -15,8 +15,14 @@ from ..data.datasets import DataNotFoundError, Image, data_root, embedded_images
 from ..evaluation import zoo
 
 DOWNLOAD_GROUP = {
-    "set5": "set5", "set14": "set14", "bsd100": "bsd100", "urban100": "urban100", "manga109": "manga109",
-    "t91": "train", "bsds200": "train", "train": "train",
+    "set5": "set5",
+    "set14": "set14",
+    "bsd100": "bsd100",
+    "urban100": "urban100",
+    "manga109": "manga109",
+    "t91": "train",
+    "bsds200": "train",
+    "train": "train",
 }
 
 
@@ -24,11 +30,15 @@ def missing(what: str, command: str, root: str | Path | None = None) -> None:
     """Say what is missing under the data root ``root`` (default: :func:`data_root`) and how to
     get it, in one line a student can act on."""
     where = Path(root).expanduser() if root is not None else data_root()
-    print(f"Note: {what} not found under the data root {where}. Get it with `{command}` "
-          "(or set LAPSRN_EDU_DATA); carrying on with what is available.")
+    print(
+        f"Note: {what} not found under the data root {where}. Get it with `{command}` "
+        "(or set LAPSRN_EDU_DATA); carrying on with what is available."
+    )
 
 
-def images_or_embedded(dataset: str, limit: int | None = None, root: str | Path | None = None) -> tuple[list[Image], str]:
+def images_or_embedded(
+    dataset: str, limit: int | None = None, root: str | Path | None = None
+) -> tuple[list[Image], str]:
     """The images of ``dataset`` (the first ``limit``), or the embedded scikit-image images, and
     the name of what was loaded."""
     if has_dataset(dataset, root):
@@ -46,6 +56,10 @@ def first_model(names: list[str], root: str | Path | None = None) -> tuple[nn.Mo
         try:
             return zoo.load(name, root), name
         except DataNotFoundError:
-            command = "lapsrn-edu download weights" if name.startswith("official") else "lapsrn-edu train`, then `lapsrn-edu export RUN"
+            command = (
+                "lapsrn-edu download weights"
+                if name.startswith("official")
+                else "lapsrn-edu train`, then `lapsrn-edu export RUN"
+            )
             missing(f"the weights of {name}", command, root)
     return None, "bicubic"

@@ -127,7 +127,9 @@ def pyramid_explorer(images: dict[str, np.ndarray], levels: int = 4, contrast: f
             pyramids[key] = laplacian_pyramid(images[image], levels, kind)
         return plots.pyramid_figure(pyramids[key], band, contrast, title=f"{image}: {kind} Laplacian pyramid")
 
-    return explorer(draw, image=image_box, kind=kind_box, levels=levels_slider, band=band_slider, contrast=contrast_slider)
+    return explorer(
+        draw, image=image_box, kind=kind_box, levels=levels_slider, band=band_slider, contrast=contrast_slider
+    )
 
 
 @torch.no_grad()
@@ -139,11 +141,21 @@ def level_images(model: nn.Module, lr_y: np.ndarray, scale: int, engine: str = "
     levels = model_levels(model, scale)
     x = torch.from_numpy(np.ascontiguousarray(lr_y, dtype=np.float32))[None, None]
     outputs = level_outputs(model.eval(), x, levels, engine)
-    upsamplers = [level.image_upsample for level in model.levels] if hasattr(model, "levels") else [model.image_upsample] * levels
+    upsamplers = (
+        [level.image_upsample for level in model.levels]
+        if hasattr(model, "levels")
+        else [model.image_upsample] * levels
+    )
     result, previous = [], x
     for upsampler, output in zip(upsamplers, outputs):
         upsampled = upsampler(previous)
-        result.append({"upsampled": upsampled[0, 0].numpy(), "residual": (output - upsampled)[0, 0].numpy(), "output": output[0, 0].numpy()})
+        result.append(
+            {
+                "upsampled": upsampled[0, 0].numpy(),
+                "residual": (output - upsampled)[0, 0].numpy(),
+                "output": output[0, 0].numpy(),
+            }
+        )
         previous = output
     return result
 
@@ -168,8 +180,9 @@ def repaint_residuals(figure: Figure, levels: list[dict[str, np.ndarray]], contr
     return figure
 
 
-def level_viewer(model: nn.Module, lr_y: np.ndarray, hr_y: np.ndarray | None = None, contrast: float = 4.0,
-                 engine: str = "auto") -> Explorer | Figure:
+def level_viewer(
+    model: nn.Module, lr_y: np.ndarray, hr_y: np.ndarray | None = None, contrast: float = 4.0, engine: str = "auto"
+) -> Explorer | Figure:
     """Every level of one model on one image: pick the scale (x2, x4, x8 up to the model's own)
     and the residual's contrast; ``hr_y`` is the ground truth at the model's full scale.
 

@@ -90,7 +90,7 @@ def parse_entry(entry: dict, where: str) -> RemoteFile:
     if not SHA256.fullmatch(item.sha256):
         raise OptionError(f"{where}: {item.path}: sha256 must be 64 lower-case hex digits")
     if item.convert not in (None, "png"):
-        raise OptionError(f"{where}: {item.path}: convert must be \"png\" or absent, not {item.convert!r}")
+        raise OptionError(f'{where}: {item.path}: convert must be "png" or absent, not {item.convert!r}')
     return item
 
 
@@ -106,12 +106,15 @@ def load_manifest(manifest: str | Path | None = None) -> dict[str, list[RemoteFi
     except json.JSONDecodeError as exc:
         raise OptionError(f"{name}: not valid JSON ({exc})") from exc
     groups = data.get("groups") if isinstance(data, dict) else None
-    if not isinstance(groups, dict) or data.get("format") != MANIFEST_FORMAT or not all(isinstance(g, list) for g in groups.values()):
-        raise OptionError(f"{name}: not a download manifest of format {MANIFEST_FORMAT} (a \"groups\" object of file lists)")
-    return {
-        group: [parse_entry(entry, f"{name} [{group}]") for entry in entries]
-        for group, entries in groups.items()
-    }
+    if (
+        not isinstance(groups, dict)
+        or data.get("format") != MANIFEST_FORMAT
+        or not all(isinstance(g, list) for g in groups.values())
+    ):
+        raise OptionError(
+            f'{name}: not a download manifest of format {MANIFEST_FORMAT} (a "groups" object of file lists)'
+        )
+    return {group: [parse_entry(entry, f"{name} [{group}]") for entry in entries] for group, entries in groups.items()}
 
 
 def groups_for(what: str, manifest: dict[str, list[RemoteFile]]) -> list[str]:
@@ -188,7 +191,9 @@ def one_line(item: RemoteFile, url: str, root: Path, exc: Exception) -> Download
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
         return DownloadError(f"{url}: HTTP {exc.response.status_code} {exc.response.reason}")
     if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
-        return DownloadError(f"{url}: cannot connect ({type(exc).__name__}); check the network, or use --mirror / ${MIRROR_ENV}")
+        return DownloadError(
+            f"{url}: cannot connect ({type(exc).__name__}); check the network, or use --mirror / ${MIRROR_ENV}"
+        )
     return DownloadError(f"{url}: transfer failed ({type(exc).__name__}); run again")
 
 
@@ -222,7 +227,9 @@ def download(
             retry_if_failed=RETRIES if retries is None else retries,
         )
         total = sum(item.size for item in items)
-        with tqdm(total=total, desc=f"download {group}", unit="B", unit_scale=True, disable=not progress, file=sys.stderr) as bar:
+        with tqdm(
+            total=total, desc=f"download {group}", unit="B", unit_scale=True, disable=not progress, file=sys.stderr
+        ) as bar:
             for item in items:
                 if is_present(item, root):
                     counts["skipped"] += 1

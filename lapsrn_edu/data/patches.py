@@ -80,10 +80,14 @@ def keep_large_enough(images: list[LumaImage], patch_size: int) -> list[LumaImag
     if small:
         names = ", ".join(f"{im.name} ({im.y.shape[0]}x{im.y.shape[1]})" for im in small[:10])
         more = f" and {len(small) - 10} more" if len(small) > 10 else ""
-        warnings.warn(f"skipping {len(small)} image(s) smaller than the {patch_size} px patch: {names}{more}", stacklevel=2)
+        warnings.warn(
+            f"skipping {len(small)} image(s) smaller than the {patch_size} px patch: {names}{more}", stacklevel=2
+        )
     kept = [im for im in images if min(im.y.shape) >= patch_size]
     if not kept:
-        raise DataNotFoundError(f"no training image is at least {patch_size}x{patch_size} pixels; use a smaller patch_size")
+        raise DataNotFoundError(
+            f"no training image is at least {patch_size}x{patch_size} pixels; use a smaller patch_size"
+        )
     return kept
 
 
@@ -203,4 +207,3 @@ def make_batch(hr: torch.Tensor, scale: int) -> tuple[torch.Tensor, list[torch.T
     check_patch_size(scale, hr.shape[-1])
     lr = imresize_torch(hr, 1.0 / scale)
     return lr, pyramid_levels_torch(hr, levels_for_scale(scale))
-

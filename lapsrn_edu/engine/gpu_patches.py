@@ -60,7 +60,9 @@ class DevicePatchCutter:
         self.device = torch.device(device)
         self.patch_size, self.max_window = patch_size, max_window
         sizes = [image.y.size for image in images]
-        self.pixels = torch.from_numpy(np.concatenate([image.y.ravel() for image in images]).astype(np.float32)).to(self.device)
+        self.pixels = torch.from_numpy(np.concatenate([image.y.ravel() for image in images]).astype(np.float32)).to(
+            self.device
+        )
         self.offsets = torch.tensor(np.cumsum([0, *sizes[:-1]]), dtype=torch.int64, device=self.device)
         self.heights = torch.tensor([image.y.shape[0] for image in images], dtype=torch.int64, device=self.device)
         self.widths = torch.tensor([image.y.shape[1] for image in images], dtype=torch.int64, device=self.device)
@@ -104,5 +106,7 @@ def device_batches(
 ) -> Iterator[torch.Tensor]:
     """HR patch batches for ``sampler``'s iterations, cut on ``device``; ``workers`` draw the placements."""
     cutter = DevicePatchCutter.for_dataset(patches, device)
-    loader = DataLoader(Placements(patches), batch_sampler=sampler, num_workers=workers, prefetch_factor=8 if workers else None)
+    loader = DataLoader(
+        Placements(patches), batch_sampler=sampler, num_workers=workers, prefetch_factor=8 if workers else None
+    )
     return (cutter(placements) for placements in loader)

@@ -210,7 +210,12 @@ def fold_transposed(weight: torch.Tensor, bias: torch.Tensor | None, kind: str, 
             # symmetric column padding p: output column c reads input columns c - p, ...;
             # phase column j must read j + cols[0], ...: so it is output column j + cols[0] + p
             pad = max(-cols[0], cols[-1])
-            conv = Conv(kernel.contiguous(memory_format=CHANNELS_LAST), None if bias is None else bias.detach().clone(), (0, pad), leaky)
+            conv = Conv(
+                kernel.contiguous(memory_format=CHANNELS_LAST),
+                None if bias is None else bias.detach().clone(),
+                (0, pad),
+                leaky,
+            )
             phases.append(Phase(a, b, conv, rows[0] + above, cols[0] + pad))
     return PhaseFold(phases, above, below)
 
@@ -235,7 +240,9 @@ class PhaseRows:
                 pieces.append(x.new_zeros(*x.shape[:2], fold.below, x.shape[3]))
             buf = _cat_rows(pieces)
             count, pad = max(buf.shape[2] - fold.above - fold.below, 0), 0
-        self.carry = _kept(_rows(buf, buf.shape[2] - fold.above - fold.below if pad == 0 else buf.shape[2] - fold.above))
+        self.carry = _kept(
+            _rows(buf, buf.shape[2] - fold.above - fold.below if pad == 0 else buf.shape[2] - fold.above)
+        )
         if count == 0:
             return []
         outputs = []
@@ -258,7 +265,9 @@ class PhaseRows:
         return interleave(self.push_phases(x, last), x)
 
 
-def interleave(outputs: list[tuple[Phase, torch.Tensor]], like: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+def interleave(
+    outputs: list[tuple[Phase, torch.Tensor]], like: torch.Tensor, out: torch.Tensor | None = None
+) -> torch.Tensor:
     """(N, C, 2H, 2W) channels-last from the four phases' (N, H, W, C) outputs (into ``out``)."""
     if not outputs:
         return like.new_empty(like.shape[0], like.shape[1], 0, 2 * like.shape[3])
@@ -350,9 +359,13 @@ class FastPyramid:
             self.levels = [
                 Level(
                     [_conv(m, leaky=True) for m in level.convs if isinstance(m, nn.Conv2d)],
-                    fold_transposed(level.upsample.deconv.weight, level.upsample.deconv.bias, level.upsample.kind, leaky=True),
+                    fold_transposed(
+                        level.upsample.deconv.weight, level.upsample.deconv.bias, level.upsample.kind, leaky=True
+                    ),
                     _conv(level.to_residual, leaky=False),
-                    fold_transposed(level.image_upsample.deconv.weight, None, "paper", leaky=False) if residual else None,
+                    fold_transposed(level.image_upsample.deconv.weight, None, "paper", leaky=False)
+                    if residual
+                    else None,
                 )
                 for level in model.levels
             ]
@@ -370,7 +383,10 @@ class FastPyramid:
         filled: list[int] = []
         for rows in self.bands(lr, levels):
             if not outputs:
-                outputs = [lr.new_empty(lr.shape[0], r.shape[1], lr.shape[2] << k, lr.shape[3] << k) for k, r in enumerate(rows, 1)]
+                outputs = [
+                    lr.new_empty(lr.shape[0], r.shape[1], lr.shape[2] << k, lr.shape[3] << k)
+                    for k, r in enumerate(rows, 1)
+                ]
                 filled = [0] * len(rows)
             for k, band in enumerate(rows):
                 outputs[k][:, :, filled[k] : filled[k] + band.shape[2]] = band
@@ -378,7 +394,9 @@ class FastPyramid:
         return outputs
 
     @torch.inference_mode()
-    def bands(self, lr: torch.Tensor, levels: int | None = None, band: int | None = None) -> Iterator[list[torch.Tensor]]:
+    def bands(
+        self, lr: torch.Tensor, levels: int | None = None, band: int | None = None
+    ) -> Iterator[list[torch.Tensor]]:
         """Run the network on ``lr`` in bands of ``band`` LR rows; yields, band after band, the
         next rows of every level's image, top to bottom (early bands may have none yet)."""
         check_input(lr)
@@ -426,7 +444,10 @@ class FastPyramid:
         input_conv = ConvRows(self.input_conv)
         stages = [
             (
-                [([ConvRows(c) for c in self.block[:-1]], ConvRows(self.block[-1]), RowQueue()) for _ in range(self.config.recursions)],
+                [
+                    ([ConvRows(c) for c in self.block[:-1]], ConvRows(self.block[-1]), RowQueue())
+                    for _ in range(self.config.recursions)
+                ],
                 PhaseRows(self.upsample),
                 ResidualRows(self.to_residual),
                 PhaseRows(self.image_upsample),
@@ -454,7 +475,9 @@ class FastPyramid:
         return step
 
 
-def _upsample_level(upsample: PhaseRows, to_residual: ResidualRows, features: torch.Tensor, last: bool, keep: bool) -> tuple[torch.Tensor | None, torch.Tensor]:
+def _upsample_level(
+    upsample: PhaseRows, to_residual: ResidualRows, features: torch.Tensor, last: bool, keep: bool
+) -> tuple[torch.Tensor | None, torch.Tensor]:
     """(upsampled features if ``keep``, residual) for a level's next rows, a few rows at a time:
     the four phase convolutions then read their input from the cache, and their outputs are
     still there when they are interleaved and turned into tap planes. The last level's upsampled
@@ -465,7 +488,12 @@ def _upsample_level(upsample: PhaseRows, to_residual: ResidualRows, features: to
     fine = None
     if keep:
         total = upsample.count(rows, last)
-        fine = torch.empty((features.shape[0], features.shape[1], 2 * total, 2 * width), dtype=features.dtype, device=features.device, memory_format=CHANNELS_LAST)
+        fine = torch.empty(
+            (features.shape[0], features.shape[1], 2 * total, 2 * width),
+            dtype=features.dtype,
+            device=features.device,
+            memory_format=CHANNELS_LAST,
+        )
     done, residuals = 0, []
     for start in range(0, max(rows, 1), step):
         ends = last and start + step >= rows

@@ -43,7 +43,12 @@ ENGINES = ("auto", "reference", "fast")
 INFERENCE_MODELS = (LapSRN, MSLapSRN)  # what engine.inference reproduces; training serves every architecture
 OWN_CODE = ("lapsrn_edu.models", "torch.nn.modules")  # where a forward may be defined for an engine to stand in
 MODULE_HOOKS = ("forward", "forward_pre", "backward", "backward_pre")  # nn.Module's _<kind>_hooks
-GLOBAL_HOOKS = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks", "_global_backward_pre_hooks")
+GLOBAL_HOOKS = (
+    "_global_forward_hooks",
+    "_global_forward_pre_hooks",
+    "_global_backward_hooks",
+    "_global_backward_pre_hooks",
+)
 _told: set[str] = set()
 
 
@@ -105,8 +110,19 @@ def _as_built(model: nn.Module) -> list[tuple[str, tuple]] | str:
     try:
         entry = registry.architecture_of(model)
     except registry.UnknownArchitectureError:
-        base = next((c.__name__ for c in type(model).__mro__[1:] if c in {a.model_class for a in registry.ARCHITECTURES.values()}), None)
-        return f"{type(model).__name__} is a subclass of {base}" if base else f"{type(model).__name__} is not a registered architecture"
+        base = next(
+            (
+                c.__name__
+                for c in type(model).__mro__[1:]
+                if c in {a.model_class for a in registry.ARCHITECTURES.values()}
+            ),
+            None,
+        )
+        return (
+            f"{type(model).__name__} is a subclass of {base}"
+            if base
+            else f"{type(model).__name__} is not a registered architecture"
+        )
     ours = [(name, _signature(m)) for name, m in model.named_modules()]
     theirs = _layout_as_built(entry.model_class, model.config)
     if ours == theirs:
@@ -114,8 +130,15 @@ def _as_built(model: nn.Module) -> list[tuple[str, tuple]] | str:
     added = [name for name, _ in ours if name not in dict(theirs)]
     removed = [name for name, _ in theirs if name not in dict(ours)]
     changed = [name for (name, a), (other, b) in zip(ours, theirs) if name == other and a != b]
-    what = (f"module {added[0]} was added" if added else f"module {removed[0]} was removed" if removed
-            else f"module {changed[0] or entry.name} differs from the one {entry.name} builds" if changed else "its modules are in another order")
+    what = (
+        f"module {added[0]} was added"
+        if added
+        else f"module {removed[0]} was removed"
+        if removed
+        else f"module {changed[0] or entry.name} differs from the one {entry.name} builds"
+        if changed
+        else "its modules are in another order"
+    )
     return f"{entry.name} as edited ({what})"
 
 
@@ -137,7 +160,13 @@ def _signature(module: nn.Module) -> tuple:
     """A module's class, its settings as printed, and its plain public attributes (what a lesson
     can change after building without touching the code: ``kind``, ``padding``, ``negative_slope``)."""
     plain = (bool, int, float, str, tuple, type(None))
-    state = tuple(sorted((k, v) for k, v in vars(module).items() if not k.startswith("_") and k != "training" and isinstance(v, plain)))
+    state = tuple(
+        sorted(
+            (k, v)
+            for k, v in vars(module).items()
+            if not k.startswith("_") and k != "training" and isinstance(v, plain)
+        )
+    )
     return type(module), module.extra_repr(), state
 
 
@@ -151,12 +180,17 @@ def _edited_forward(module: nn.Module) -> str | None:
     owner = next((c for c in type(module).__mro__ if "forward" in vars(c)), None)
     if owner is None or not owner.__module__.startswith(OWN_CODE):
         return f"{type(module).__name__} is defined outside the package"
-    if getattr(forward, "__module__", "") != owner.__module__ or getattr(forward, "__qualname__", "") != f"{owner.__qualname__}.forward":
+    if (
+        getattr(forward, "__module__", "") != owner.__module__
+        or getattr(forward, "__qualname__", "") != f"{owner.__qualname__}.forward"
+    ):
         return f"{owner.__name__}.forward was replaced"
     return None
 
 
-def use_engine(model: nn.Module, engine: str = "auto", purpose: str = "inference", device: torch.device | str | None = None) -> bool:
+def use_engine(
+    model: nn.Module, engine: str = "auto", purpose: str = "inference", device: torch.device | str | None = None
+) -> bool:
     """Whether to run ``model`` through the engine for ``purpose`` on ``device`` (default: where
     its first parameter is); see the module's docstring."""
     check_engine(engine)
@@ -170,12 +204,16 @@ def use_engine(model: nn.Module, engine: str = "auto", purpose: str = "inference
         return True
     if engine == "fast":
         raise EngineRefused(f"engine='fast' cannot run this model: {outside or edit}; use engine='auto' or 'reference'")
-    if edit and isinstance(model, tuple(a.model_class for a in registry.ARCHITECTURES.values())):  # an edited architecture
+    if edit and isinstance(
+        model, tuple(a.model_class for a in registry.ARCHITECTURES.values())
+    ):  # an edited architecture
         tell_once(f"note: running the model's own code, not the {purpose} engine: {edit}")
     return False
 
 
-def inference_network(model: nn.Module, engine: str = "auto", device: torch.device | str | None = None) -> FastPyramid | None:
+def inference_network(
+    model: nn.Module, engine: str = "auto", device: torch.device | str | None = None
+) -> FastPyramid | None:
     """The inference engine for ``model`` when it may stand in (None: run the model's own code)."""
     return FastPyramid(model) if use_engine(model, engine, "inference", device) else None
 

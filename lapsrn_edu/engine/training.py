@@ -77,7 +77,9 @@ class SubPixelUpsampler(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, _, h, w = x.shape
         bias = None if self.deconv.bias is None else self.deconv.bias.repeat(2)
-        rows = [F.conv2d(F.pad(x, (1, 0, top, 0)), self.kernel(a), bias) for a, top in enumerate(self.top)]  # (N, 2C, H, W)
+        rows = [
+            F.conv2d(F.pad(x, (1, 0, top, 0)), self.kernel(a), bias) for a, top in enumerate(self.top)
+        ]  # (N, 2C, H, W)
         c = rows[0].shape[1] // 2
         if x.is_contiguous(memory_format=torch.channels_last):  # (N, H, W, b, C) is (N, H, 2W, C): stack the row phases
             pixels = torch.stack([r.permute(0, 2, 3, 1).reshape(n, h, 2 * w, c) for r in rows], dim=2)
@@ -116,13 +118,23 @@ class OneChannelConv(nn.Module):
 def takes_one_channel_path(conv: nn.Module) -> bool:
     """A plain 3x3 convolution (stride 1, zero padding 1, no groups or dilation) to one channel."""
     return (
-        type(conv) is nn.Conv2d and conv.out_channels == 1 and conv.kernel_size == (3, 3) and conv.stride == (1, 1)
-        and conv.padding == (1, 1) and conv.dilation == (1, 1) and conv.groups == 1 and conv.padding_mode == "zeros"
+        type(conv) is nn.Conv2d
+        and conv.out_channels == 1
+        and conv.kernel_size == (3, 3)
+        and conv.stride == (1, 1)
+        and conv.padding == (1, 1)
+        and conv.dilation == (1, 1)
+        and conv.groups == 1
+        and conv.padding_mode == "zeros"
     )
 
 
 def _layout(t: torch.Tensor) -> torch.memory_format:
-    return torch.channels_last if t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
+    return (
+        torch.channels_last
+        if t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last)
+        else torch.contiguous_format
+    )
 
 
 def _in_place(activation: nn.Module) -> bool:

@@ -144,6 +144,8 @@ def results_table(results: list[EvaluationResult], fmt: str = "markdown") -> str
     header = "| model | " + " | ".join(f"{d} x{s}" for d, s in columns) + " |"
     lines = [header, "|---" * (len(columns) + 1) + "|"]
     for m in models:
-        cells = [f"{cell[(m, d, s)].psnr:.2f} / {cell[(m, d, s)].ssim:.4f}" if (m, d, s) in cell else "" for d, s in columns]
+        cells = [
+            f"{cell[(m, d, s)].psnr:.2f} / {cell[(m, d, s)].ssim:.4f}" if (m, d, s) in cell else "" for d, s in columns
+        ]
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -36,9 +36,7 @@ def count_macs(model: nn.Module, lr: torch.Tensor, levels: int) -> int:
         nonlocal total
         total += conv_macs(module, args[0], output)
 
-    handles = [
-        m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))
-    ]
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
     try:
         with torch.no_grad():
             model(lr, levels=levels)

@@ -20,7 +20,9 @@ TIMING_INPUT = 96  # LR pixels per side: a 384 x 384 output at x4
 
 
 @torch.inference_mode()
-def ms_per_megapixel(models: dict[str, nn.Module], scale: int, size: int = TIMING_INPUT, repeats: int = 5) -> dict[str, float]:
+def ms_per_megapixel(
+    models: dict[str, nn.Module], scale: int, size: int = TIMING_INPUT, repeats: int = 5
+) -> dict[str, float]:
     """Median milliseconds per million output pixels of each model at ``scale`` on a random
     ``size`` x ``size`` LR image, after one warm-up run; models keep their train/eval mode."""
     lr = torch.rand(1, 1, size, size)

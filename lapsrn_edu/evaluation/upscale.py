@@ -54,8 +54,14 @@ class Upscaler:
     ``tile`` (LR pixels) runs the image in overlapping tiles of that size; without it, memory is
     bounded anyway (see the module's docstring) and the result is the same."""
 
-    def __init__(self, model: nn.Module | None, scale: int, tile: int | None = None,
-                 device: str | torch.device | None = None, engine: str = "auto") -> None:
+    def __init__(
+        self,
+        model: nn.Module | None,
+        scale: int,
+        tile: int | None = None,
+        device: str | torch.device | None = None,
+        engine: str = "auto",
+    ) -> None:
         levels_for_scale(scale)
         if tile is not None and tile < 8:
             raise OptionError(f"tile must be at least 8 low-resolution pixels, got {tile}")

@@ -44,7 +44,9 @@ def ours_path(name: str, root: str | Path | None = None) -> Path:
         path = base / f"{name}.pt"
         if path.is_file():
             return path
-    raise DataNotFoundError(f"{REPO_DATA / 'models' / (name + '.pt')}: model {name!r} not found; train it with `lapsrn-edu train`")
+    raise DataNotFoundError(
+        f"{REPO_DATA / 'models' / (name + '.pt')}: model {name!r} not found; train it with `lapsrn-edu train`"
+    )
 
 
 def load(name_or_path: str | Path, root: str | Path | None = None) -> nn.Module | None:

@@ -19,13 +19,16 @@ import torch
 
 from ..errors import OptionError
 
-RGB_TO_YCBCR = np.array(
-    [
-        [65.481, 128.553, 24.966],
-        [-37.797, -74.203, 112.0],
-        [112.0, -93.786, -18.214],
-    ]
-) / 255.0
+RGB_TO_YCBCR = (
+    np.array(
+        [
+            [65.481, 128.553, 24.966],
+            [-37.797, -74.203, 112.0],
+            [112.0, -93.786, -18.214],
+        ]
+    )
+    / 255.0
+)
 YCBCR_OFFSET = np.array([16.0, 128.0, 128.0]) / 255.0
 YCBCR_TO_RGB = np.linalg.inv(RGB_TO_YCBCR)
 

@@ -171,12 +171,16 @@ def imresize_torch(
 
 
 @lru_cache(maxsize=32)
-def _dense_weights(in_size: int, out_size: int, scale: float, antialias: bool, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+def _dense_weights(
+    in_size: int, out_size: int, scale: float, antialias: bool, dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
     """:func:`weight_matrix` as a tensor, kept for the next call (a batch of patches reuses it)."""
     return torch.tensor(weight_matrix(in_size, out_size, scale, antialias).copy(), dtype=dtype, device=device)
 
 
-def _resize_axis(x: torch.Tensor, axis: int, in_size: int, out_size: int, scale: float, antialias: bool) -> torch.Tensor:
+def _resize_axis(
+    x: torch.Tensor, axis: int, in_size: int, out_size: int, scale: float, antialias: bool
+) -> torch.Tensor:
     """Resize ``x`` along one axis (0: rows, 1: columns of the last two) by gathering each output
     pixel's taps."""
     taps, tap_weights = _taps(in_size, out_size, scale, antialias)

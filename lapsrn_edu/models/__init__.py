@@ -9,4 +9,12 @@ from .lapsrn import SCALES, LapSRN, LapSRNConfig, levels_for_scale
 from .layers import bilinear_kernel, count_parameters
 from .mslapsrn import MSLapSRN, MSLapSRNConfig
 from .oneshot import OneShotConfig, OneShotSR
-from .registry import ARCHITECTURES, Architecture, UnknownArchitectureError, architecture, architecture_of, build, describe
+from .registry import (
+    ARCHITECTURES,
+    Architecture,
+    UnknownArchitectureError,
+    architecture,
+    architecture_of,
+    build,
+    describe,
+)

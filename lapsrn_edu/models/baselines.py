@@ -59,8 +59,10 @@ class SRCNN(nn.Module):
         self.scale = config.scale
         (n1, n2), (k1, k2, k3) = config.filters, config.kernels
         self.body = nn.Sequential(
-            nn.Conv2d(1, n1, k1, padding=k1 // 2), nn.ReLU(),
-            nn.Conv2d(n1, n2, k2, padding=k2 // 2), nn.ReLU(),
+            nn.Conv2d(1, n1, k1, padding=k1 // 2),
+            nn.ReLU(),
+            nn.Conv2d(n1, n2, k2, padding=k2 // 2),
+            nn.ReLU(),
             nn.Conv2d(n2, 1, k3, padding=k3 // 2),
         )
         he_init(self)

@@ -303,7 +303,11 @@ def _check_training(payload: dict[str, Any]) -> None:
         _fail(f"a training checkpoint (it has 'optimizer') also needs {', '.join(map(repr, lacking))}")
     _check_optimizer(payload["optimizer"])
     history, epochs = payload["history"], payload["history"].get("epochs")
-    if not isinstance(history.get("config"), dict) or not isinstance(history.get("status"), str) or not isinstance(epochs, list):
+    if (
+        not isinstance(history.get("config"), dict)
+        or not isinstance(history.get("status"), str)
+        or not isinstance(epochs, list)
+    ):
         _fail("'history' needs a 'config' dict, a 'status' string and a list of 'epochs'")
     if not all(isinstance(record, dict) for record in epochs):
         _fail("'history' has an epoch record that is not a dict")
@@ -315,7 +319,11 @@ def _check_optimizer(optimizer: dict[Any, Any]) -> None:
     if not isinstance(state, dict) or not isinstance(groups, list):
         _fail("'optimizer' is not an optimiser state_dict (it needs a 'state' dict and a 'param_groups' list)")
     for group in groups:
-        if not isinstance(group, dict) or not isinstance(group.get("params"), list) or not all(_is_a(p, int) for p in group["params"]):
+        if (
+            not isinstance(group, dict)
+            or not isinstance(group.get("params"), list)
+            or not all(_is_a(p, int) for p in group["params"])
+        ):
             _fail("'optimizer' has a parameter group without a list of parameter numbers")
     for index, entries in state.items():
         if not _is_a(index, int) or not isinstance(entries, dict):

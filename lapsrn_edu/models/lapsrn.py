@@ -87,8 +87,7 @@ class LapSRN(nn.Module):
         self.input_conv = conv3x3(1, config.channels)
         self.input_act = nn.LeakyReLU(LEAKY_SLOPE)
         self.levels = nn.ModuleList(
-            PyramidLevel(config.channels, config.depth, config.upsampler)
-            for _ in range(levels_for_scale(config.scale))
+            PyramidLevel(config.channels, config.depth, config.upsampler) for _ in range(levels_for_scale(config.scale))
         )
         init_like_released_code(self, first_conv=self.input_conv)
 

@@ -56,7 +56,9 @@ def _to_torch(path: Path, name: str, value: np.ndarray, shape: torch.Size) -> to
     shape is (in, out, H, W): the same rule, ``permute(3, 2, 0, 1)``, for both."""
     matlab = (shape[2], shape[3], shape[1], shape[0]) if len(shape) == 4 else tuple(shape)
     if [n for n in value.shape if n != 1] != [n for n in matlab if n != 1]:
-        raise WeightsError(f"{path}: layer {name} has shape {_shape(value.shape)}, expected {_shape(matlab)} to fit the other layers")
+        raise WeightsError(
+            f"{path}: layer {name} has shape {_shape(value.shape)}, expected {_shape(matlab)} to fit the other layers"
+        )
     if not np.isfinite(value).all():
         raise WeightsError(f"{path}: layer {name} holds NaN or infinite values")
     value = value.reshape(matlab)
@@ -112,7 +114,9 @@ def _check_layers(path: Path, params: dict[str, np.ndarray], names: dict[str, st
         raise WeightsError(f"{path}: no layer {_listed(missing)} in the file; not a complete LapSRN/MS-LapSRN network")
     extra = sorted(set(params) - set(names.values()))
     if extra:
-        raise WeightsError(f"{path}: unexpected layer(s) {_listed(extra)}: not part of the network the other layers describe")
+        raise WeightsError(
+            f"{path}: unexpected layer(s) {_listed(extra)}: not part of the network the other layers describe"
+        )
 
 
 def _described_model(path: Path, params: dict[str, np.ndarray]) -> tuple[LapSRN | MSLapSRN, dict[str, str]]:
@@ -152,7 +156,9 @@ def load_official(path: str | Path) -> LapSRN | MSLapSRN:
     except ValueError as exc:  # the config the layers imply is impossible (e.g. no conv layers)
         raise WeightsError(f"{path}: the layers describe no LapSRN/MS-LapSRN ({exc})") from None
     target = model.state_dict()
-    model.load_state_dict({k: _to_torch(path, names[k], params[names[k]], target[k].shape) for k in target}, strict=True)
+    model.load_state_dict(
+        {k: _to_torch(path, names[k], params[names[k]], target[k].shape) for k in target}, strict=True
+    )
     expected = EXPECTED_PARAMETERS.get(path.stem)
     if expected is not None and count_parameters(model) != expected:
         raise WeightsError(f"{path}: {count_parameters(model):,} parameters, the release has {expected:,}")

@@ -69,5 +69,7 @@ class OneShotSR(nn.Module):
 def check_single_level(scale: int, levels: int | None) -> None:
     """A network without a pyramid gives only its full scale: a clear error for any other."""
     if levels not in (None, levels_for_scale(scale)):
-        raise OptionError(f"this network upsamples by x{scale} in one step and has no intermediate levels; "
-                         f"evaluate it at x{scale} only")
+        raise OptionError(
+            f"this network upsamples by x{scale} in one step and has no intermediate levels; "
+            f"evaluate it at x{scale} only"
+        )

@@ -33,12 +33,34 @@ class Architecture:
 ARCHITECTURES: dict[str, Architecture] = {
     a.name: a
     for a in (
-        Architecture("LapSRN", LapSRN, LapSRNConfig, "Laplacian pyramid network: x2 per level, features at low resolution", True),
-        Architecture("MSLapSRN", MSLapSRN, MSLapSRNConfig, "MS-LapSRN: LapSRN with weights shared across levels and recursive blocks", True),
-        Architecture("OneShotSR", OneShotSR, OneShotConfig, "LapSRN's convolutions, then one x-scale upsampling (no pyramid)", False),
+        Architecture(
+            "LapSRN", LapSRN, LapSRNConfig, "Laplacian pyramid network: x2 per level, features at low resolution", True
+        ),
+        Architecture(
+            "MSLapSRN",
+            MSLapSRN,
+            MSLapSRNConfig,
+            "MS-LapSRN: LapSRN with weights shared across levels and recursive blocks",
+            True,
+        ),
+        Architecture(
+            "OneShotSR",
+            OneShotSR,
+            OneShotConfig,
+            "LapSRN's convolutions, then one x-scale upsampling (no pyramid)",
+            False,
+        ),
         Architecture("SRCNN", SRCNN, SRCNNConfig, "SRCNN: three convolutions on the bicubic-upsampled image", False),
-        Architecture("FSRCNN", FSRCNN, FSRCNNConfig, "FSRCNN: low-resolution features, one transposed convolution at the end", False),
-        Architecture("VDSR", VDSR, VDSRConfig, "VDSR: twenty convolutions on the bicubic-upsampled image, residual", False),
+        Architecture(
+            "FSRCNN",
+            FSRCNN,
+            FSRCNNConfig,
+            "FSRCNN: low-resolution features, one transposed convolution at the end",
+            False,
+        ),
+        Architecture(
+            "VDSR", VDSR, VDSRConfig, "VDSR: twenty convolutions on the bicubic-upsampled image, residual", False
+        ),
     )
 }
 
@@ -58,7 +80,9 @@ def architecture_of(model: nn.Module) -> Architecture:
     for entry in ARCHITECTURES.values():
         if type(model) is entry.model_class:
             return entry
-    raise UnknownArchitectureError(f"{type(model).__name__} is not a registered architecture; known: {', '.join(ARCHITECTURES)}")
+    raise UnknownArchitectureError(
+        f"{type(model).__name__} is not a registered architecture; known: {', '.join(ARCHITECTURES)}"
+    )
 
 
 def make_config(name: str, values: dict[str, Any]) -> Any:

@@ -12,14 +12,48 @@ Imports: errors, device, models, data, evaluation, training; outside the package
 scipy, torch.
 """
 
-from .results import COMMITTED, StudyResult, VariantResult, committed_results, every_seed_above, load_result, read, reading
+from .results import (
+    COMMITTED,
+    StudyResult,
+    VariantResult,
+    committed_results,
+    every_seed_above,
+    load_result,
+    read,
+    reading,
+)
 from .runner import resolve_variants, result_path, run_id, run_study, study_command
 from .specs import BUDGETS, LAPSRN, PUBLISHED_SET5_X4, STUDIES, Comparison, Condition, Study, Variant, budget
 from .verdict import MEANING, READINGS, Decision, SeedNoise, decide, overall, pooled_noise
 
 __all__ = [
-    "BUDGETS", "COMMITTED", "LAPSRN", "MEANING", "PUBLISHED_SET5_X4", "READINGS", "STUDIES", "Comparison", "Condition",
-    "Decision", "SeedNoise", "Study", "StudyResult", "Variant", "VariantResult", "budget", "committed_results", "decide",
-    "every_seed_above", "load_result", "overall", "pooled_noise", "read", "reading", "resolve_variants", "result_path",
-    "run_id", "run_study", "study_command",
+    "BUDGETS",
+    "COMMITTED",
+    "LAPSRN",
+    "MEANING",
+    "PUBLISHED_SET5_X4",
+    "READINGS",
+    "STUDIES",
+    "Comparison",
+    "Condition",
+    "Decision",
+    "SeedNoise",
+    "Study",
+    "StudyResult",
+    "Variant",
+    "VariantResult",
+    "budget",
+    "committed_results",
+    "decide",
+    "every_seed_above",
+    "load_result",
+    "overall",
+    "pooled_noise",
+    "read",
+    "reading",
+    "resolve_variants",
+    "result_path",
+    "run_id",
+    "run_study",
+    "study_command",
 ]

@@ -24,7 +24,12 @@ from ..errors import OptionError
 from .results import StudyResult
 from .verdict import FLOOR_DB
 
-VERDICT_COLORS = {"reproduced": "#1a7f37", "same direction, smaller": "#0969da", "inconclusive": "#9a6700", "reversed": "#cf222e"}
+VERDICT_COLORS = {
+    "reproduced": "#1a7f37",
+    "same direction, smaller": "#0969da",
+    "inconclusive": "#9a6700",
+    "reversed": "#cf222e",
+}
 
 COSTS = {
     "parameters": "parameters",
@@ -65,8 +70,11 @@ def curves_figure(result: StudyResult) -> Figure:
     return fig
 
 
-def tradeoff_figure(result: StudyResult, costs: tuple[str, ...] = ("gflops_per_mp", "ms_per_mp"),
-                    published: dict[str, float] | None = None) -> Figure:
+def tradeoff_figure(
+    result: StudyResult,
+    costs: tuple[str, ...] = ("gflops_per_mp", "ms_per_mp"),
+    published: dict[str, float] | None = None,
+) -> Figure:
     """Final PSNR (mean over seeds; Set5, and Set14 where measured) against each cost in ``costs``.
 
     ``published`` maps variant names to published Set5 x4 PSNR, drawn as hollow markers."""
@@ -113,8 +121,13 @@ def verdicts_figure(results: dict[str, StudyResult], title: str = "") -> Figure:
         if d.dof:
             ax.plot([d.low, d.high], [y, y], color=color, lw=4, alpha=0.35, solid_capstyle="butt", zorder=2)
         ax.plot(d.margin, y, "o", color=color, zorder=3)
-        ax.annotate(f"{d.margin:+.2f} dB, {d.verdict}", (max(d.margin, d.high if d.dof else d.margin), y),
-                    textcoords="offset points", xytext=(7, -3), fontsize=8)
+        ax.annotate(
+            f"{d.margin:+.2f} dB, {d.verdict}",
+            (max(d.margin, d.high if d.dof else d.margin), y),
+            textcoords="offset points",
+            xytext=(7, -3),
+            fontsize=8,
+        )
     ax.axvline(0, color="0.4", lw=1)
     ax.axvline(FLOOR_DB, color="0.4", lw=1, ls=":")
     ax.set_yticks(range(len(rows)), [f"{label}: {d.better} vs {d.worse}" for label, d in reversed(rows)], fontsize=8)
@@ -132,15 +145,31 @@ def tuning_figure(result: StudyResult) -> Figure:
     """The learning rates a condition tried for each variant (``result.tuning``) and the held-out
     PSNR each reached: the evidence for the rate every variant then trained with."""
     if not result.tuning:
-        raise OptionError(f"{result.study} ({result.condition or 'standard'}) has no tuning record: its rates were not tuned")
+        raise OptionError(
+            f"{result.study} ({result.condition or 'standard'}) has no tuning record: its rates were not tuned"
+        )
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     scores = [s for record in result.tuning.values() for s in record["grid"].values() if s is not None]
     floor = min(scores) - 0.15
     for i, (name, record) in enumerate(result.tuning.items()):
         grid = {float(lr): score for lr, score in record["grid"].items()}
         finite = {lr: score for lr, score in grid.items() if score is not None}
-        ax.plot(list(finite), list(finite.values()), color=f"C{i}", marker="o", label=f"{name} (chosen {record['chosen_lr']:g})")
-        ax.scatter(record["chosen_lr"], finite[record["chosen_lr"]], s=160, facecolors="none", edgecolors=f"C{i}", lw=1.5, zorder=3)
+        ax.plot(
+            list(finite),
+            list(finite.values()),
+            color=f"C{i}",
+            marker="o",
+            label=f"{name} (chosen {record['chosen_lr']:g})",
+        )
+        ax.scatter(
+            record["chosen_lr"],
+            finite[record["chosen_lr"]],
+            s=160,
+            facecolors="none",
+            edgecolors=f"C{i}",
+            lw=1.5,
+            zorder=3,
+        )
         diverged = [lr for lr, score in grid.items() if score is None]
         ax.scatter(diverged, [floor] * len(diverged), color=f"C{i}", marker="x", s=60, zorder=3)
     ax.set_xscale("log")
@@ -148,8 +177,11 @@ def tuning_figure(result: StudyResult) -> Figure:
     ax.set_xlabel("learning rate (x at the bottom: diverged)")
     record = next(iter(result.tuning.values()))
     ax.set_ylabel(f"PSNR on {record['held_out_images']} held-out images (dB)")
-    ax.set_title(f"{result.study}, condition {result.condition}: each variant's rate, chosen after "
-                 f"{record['iterations']:,} iterations", fontsize=10)
+    ax.set_title(
+        f"{result.study}, condition {result.condition}: each variant's rate, chosen after "
+        f"{record['iterations']:,} iterations",
+        fontsize=10,
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -44,7 +44,9 @@ class VariantResult:
     optimizer: str
     loss_function: str
     lr: float | None = None  # the base learning rate it trained with (a tuned condition chooses it per variant)
-    made_with: list[dict[str, Any]] = field(default_factory=list)  # the run's code record (History.made_with); empty in files made before it
+    made_with: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # the run's code record (History.made_with); empty in files made before it
 
 
 @dataclass
@@ -116,9 +118,15 @@ class StudyResult:
 
     def summary(self) -> str:
         """A plain-text table (mean over seeds, with the spread) and the verdict, one line per prediction."""
-        lines = [f"{self.study}: {self.claim}", f"budget {self.budget['name']}{f', condition {self.condition}' if self.condition else ''}, "
-                 f"{self.val_dataset} x{self.scale} bicubic {self.bicubic_psnr:.2f} dB", ""]
-        lines.append(f"{'variant':<30}{'seeds':>6}{f'PSNR x{self.scale}':>10}{'spread':>8}{'vs bicubic':>12}{'params':>11}{'ms/MP':>9}{'train':>8}")
+        lines = [
+            f"{self.study}: {self.claim}",
+            f"budget {self.budget['name']}{f', condition {self.condition}' if self.condition else ''}, "
+            f"{self.val_dataset} x{self.scale} bicubic {self.bicubic_psnr:.2f} dB",
+            "",
+        ]
+        lines.append(
+            f"{'variant':<30}{'seeds':>6}{f'PSNR x{self.scale}':>10}{'spread':>8}{'vs bicubic':>12}{'params':>11}{'ms/MP':>9}{'train':>8}"
+        )
         for name in self.variant_names():
             runs = self.runs_of(name)
             psnrs = [r.final_psnr for r in runs]
@@ -130,7 +138,9 @@ class StudyResult:
         lines.append("")
         for d in self.decisions:
             interval = f", 95% interval {d.low:+.2f} to {d.high:+.2f}" if d.dof else ""
-            lines.append(f"{d.better} vs {d.worse}: {d.margin:+.2f} dB{interval} (spread {d.spread:.2f}, {d.seeds} seed(s)) -> {d.verdict}")
+            lines.append(
+                f"{d.better} vs {d.worse}: {d.margin:+.2f} dB{interval} (spread {d.spread:.2f}, {d.seeds} seed(s)) -> {d.verdict}"
+            )
         lines.append(f"verdict: {self.verdict}")
         return "\n".join(lines)
 
@@ -158,8 +168,12 @@ def recipe_noise(result: StudyResult, others: list[StudyResult] = ()) -> SeedNoi
             if v.run in seen:
                 continue
             seen.add(v.run)
-            lr = v.lr if v.lr is not None else r.budget["config"]["lr"]  # files made before lr was recorded trained at the budget's
-            key = json.dumps([v.arch, v.model_config, v.loss_function, v.optimizer, lr, v.iterations[-1]], sort_keys=True)
+            lr = (
+                v.lr if v.lr is not None else r.budget["config"]["lr"]
+            )  # files made before lr was recorded trained at the budget's
+            key = json.dumps(
+                [v.arch, v.model_config, v.loss_function, v.optimizer, lr, v.iterations[-1]], sort_keys=True
+            )
             groups.setdefault(key, {})[v.run] = v.final_psnr
     noise = pooled_noise([list(g.values()) for g in groups.values()], "")
     return SeedNoise(noise.sd, noise.dof, noise.runs, f"{noise.runs} runs of this recipe in {', '.join(files)}")
@@ -180,10 +194,19 @@ def read(result: StudyResult, others: list[StudyResult] = ()) -> StudyResult:
             continue
         better, worse = result.runs_of(c.better), result.runs_of(c.worse)
         paper = c.paper_margin if result.scale == c.paper_scale else None
-        decisions.append(decide([r.final_psnr for r in better], [r.final_psnr for r in worse], noise, c.better, c.worse,
-                                set14=([r.set14_psnr for r in better], [r.set14_psnr for r in worse]),
-                                paper_margin=paper, paper_where=c.paper_where if paper is not None else "",
-                                scored_on=scored_on(result)))
+        decisions.append(
+            decide(
+                [r.final_psnr for r in better],
+                [r.final_psnr for r in worse],
+                noise,
+                c.better,
+                c.worse,
+                set14=([r.set14_psnr for r in better], [r.set14_psnr for r in worse]),
+                paper_margin=paper,
+                paper_where=c.paper_where if paper is not None else "",
+                scored_on=scored_on(result),
+            )
+        )
     result.decisions, result.verdict = decisions, overall(decisions)
     return result
 
@@ -212,28 +235,44 @@ def reading(result: StudyResult) -> str:
     """What a result can and cannot say, in plain words: where each variant passes bicubic, which
     one leads after the first epoch and at the end, and the verdict with the reason for it."""
     first_iteration = result.variants[0].iterations[0]
-    lines = [f"Budget {result.budget['name']}: {result.variants[0].iterations[-1]:,} iterations for "
-             f"{result.variants[0].name}, {result.seeds} seed(s) per variant; scored on {result.val_dataset} x{result.scale}, "
-             f"where bicubic gives {result.bicubic_psnr:.2f} dB."]
+    lines = [
+        f"Budget {result.budget['name']}: {result.variants[0].iterations[-1]:,} iterations for "
+        f"{result.variants[0].name}, {result.seeds} seed(s) per variant; scored on {result.val_dataset} x{result.scale}, "
+        f"where bicubic gives {result.bicubic_psnr:.2f} dB."
+    ]
     for name in result.variant_names():
         runs = result.runs_of(name)
         passes = [r.passes_bicubic_at for r in runs]
-        when = (f"passes bicubic after {statistics.fmean(passes):,.0f} iterations" if None not in passes
-                else "does not pass bicubic in every seed within this budget")
-        lines.append(f"- {name}: {when}; {statistics.fmean(r.val_psnr[0] for r in runs):.2f} dB after the first "
-                     f"{first_iteration} iterations, {statistics.fmean(r.final_psnr for r in runs):.2f} dB at the end.")
+        when = (
+            f"passes bicubic after {statistics.fmean(passes):,.0f} iterations"
+            if None not in passes
+            else "does not pass bicubic in every seed within this budget"
+        )
+        lines.append(
+            f"- {name}: {when}; {statistics.fmean(r.val_psnr[0] for r in runs):.2f} dB after the first "
+            f"{first_iteration} iterations, {statistics.fmean(r.final_psnr for r in runs):.2f} dB at the end."
+        )
     for d in result.decisions:
-        early = (statistics.fmean(r.val_psnr[0] for r in result.runs_of(d.better))
-                 - statistics.fmean(r.val_psnr[0] for r in result.runs_of(d.worse)))
+        early = statistics.fmean(r.val_psnr[0] for r in result.runs_of(d.better)) - statistics.fmean(
+            r.val_psnr[0] for r in result.runs_of(d.worse)
+        )
         faster = d.better if early > 0 else d.worse
-        lines.append(f"After the first epoch {d.better} is {early:+.2f} dB against {d.worse} ({faster} learns faster "
-                     f"at first). At the end, {d.sentence()}")
+        lines.append(
+            f"After the first epoch {d.better} is {early:+.2f} dB against {d.worse} ({faster} learns faster "
+            f"at first). At the end, {d.sentence()}"
+        )
     if result.decisions and result.decisions[0].noise_source:
         lines.append(f"Noise: the seed-to-seed standard deviation pooled over {result.decisions[0].noise_source}.")
     if result.val_dataset.lower() != "set5":
-        lines.append(f"Scored on {scored_on(result)}, not on Set5 (the data root has no Set5): the readings are about "
-                     f"{'that image' if result.val_dataset.count(',') == 0 else 'those images'} only, and cannot decide the "
-                     f"paper's claim, which is about Set5; `lapsrn-edu download` fetches Set5 and Set14.")
-    about = "the paper's claim" if result.val_dataset.lower() == "set5" else f"this run on {scored_on(result)} (not the paper's claim)"
+        lines.append(
+            f"Scored on {scored_on(result)}, not on Set5 (the data root has no Set5): the readings are about "
+            f"{'that image' if result.val_dataset.count(',') == 0 else 'those images'} only, and cannot decide the "
+            f"paper's claim, which is about Set5; `lapsrn-edu download` fetches Set5 and Set14."
+        )
+    about = (
+        "the paper's claim"
+        if result.val_dataset.lower() == "set5"
+        else f"this run on {scored_on(result)} (not the paper's claim)"
+    )
     lines.append(f"Reading of {about} at this budget: {result.verdict} ({MEANING[result.verdict]}).")
     return "\n".join(lines)

@@ -59,6 +59,7 @@ def run_id(arch: str, model_config: dict[str, Any], config: TrainConfig) -> str:
 
 def matching_channels(arch: str, model_config: dict[str, Any], target: int) -> int:
     """The ``channels`` that bring ``arch``'s parameter count closest to ``target``."""
+
     def size(c: int) -> int:
         return count_parameters(registry.build(arch, {**model_config, "channels": c}))
 
@@ -86,7 +87,9 @@ def seconds_per_iteration(models: dict[str, nn.Module], config: TrainConfig, rep
     generator = torch.Generator().manual_seed(0)
     hr = torch.rand(config.batch_size, 1, config.patch_size, config.patch_size, generator=generator)
     cpu = torch.device("cpu")
-    networks = {name: training_network(m.to(memory_format=torch.channels_last), config, cpu) for name, m in models.items()}
+    networks = {
+        name: training_network(m.to(memory_format=torch.channels_last), config, cpu) for name, m in models.items()
+    }
     optimizers = {name: make_optimizer(m, config) for name, m in models.items()}
     times: dict[str, list[float]] = {name: [] for name in models}
     for round_ in range(repeats + 1):
@@ -98,8 +101,9 @@ def seconds_per_iteration(models: dict[str, nn.Module], config: TrainConfig, rep
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def equal_time_overrides(study: Study, config: TrainConfig, variants: list[tuple[Variant, dict[str, Any]]],
-                         cache: Path) -> tuple[dict[str, dict[str, int]], dict[str, float]]:
+def equal_time_overrides(
+    study: Study, config: TrainConfig, variants: list[tuple[Variant, dict[str, Any]]], cache: Path
+) -> tuple[dict[str, dict[str, int]], dict[str, float]]:
     """Each variant's (epochs, iterations_per_epoch) so that it trains as long as the first variant.
 
     The timing is stored in ``cache`` and reused, so a resumed study keeps its iteration counts."""
@@ -121,7 +125,9 @@ def equal_time_overrides(study: Study, config: TrainConfig, variants: list[tuple
     return overrides, calibration
 
 
-def train_variant(variant: Variant, model_config: dict[str, Any], config: TrainConfig, runs: Path, progress: bool) -> tuple[Path, History]:
+def train_variant(
+    variant: Variant, model_config: dict[str, Any], config: TrainConfig, runs: Path, progress: bool
+) -> tuple[Path, History]:
     """Train one variant's run, or resume it, or reuse it when it is complete; its folder and history."""
     run_dir = runs / run_id(variant.arch, model_config, config)
     config = with_overrides(config, out=str(run_dir), resume=None)
@@ -185,8 +191,19 @@ def run_study(
         variants = list(chosen.variants)
     seeds = seeds or (chosen.seeds if chosen else study.seeds)
     with cpu_threads(config.threads):
-        return _run_study(study, config, budget_name, seeds, Path(out), Path(runs), progress, reuse, variants, chosen,
-                          {k: v for k, v in overrides.items() if k not in MACHINE_FIELDS})
+        return _run_study(
+            study,
+            config,
+            budget_name,
+            seeds,
+            Path(out),
+            Path(runs),
+            progress,
+            reuse,
+            variants,
+            chosen,
+            {k: v for k, v in overrides.items() if k not in MACHINE_FIELDS},
+        )
 
 
 def resolved_data(config: TrainConfig) -> TrainConfig:
@@ -210,8 +227,15 @@ def result_path(study: Study, out: str | Path, variants: list[str] | None = None
     return Path(out) / f"{study.name}{f'-{condition}' if condition else ''}{'-subset' if partial else ''}.json"
 
 
-def study_command(study: Study, budget_name: str, seeds: int, out: Path, names: list[str] | None,
-                  condition: Condition | None, overrides: dict[str, Any]) -> str:
+def study_command(
+    study: Study,
+    budget_name: str,
+    seeds: int,
+    out: Path,
+    names: list[str] | None,
+    condition: Condition | None,
+    overrides: dict[str, Any],
+) -> str:
     """The command line that remakes a result (written into it)."""
     parts = [f"lapsrn-edu study {study.name} --budget {budget_name}"]
     if condition:
@@ -219,12 +243,20 @@ def study_command(study: Study, budget_name: str, seeds: int, out: Path, names: 
     parts.append(f"--seeds {seeds} --out {out}")
     if names and (not condition or tuple(names) != condition.variants):
         parts.append(f'--variants "{",".join(names)}"')
-    parts += [f"--set {k}={','.join(map(str, v)) if isinstance(v, (tuple, list)) else v}" for k, v in sorted(overrides.items())]
+    parts += [
+        f"--set {k}={','.join(map(str, v)) if isinstance(v, (tuple, list)) else v}"
+        for k, v in sorted(overrides.items())
+    ]
     return " ".join(parts)
 
 
-def tune_learning_rates(condition: Condition, config: TrainConfig, variants: list[tuple[Variant, dict[str, Any]]],
-                        runs: Path, progress: bool) -> tuple[list[tuple[Variant, dict[str, Any]]], dict[str, Any]]:
+def tune_learning_rates(
+    condition: Condition,
+    config: TrainConfig,
+    variants: list[tuple[Variant, dict[str, Any]]],
+    runs: Path,
+    progress: bool,
+) -> tuple[list[tuple[Variant, dict[str, Any]]], dict[str, Any]]:
     """Each variant with the learning rate of ``condition.lr_grid`` whose run (seed 0, held-out
     training images, no test set in sight) ends best on the held-out images, and the grid's scores."""
     tuned, record = [], {}
@@ -232,21 +264,33 @@ def tune_learning_rates(condition: Condition, config: TrainConfig, variants: lis
     for variant, model_config in variants:
         scores: dict[float, float | None] = {}
         for lr in condition.lr_grid:
-            run_config = with_overrides(variant.training_config(config, 0), lr=lr, holdout=condition.tune_holdout,
-                                        val_data="none", epochs=epochs)
+            run_config = with_overrides(
+                variant.training_config(config, 0),
+                lr=lr,
+                holdout=condition.tune_holdout,
+                val_data="none",
+                epochs=epochs,
+            )
             scores[lr] = tuning_score(variant, model_config, run_config, runs, progress)
         finite = [lr for lr, score in scores.items() if score is not None]
         if not finite:
-            raise TrainingDivergedError(f"{variant.name}: every learning rate of {condition.lr_grid} diverged; try a smaller grid")
+            raise TrainingDivergedError(
+                f"{variant.name}: every learning rate of {condition.lr_grid} diverged; try a smaller grid"
+            )
         best = max(finite, key=lambda lr: scores[lr])
-        record[variant.name] = {"grid": {f"{lr:g}": score for lr, score in scores.items()}, "chosen_lr": best,
-                                "iterations": epochs * config.iterations_per_epoch,
-                                "held_out_images": condition.tune_holdout}
+        record[variant.name] = {
+            "grid": {f"{lr:g}": score for lr, score in scores.items()},
+            "chosen_lr": best,
+            "iterations": epochs * config.iterations_per_epoch,
+            "held_out_images": condition.tune_holdout,
+        }
         tuned.append((replace(variant, train={**variant.train, "lr": best}), model_config))
     return tuned, record
 
 
-def tuning_score(variant: Variant, model_config: dict[str, Any], config: TrainConfig, runs: Path, progress: bool) -> float | None:
+def tuning_score(
+    variant: Variant, model_config: dict[str, Any], config: TrainConfig, runs: Path, progress: bool
+) -> float | None:
     """The held-out PSNR of a tuning run's last epoch, or None if it diverged (remembered in its folder)."""
     history_file = runs / run_id(variant.arch, model_config, config) / "history.json"
     if history_file.is_file() and History.load(history_file).status.startswith("diverged"):
@@ -259,14 +303,18 @@ def tuning_score(variant: Variant, model_config: dict[str, Any], config: TrainCo
     return score if score is not None and math.isfinite(score) else None  # NaN: the weights blew up without a NaN loss
 
 
-def chosen_variants(study: Study, resolved: list[tuple[Variant, dict[str, Any]]], names: list[str] | None) -> list[tuple[Variant, dict[str, Any]]]:
+def chosen_variants(
+    study: Study, resolved: list[tuple[Variant, dict[str, Any]]], names: list[str] | None
+) -> list[tuple[Variant, dict[str, Any]]]:
     """The resolved variants named in ``names`` (all when None), in the study's order."""
     if names is None:
         return resolved
     known = [v.name for v in study.variants]
     unknown = [n for n in names if n not in known]
     if unknown or not names:
-        raise OptionError(f"study {study.name!r} has no variant {', '.join(map(repr, unknown)) or 'named'}; its variants: {', '.join(known)}")
+        raise OptionError(
+            f"study {study.name!r} has no variant {', '.join(map(repr, unknown)) or 'named'}; its variants: {', '.join(known)}"
+        )
     if study.equal_time and known[0] not in names:
         raise OptionError(f"study {study.name!r} times every variant against {known[0]!r}; include it")
     if not any({c.better, c.worse} <= set(names) for c in study.comparisons):
@@ -299,19 +347,35 @@ class TrainedRun:
     set14: float | None
 
 
-def saved_if_same(path: Path, budget_record: dict[str, Any], variants: list[tuple[Variant, dict[str, Any]]], seeds: int,
-                  condition: Condition | None, tuned: bool) -> StudyResult | None:
+def saved_if_same(
+    path: Path,
+    budget_record: dict[str, Any],
+    variants: list[tuple[Variant, dict[str, Any]]],
+    seeds: int,
+    condition: Condition | None,
+    tuned: bool,
+) -> StudyResult | None:
     """The result saved at ``path`` when it was made with the same budget, variants, seeds and condition."""
     if not path.is_file():
         return None
     saved = StudyResult.load(path)
-    same = (saved.budget == budget_record and saved.seeds == seeds and saved.condition == (condition.name if condition else "")
-            and comparable_spec(saved.variants_spec, tuned) == comparable_spec(variants_spec(variants), tuned))
+    same = (
+        saved.budget == budget_record
+        and saved.seeds == seeds
+        and saved.condition == (condition.name if condition else "")
+        and comparable_spec(saved.variants_spec, tuned) == comparable_spec(variants_spec(variants), tuned)
+    )
     return saved if same else None
 
 
-def train_all(variants: list[tuple[Variant, dict[str, Any]]], config: TrainConfig, seeds: int,
-              lengths: dict[str, dict[str, int]], runs: Path, progress: bool) -> list[TrainedRun]:
+def train_all(
+    variants: list[tuple[Variant, dict[str, Any]]],
+    config: TrainConfig,
+    seeds: int,
+    lengths: dict[str, dict[str, int]],
+    runs: Path,
+    progress: bool,
+) -> list[TrainedRun]:
     """Every variant for every seed (``lengths``: an equal-time study's iterations per variant)."""
     trained = []
     for variant, model_config in variants:
@@ -350,9 +414,19 @@ def variant_result(run: TrainedRun, bicubic: float, ms_per_mp: float, scale: int
     )
 
 
-def _run_study(study: Study, config: TrainConfig, budget_name: str, seeds: int, out: Path, runs: Path,
-               progress: bool, reuse: bool, names: list[str] | None = None, condition: Condition | None = None,
-               overrides: dict[str, Any] | None = None) -> StudyResult:
+def _run_study(
+    study: Study,
+    config: TrainConfig,
+    budget_name: str,
+    seeds: int,
+    out: Path,
+    runs: Path,
+    progress: bool,
+    reuse: bool,
+    names: list[str] | None = None,
+    condition: Condition | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> StudyResult:
     name = study.name
     variants = chosen_variants(study, resolve_variants(study, config), names)
     budget_record = {"name": budget_name, "config": json.loads(json.dumps(asdict(config)))}
@@ -373,7 +447,11 @@ def _run_study(study: Study, config: TrainConfig, budget_name: str, seeds: int, 
 
     val_name, val_images = validation_images(config)
     bicubic = evaluate(None, val_images, config.scale, progress=False).psnr
-    bicubic_set14 = evaluate(None, "set14", config.scale, root=config.data_root, progress=False).psnr if has_dataset("set14", config.data_root) else None
+    bicubic_set14 = (
+        evaluate(None, "set14", config.scale, root=config.data_root, progress=False).psnr
+        if has_dataset("set14", config.data_root)
+        else None
+    )
     trained = train_all(variants, config, seeds, lengths, runs, progress)
     timing = ms_per_megapixel({run.variant.name: run.model for run in trained if run.seed == 0}, config.scale)
     results = [variant_result(run, bicubic, timing[run.variant.name], config.scale) for run in trained]

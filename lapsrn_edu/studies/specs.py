@@ -198,8 +198,14 @@ STUDIES: dict[str, Study] = {
                     "for both L2 and the Charbonnier loss). L1 is left out: wherever a pixel's error is well "
                     "above eps = 0.001 (a quarter of a grey level) its gradient is nearly the Charbonnier "
                     "loss's, and under Adam the two ended level; leaving it out saves a third of the cost.",
-                    overrides={"optimizer": "sgd", "momentum": 0.9, "weight_decay": 1e-4, "bias_lr_mult": 0.1,
-                               "reduction": "paper", "lr_min": 1e-7},
+                    overrides={
+                        "optimizer": "sgd",
+                        "momentum": 0.9,
+                        "weight_decay": 1e-4,
+                        "bias_lr_mult": 0.1,
+                        "reduction": "paper",
+                        "lr_min": 1e-7,
+                    },
                     epochs_factor=8,
                     variants=("Charbonnier", "L2"),
                     lr_grid=(1e-5, 3e-5, 1e-4, 3e-4),
@@ -216,8 +222,15 @@ STUDIES: dict[str, Study] = {
                 Variant("one-shot, same convolutions", arch="OneShotSR"),
                 Variant("one-shot, same parameters", arch="OneShotSR", same_parameters_as="LapSRN"),
             ),
-            (Comparison("LapSRN", "one-shot, same convolutions", paper_margin=0.7, paper_where="CVPR 2017 section 4.1, ablation table"),
-             Comparison("LapSRN", "one-shot, same parameters")),
+            (
+                Comparison(
+                    "LapSRN",
+                    "one-shot, same convolutions",
+                    paper_margin=0.7,
+                    paper_where="CVPR 2017 section 4.1, ablation table",
+                ),
+                Comparison("LapSRN", "one-shot, same parameters"),
+            ),
             seeds=3,
             course_epochs=10,  # one-shot with LapSRN's parameters passes bicubic later (pyramid.json's curves)
             conditions=(

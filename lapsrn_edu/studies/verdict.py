@@ -27,10 +27,10 @@ CONFIDENCE = 0.95
 READINGS = ("reproduced", "same direction, smaller", "inconclusive", "reversed")
 MEANING = {
     "reproduced": "the 95% interval of the margin lies above zero, the margin is at least 0.1 dB (and at least "
-                  "half the paper's effect where the paper reports one), and Set14 agrees in sign",
+    "half the paper's effect where the paper reports one), and Set14 agrees in sign",
     "same direction, smaller": "the 95% interval lies above zero, so the sign is unlikely to be a seed's luck, but the "
-                               "margin is under 0.1 dB, under half the paper's effect, or Set14 does not agree in sign "
-                               "(or was not scored)",
+    "margin is under 0.1 dB, under half the paper's effect, or Set14 does not agree in sign "
+    "(or was not scored)",
     "inconclusive": "the 95% interval includes zero: these seeds cannot tell which variant ends higher",
     "reversed": "the 95% interval lies below zero: the variant the paper calls worse ends higher",
 }
@@ -109,10 +109,14 @@ class Decision:
         if self.set14_margin is not None:
             head += f" ({self.set14_margin:+.2f} on Set14)"
         if self.dof == 0:
-            return (f"{head}: {self.verdict}. One seed per variant and no other run of this recipe: there is no "
-                    f"estimate of the seed-to-seed noise, so no interval and no reading beyond the sign.")
-        head += (f", 95% interval {self.low:+.2f} to {self.high:+.2f} (pooled seed SD {self.sd:.3f} dB, "
-                 f"{self.dof} degrees of freedom): {self.verdict}.")
+            return (
+                f"{head}: {self.verdict}. One seed per variant and no other run of this recipe: there is no "
+                f"estimate of the seed-to-seed noise, so no interval and no reading beyond the sign."
+            )
+        head += (
+            f", 95% interval {self.low:+.2f} to {self.high:+.2f} (pooled seed SD {self.sd:.3f} dB, "
+            f"{self.dof} degrees of freedom): {self.verdict}."
+        )
         if self.verdict == "reproduced":
             tail = f"The interval is above zero, the margin above the {FLOOR_DB} dB floor"
             if self.paper_margin is not None:
@@ -125,9 +129,17 @@ class Decision:
         return f"{head} The interval is below zero: {self.worse} ends higher."
 
 
-def decide(better: list[float], worse: list[float], noise: SeedNoise, better_name: str = "better", worse_name: str = "worse",
-           set14: tuple[list[float], list[float]] | None = None, paper_margin: float | None = None, paper_where: str = "",
-           scored_on: str = "Set5") -> Decision:
+def decide(
+    better: list[float],
+    worse: list[float],
+    noise: SeedNoise,
+    better_name: str = "better",
+    worse_name: str = "worse",
+    set14: tuple[list[float], list[float]] | None = None,
+    paper_margin: float | None = None,
+    paper_where: str = "",
+    scored_on: str = "Set5",
+) -> Decision:
     """The package's one rule (see the module's docstring and :data:`MEANING`)."""
     if not better or not worse:
         raise OptionError("each variant needs at least one result")
@@ -136,9 +148,21 @@ def decide(better: list[float], worse: list[float], noise: SeedNoise, better_nam
     set14_margin = None
     if set14 and all(set14) and None not in set14[0] + set14[1]:
         set14_margin = statistics.fmean(set14[0]) - statistics.fmean(set14[1])
-    decision = Decision(better_name, worse_name, margin, spread, min(len(better), len(worse)), "inconclusive",
-                        sd=noise.sd, dof=noise.dof, noise_source=noise.source, set14_margin=set14_margin,
-                        paper_margin=paper_margin, paper_where=paper_where, scored_on=scored_on)
+    decision = Decision(
+        better_name,
+        worse_name,
+        margin,
+        spread,
+        min(len(better), len(worse)),
+        "inconclusive",
+        sd=noise.sd,
+        dof=noise.dof,
+        noise_source=noise.source,
+        set14_margin=set14_margin,
+        paper_margin=paper_margin,
+        paper_where=paper_where,
+        scored_on=scored_on,
+    )
     if noise.dof:
         half = t_quantile(noise.dof) * noise.sd * math.sqrt(1 / len(better) + 1 / len(worse))
         decision.low, decision.high = margin - half, margin + half
@@ -153,4 +177,7 @@ def overall(decisions: list[Decision]) -> str:
     """A study's reading: the weakest of its decisions' (reversed, then inconclusive, then smaller)."""
     if not decisions:
         raise OptionError("no decisions to read")
-    return min((d.verdict for d in decisions), key=lambda v: {"reversed": 0, "inconclusive": 1, "same direction, smaller": 2}.get(v, 3))
+    return min(
+        (d.verdict for d in decisions),
+        key=lambda v: {"reversed": 0, "inconclusive": 1, "same direction, smaller": 2}.get(v, 3),
+    )

@@ -33,13 +33,18 @@ class TrainConfig:
 
     recipe: str = option("custom", "the recipe this configuration started from (quick, paper, ...)")
     # model
-    arch: str = option("LapSRN", "architecture (LapSRN, MSLapSRN, OneShotSR, SRCNN, FSRCNN, VDSR); it takes the four model options below where it has them")
+    arch: str = option(
+        "LapSRN",
+        "architecture (LapSRN, MSLapSRN, OneShotSR, SRCNN, FSRCNN, VDSR); it takes the four model options below where it has them",
+    )
     scale: int = option(4, "upsampling factor: 2, 4 or 8 (log2(scale) pyramid levels)")
     depth: int = option(10, "3x3 convolutions per pyramid level")
     channels: int = option(64, "feature maps per convolution")
     upsampler: str = option("released", "feature upsampler: released (3x3, as the official weights) or paper (4x4)")
     # data
-    train_data: str = option("auto", "auto (T91 + BSDS200 when present, else embedded), a dataset name, a folder, or embedded")
+    train_data: str = option(
+        "auto", "auto (T91 + BSDS200 when present, else embedded), a dataset name, a folder, or embedded"
+    )
     data_root: str | None = option(None, "data folder (default: $LAPSRN_EDU_DATA, else the repo's data/)")
     patch_size: int = option(128, "side of a high-resolution training patch, in pixels")
     batch_size: int = option(64, "patches per iteration (global: split across processes)")
@@ -47,7 +52,10 @@ class TrainConfig:
     rotate: bool = option(True, "augmentation: random rotation by 90, 180 or 270 degrees")
     flip: bool = option(True, "augmentation: random horizontal flip")
     workers: int = option(1, "DataLoader worker processes that cut patches (0 = in the training process)")
-    patches_on: str = option("auto", "where patches are cut: auto (device on a CUDA GPU, else cpu), cpu (by the workers) or device (on the training device, from images kept there; the workers only draw where each patch comes from)")
+    patches_on: str = option(
+        "auto",
+        "where patches are cut: auto (device on a CUDA GPU, else cpu), cpu (by the workers) or device (on the training device, from images kept there; the workers only draw where each patch comes from)",
+    )
     # loss
     loss: str = option("charbonnier", "charbonnier, l1 or l2, at every pyramid level")
     reduction: str = option("paper", "paper (sum over pixels, mean over the batch), mean or sum")
@@ -66,13 +74,19 @@ class TrainConfig:
     lr_gamma: float = option(0.5, "step schedule: factor of each decay")
     lr_min: float = option(1e-6, "the learning rate never goes below this (the end of the cosine)")
     # validation
-    val_data: str = option("auto", "monitor set scored after each epoch: auto (Set5 when present, else an embedded image), none, a name or a folder")
+    val_data: str = option(
+        "auto",
+        "monitor set scored after each epoch: auto (Set5 when present, else an embedded image), none, a name or a folder",
+    )
     holdout: int = option(0, "training images set aside to select best.pt fairly (0 = none)")
     # run
     seed: int = option(0, "seed of the initial weights and of every patch")
     device: str = option("auto", "auto, cpu, cuda or mps")
     amp: str = option("auto", "auto (bf16 autocast on CUDA), bf16 or off")
-    engine: str = option("auto", "auto (the training engine on the CPU for an unedited model, else the model's own code), reference or fast")
+    engine: str = option(
+        "auto",
+        "auto (the training engine on the CPU for an unedited model, else the model's own code), reference or fast",
+    )
     threads: int = option(0, "CPU threads for torch (0 = torch's default)")
     out: str = option("runs/train", "run folder: last.pt, best.pt, history.json")
     resume: str | None = option(None, "a checkpoint to continue from exactly")
@@ -269,4 +283,3 @@ def fits(value: Any, hint: Any) -> bool:
 
 def type_name(hint: Any) -> str:
     return hint.__name__ if isinstance(hint, type) else str(hint)
-

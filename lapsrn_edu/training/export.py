@@ -33,7 +33,9 @@ def last_checkpoint(run: str | Path) -> Path:
     run = Path(run)
     path = run / "last.pt" if run.is_dir() else run
     if path.name == "best.pt":
-        raise CheckpointError(f"{path}: publish the last checkpoint of a run, not best.pt (it may be selected on a test set)")
+        raise CheckpointError(
+            f"{path}: publish the last checkpoint of a run, not best.pt (it may be selected on a test set)"
+        )
     return path
 
 
@@ -63,7 +65,9 @@ def machine() -> str:
     cpu = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+        names = [
+            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")
+        ]
         cpu = names[0] if names else cpu
     gpu = f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
     return f"{cpu}, {os.cpu_count()} CPU cores{gpu}, {platform.system()}, torch {torch.__version__}"
@@ -95,7 +99,14 @@ def export_run(
         raise OptionError(f"model name {name!r}: use letters, digits, '-' and '_' only (it becomes a file name)")
     weights = out_dir / f"{name}.pt"
     record = history["epochs"][-1] if history["epochs"] else {}
-    save_checkpoint(weights, model, config=config, iteration=state["iteration"], trained_from=str(source), selected_on="last checkpoint of the run")
+    save_checkpoint(
+        weights,
+        model,
+        config=config,
+        iteration=state["iteration"],
+        trained_from=str(source),
+        selected_on="last checkpoint of the run",
+    )
     size = weights.stat().st_size
     if size > MAX_BYTES:
         raise OptionError(f"{weights}: {size / 2**20:.1f} MB, over the 4 MB budget for committed models")
@@ -112,12 +123,20 @@ def duration(seconds: float) -> str:
 
 
 def model_card(
-    scale: int, config: dict[str, Any], iteration: int, record: dict[str, Any], results: list[EvaluationResult], size: int,
+    scale: int,
+    config: dict[str, Any],
+    iteration: int,
+    record: dict[str, Any],
+    results: list[EvaluationResult],
+    size: int,
     name: str | None = None,
     trained_on: str | None = None,
 ) -> str:
     name = name or f"ours-x{scale}"
-    rows = "\n".join(f"| {r.dataset} | {r.psnr:.2f} | {r.ssim:.4f} |" for r in results) or "| (no test set under the data root) | | |"
+    rows = (
+        "\n".join(f"| {r.dataset} | {r.psnr:.2f} | {r.ssim:.4f} |" for r in results)
+        or "| (no test set under the data root) | | |"
+    )
     train_time, wall = duration(record.get("train_seconds", 0.0)), duration(record.get("elapsed_seconds", 0.0))
     data = "T91 + BSDS200 (291 images)" if config.get("train_data") in ("auto", "train") else config.get("train_data")
     if trained_on:
@@ -133,10 +152,10 @@ LapSRN x{scale} trained by this project (`lapsrn-edu`), published from the LAST 
 | item | value |
 |---|---|
 | command | `{train_command(config)}` |
-| model | depth {config['depth']} per level, {config['channels']} channels, {config['upsampler']} upsampler |
-| data | {data}, {config['patch_size']} px patches, batch {config['batch_size']}, Y channel, on-the-fly augmentation |
-| optimiser | {config['optimizer']}, lr {config['lr']:g} ({config['lr_schedule']}), {config['loss']} loss ({config['reduction']} reduction) |
-| iterations | {iteration} ({iteration * config['batch_size']} patches), {record.get('epoch', 0)} epochs of {config['iterations_per_epoch']} |
+| model | depth {config["depth"]} per level, {config["channels"]} channels, {config["upsampler"]} upsampler |
+| data | {data}, {config["patch_size"]} px patches, batch {config["batch_size"]}, Y channel, on-the-fly augmentation |
+| optimiser | {config["optimizer"]}, lr {config["lr"]:g} ({config["lr_schedule"]}), {config["loss"]} loss ({config["reduction"]} reduction) |
+| iterations | {iteration} ({iteration * config["batch_size"]} patches), {record.get("epoch", 0)} epochs of {config["iterations_per_epoch"]} |
 | training time | {train_time} of data + compute, {wall} wall clock including validation |
 | machine | {where} |
 

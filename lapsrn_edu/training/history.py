@@ -57,8 +57,13 @@ class History:
             for name, value in record.items():
                 if not fits(value, hints[name]):
                     raise OptionError(f"'history' epoch {name} is {value!r}, expected {type_name(hints[name])}")
-        return cls(data["config"], data.get("val_dataset", ""), [EpochRecord(**e) for e in data["epochs"]], data["status"],
-                   list(data.get("made_with", [])))
+        return cls(
+            data["config"],
+            data.get("val_dataset", ""),
+            [EpochRecord(**e) for e in data["epochs"]],
+            data["status"],
+            list(data.get("made_with", [])),
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> History:

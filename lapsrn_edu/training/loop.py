@@ -23,14 +23,19 @@ from .losses import multiscale_loss
 from .schedule import set_learning_rate
 
 
-def one_batch(network: nn.Module, optimizer: torch.optim.Optimizer, hr: torch.Tensor, config: TrainConfig,
-              autocast: AbstractContextManager = nullcontext()) -> torch.Tensor:
+def one_batch(
+    network: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    hr: torch.Tensor,
+    config: TrainConfig,
+    autocast: AbstractContextManager = nullcontext(),
+) -> torch.Tensor:
     """One weight update on a batch of HR patches; returns the loss (detached, still on the device)."""
     lr_image, targets = make_batch(hr.to(next(network.parameters()).device, non_blocking=True), config.scale)
     lr_image = lr_image.contiguous(memory_format=torch.channels_last)  # the layout oneDNN and cuDNN convolve in
     with autocast:
         outputs = network(lr_image)  # one image per pyramid level, coarse to fine
-    targets = targets[-len(outputs):]  # a network without intermediate levels is scored on its finest output
+    targets = targets[-len(outputs) :]  # a network without intermediate levels is scored on its finest output
     loss = multiscale_loss([o.float() for o in outputs], targets, config.loss, config.reduction)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -58,9 +63,16 @@ class EpochTotals:
     compute_seconds: float  # forward, backward and the update
 
 
-def one_epoch(network: nn.Module, optimizer: torch.optim.Optimizer, batches: Iterator[torch.Tensor], config: TrainConfig,
-              first_iteration: int, autocast: AbstractContextManager = nullcontext(), processes: int = 1,
-              after_each: Callable[[], None] = lambda: None) -> EpochTotals:
+def one_epoch(
+    network: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batches: Iterator[torch.Tensor],
+    config: TrainConfig,
+    first_iteration: int,
+    autocast: AbstractContextManager = nullcontext(),
+    processes: int = 1,
+    after_each: Callable[[], None] = lambda: None,
+) -> EpochTotals:
     """``config.iterations_per_epoch`` weight updates (:func:`one_batch`) from ``first_iteration``
     on, the learning rate set for each from the schedule. With several ``processes`` the loss
     counted is their mean. Reading each loss waits for the device, so a NaN stops training at once

@@ -31,7 +31,7 @@ Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def reduce(per_pixel: torch.Tensor, reduction: str) -> torch.Tensor:
-    """"paper": sum over pixels, mean over the batch (first axis); "mean": over everything; "sum"."""
+    """ "paper": sum over pixels, mean over the batch (first axis); "mean": over everything; "sum"."""
     if reduction == "paper":
         return per_pixel.sum() / per_pixel.shape[0]
     if reduction == "mean":

@@ -98,19 +98,27 @@ class Trainer:
         state = read_checkpoint(path)
         saved = state.get("config")
         if not isinstance(saved, dict) or "optimizer" not in state or "iteration" not in state:
-            raise CheckpointError(f"{path}: not a training checkpoint (no config, optimiser state or iteration); cannot resume")
+            raise CheckpointError(
+                f"{path}: not a training checkpoint (no config, optimiser state or iteration); cannot resume"
+            )
         try:
             config_from_dict(saved)
             history = History.from_dict(state["history"])
         except (ValueError, TypeError) as exc:  # what the trainer's own types refuse
             raise CheckpointError(f"{path}: {exc}") from None
         saved = {"arch": "LapSRN", **saved}  # checkpoints from before the arch option trained LapSRN
-        different = {k: (saved.get(k), getattr(self.config, k)) for k in ("arch", *MODEL_FIELDS) if saved.get(k) != getattr(self.config, k)}
+        different = {
+            k: (saved.get(k), getattr(self.config, k))
+            for k in ("arch", *MODEL_FIELDS)
+            if saved.get(k) != getattr(self.config, k)
+        }
         if different:
             what = ", ".join(f"{k}={a!r} in the checkpoint but {b!r} now" for k, (a, b) in different.items())
             raise CheckpointError(f"{path}: checkpoint does not match this configuration ({what})")
         if saved.get("optimizer") != self.config.optimizer:
-            raise CheckpointError(f"{path}: optimiser {saved.get('optimizer')!r} in the checkpoint, {self.config.optimizer!r} now")
+            raise CheckpointError(
+                f"{path}: optimiser {saved.get('optimizer')!r} in the checkpoint, {self.config.optimizer!r} now"
+            )
         try:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
@@ -120,7 +128,9 @@ class Trainer:
         self.history = History(asdict(self.config), history.val_dataset, history.epochs, made_with=history.made_with)
         self.best_psnr = float(state.get("best_psnr", -math.inf))
         if self.iteration % self.config.iterations_per_epoch:
-            raise CheckpointError(f"{path}: iteration {self.iteration} is not at an epoch boundary of {self.config.iterations_per_epoch}")
+            raise CheckpointError(
+                f"{path}: iteration {self.iteration} is not at an epoch boundary of {self.config.iterations_per_epoch}"
+            )
 
     # --- one run: join the processes, place the model, train epoch by epoch, leave -------------------
 
@@ -152,8 +162,11 @@ class Trainer:
         self.optimizer.load_state_dict(self.optimizer.state_dict())  # moves the optimiser state beside the weights
         self.network = training_network(self.model, self.config, self.device)
         self.autocast = autocast_for(self.config, self.device)  # worked out once per run, as the device and the network
-        self.history.made_with.append(code_record(self.iteration, self.network is not self.model, self.device,
-                                                  self.processes.world_size, self.autocast))
+        self.history.made_with.append(
+            code_record(
+                self.iteration, self.network is not self.model, self.device, self.processes.world_size, self.autocast
+            )
+        )
         if self.processes.world_size > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.network = DistributedDataParallel(self.network, device_ids=ids)
@@ -166,16 +179,25 @@ class Trainer:
         if main:
             self.out.mkdir(parents=True, exist_ok=True)
         started, elapsed_before = time.perf_counter(), self._last("elapsed_seconds")
-        bar = tqdm(total=config.total_iterations, initial=self.iteration, disable=not (self.progress and main),
-                   desc=f"train x{config.scale}", dynamic_ncols=True)
+        bar = tqdm(
+            total=config.total_iterations,
+            initial=self.iteration,
+            disable=not (self.progress and main),
+            desc=f"train x{config.scale}",
+            dynamic_ncols=True,
+        )
         try:
             for epoch in range(self.iteration // config.iterations_per_epoch + 1, config.epochs + 1):
                 record = self._train_epoch(epoch, batches, bar)
                 if main:
                     record.elapsed_seconds = elapsed_before + time.perf_counter() - started
                     self._end_epoch(record, monitor, heldout)
-                    bar.set_postfix(loss=f"{record.loss:.4g}", lr=f"{record.lr:.2e}", pps=f"{record.patches_per_second:.0f}",
-                                    psnr=_fmt(record.val_psnr))
+                    bar.set_postfix(
+                        loss=f"{record.loss:.4g}",
+                        lr=f"{record.lr:.2e}",
+                        pps=f"{record.patches_per_second:.0f}",
+                        psnr=_fmt(record.val_psnr),
+                    )
         finally:
             bar.close()
         self.history.status = "completed"
@@ -187,8 +209,16 @@ class Trainer:
         """One epoch of :func:`one_epoch`, recorded; a NaN loss stops the run with its checkpoint kept."""
         self.model.train()
         try:
-            totals = one_epoch(self.network, self.optimizer, batches, self.config, self.iteration, self.autocast,
-                               self.processes.world_size, after_each=lambda: bar.update(1))
+            totals = one_epoch(
+                self.network,
+                self.optimizer,
+                batches,
+                self.config,
+                self.iteration,
+                self.autocast,
+                self.processes.world_size,
+                after_each=lambda: bar.update(1),
+            )
         except NonFiniteLoss as exc:
             self._diverged(exc, bar)
         self.iteration += self.config.iterations_per_epoch
@@ -226,7 +256,9 @@ class Trainer:
         images = load_luma_images([item for i, item in enumerate(items) if i not in held])
         augmentation = Augmentation(tuple(config.scale_range), config.rotate, config.flip)
         dataset = PatchDataset(images, config.patch_size, augmentation, seed=config.seed)
-        sampler = BatchIndices(self.iteration, config.total_iterations, config.batch_size, self.processes.rank, self.processes.world_size)
+        sampler = BatchIndices(
+            self.iteration, config.total_iterations, config.batch_size, self.processes.rank, self.processes.world_size
+        )
         if patches_on_device(config, self.device):
             return device_batches(dataset, sampler, config.workers, self.device), heldout
         loader = DataLoader(
@@ -241,7 +273,9 @@ class Trainer:
     def _validate(self, images: list[Image]) -> float | None:
         if not images:
             return None
-        return evaluate(self.model, images, self.config.scale, device=self.device, progress=False, engine=self.config.engine).psnr
+        return evaluate(
+            self.model, images, self.config.scale, device=self.device, progress=False, engine=self.config.engine
+        ).psnr
 
     def _save(self, name: str, **extra: Any) -> None:
         save_checkpoint(
@@ -307,7 +341,9 @@ def source_commit() -> str:
     if not (root / ".git").exists():
         return ""
     try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=10
+        )
     except (OSError, subprocess.SubprocessError):
         return ""
     return out.stdout.strip() if out.returncode == 0 else ""
@@ -333,5 +369,3 @@ def config_from_checkpoint(path: str | Path, **overrides: Any) -> TrainConfig:
     except ValueError as exc:
         raise CheckpointError(f"{path}: {exc}") from None
     return with_overrides(config, **{**overrides, "resume": str(path)})
-
-
