@@ -432,3 +432,13 @@ def test_a_command_imports_only_what_it_needs(argv, absent):
     assert not [m for m in absent if m in loaded]
     if argv == ["--help"]:
         assert all(name in done.stdout for name in cli.COMMANDS)
+
+
+def test_a_model_exported_under_its_own_name_loads_by_that_name(tmp_path: Path, capsys) -> None:
+    """`export --name mine-x8` writes models/mine-x8.pt; its card says `--model mine-x8`, which must work."""
+    root = tmp_path / "root"
+    save_checkpoint(root / "models" / "mine-x2.pt", LapSRN(LapSRNConfig(scale=2, depth=1, channels=4)))
+    assert isinstance(zoo.load("mine-x2", root), LapSRN)
+    assert cli.main(["info", "mine-x2", "--data-root", str(root), "--json"]) == 0
+    assert cli.main(["info", "no-such-model", "--data-root", str(root)]) == 2
+    assert "unknown model 'no-such-model'" in capsys.readouterr().err

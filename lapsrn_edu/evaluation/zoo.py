@@ -63,6 +63,11 @@ def load(name_or_path: str | Path, root: str | Path | None = None) -> nn.Module 
         return load_official(path)
     if path.suffix in (".pt", ".pth") or path.exists():
         return load_model(path)
+    if not path.suffix and path.name == key:  # a model exported under its own name (export --name mine-x8)
+        try:
+            return load_model(ours_path(key, root))
+        except DataNotFoundError:
+            pass
     raise OptionError(f"unknown model {key!r}; use one of {', '.join(MODEL_NAMES)} or a .mat/.pt file")
 
 

@@ -159,7 +159,7 @@ LapSRN x{scale} trained by this project (`lapsrn-edu`), published from the LAST 
 | training time | {train_time} of data + compute, {wall} wall clock including validation |
 | machine | {where} |
 
-Scores: the paper's protocol (`lapsrn-edu evaluate --model {name} --scale {scale}`), PSNR/SSIM on Y.
+Scores: the paper's protocol (`lapsrn-edu evaluate --model {name} --dataset set5 --scale {scale}`, and set14, bsd100), PSNR/SSIM on Y.
 
 | dataset | PSNR (dB) | SSIM |
 |---|---|---|

@@ -10,8 +10,9 @@ is the paper's formula with eps = 1e-6 (nearly plain L1); the paper's loss is ``
 Its default reduction is a mean over every element, not the paper's sum.
 
 Reduction matters as much as the penalty. The paper's code sums over pixels and averages over
-the batch (``reduction="paper"``): with a plain mean the gradient is ~(128^2 x levels) times
-smaller, and SGD at the paper's learning rate of 1e-5 barely moves the weights. Adam normalises
+the batch (``reduction="paper"``): with a mean over each level's pixels (summed over the levels)
+the gradient is each level's pixel count times smaller (4,096 to 16,384 for 128 px patches at x4),
+and SGD at the paper's learning rate of 1e-5 barely moves the weights. Adam normalises
 each weight's step by its gradient's running scale, so there a constant factor in the loss
 changes almost nothing (lesson 03 measures both).
 """
