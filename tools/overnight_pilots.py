@@ -51,6 +51,8 @@ PILOTS: dict[str, tuple[dict, str]] = {
     "batch32": ({"batch-size": 32}, "twice the patches per update"),
     "lr5e-4": ({"lr": 5e-4}, "half the learning rate for a depth-10 network"),
     "lr2e-3": ({"lr": 2e-3}, "twice the learning rate"),
+    "base-bf16-seed1": ({"seed": 1}, "the reference pilot with another seed: how far one seed moves a pilot"),
+    "base-fp32-seed1": ({"seed": 1, "amp": "off"}, "float32 with that seed: bfloat16 against float32 on two seeds"),
 }
 
 
