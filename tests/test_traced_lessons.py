@@ -161,6 +161,22 @@ def test_parameter_counts_are_the_models_counts():
         f"with {fewer} fewer than LapSRN x4",
         f"{thousands(ms)} parameters for every released model, {fewer} fewer",
     )
+    wide = {  # the 64 -> 64 layers: every level's convs and its feature upsampler
+        s: [
+            count_parameters(m)
+            for m in LapSRN(scale=s, depth=d).modules()
+            if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)) and (m.in_channels, m.out_channels) == (64, 64)
+        ]
+        for s, d in released.items()
+    }
+    layer = wide[4][0]
+    assert {n for s in (4, 8) for n in wide[s]} == {layer}
+    assert_quoted(
+        "lapsrn_edu/course/instructor/02_architecture.md",
+        f"layers of {thousands(layer)} parameters each",
+        f"x8 has 3 x (5 + 1) = {len(wide[8])} of them ({thousands(sum(wide[8]))} of its {c8} parameters), x4 has "
+        f"2 x (10 + 1) = {len(wide[4])} ({thousands(sum(wide[4]))} of {c4})",
+    )
 
 
 # --- data sizes and counts (lesson 00, the glossary, the guide) -----------------------------------

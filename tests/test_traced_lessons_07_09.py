@@ -271,6 +271,13 @@ def test_lesson_09_quotes_the_baselines_result():
     )
     published = studies.PUBLISHED_SET5_X4
     assert_quoted(L09, f"about {published['LapSRN'] - published['VDSR']:.1f} dB behind LapSRN on Set5 x4")
+    last = [f"{x:.2f}" for x in run["VDSR"].val_psnr[-4:]]
+    assert max(run["VDSR"].val_psnr[-4:]) - min(run["VDSR"].val_psnr[-4:]) < 0.1  # "levelled off"
+    assert_quoted(
+        L09,
+        f"levelled off by the end ({', '.join(last[:-1])} and {last[-1]} dB at its last four checks), far below the "
+        f"published {published['VDSR']:.2f}",
+    )
 
 
 def test_lesson_09_states_the_committed_time_of_the_large_sets():

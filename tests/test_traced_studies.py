@@ -71,7 +71,8 @@ def test_lesson_05_quotes_the_residual_result():
     assert {v.passes_bicubic_at for v in r.runs_of("LapSRN")} == {200}
     assert_quoted(
         L05,
-        f"What the committed result says: {d.verdict}, both parts of the claim.",
+        f"What the committed result says: {d.verdict}, for the part of the claim the rule reads.",
+        "The other part of the claim, \"trains faster\", gets no reading; the curves show it",
         f"higher: {d.margin:+.2f} dB on Set5 ({d.set14_margin:+.2f} on Set14), with a 95% interval of {interval(d)} dB",
         "passes bicubic after 200 iterations in both seeds",
         f"only after {each(r, 'no residual', 'passes_bicubic_at', ',')} (the reading above prints their mean, "
