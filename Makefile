@@ -15,7 +15,7 @@ STAMP := $(VENV)/.lapsrn-edu-installed
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .DEFAULT_GOAL := course
-.PHONY: help setup course course-quick instructor instructor-quick wheel slides demo test test-fast lab bench notebooks clean
+.PHONY: help setup course course-quick instructor instructor-quick wheel slides demo test test-fast lint lab bench notebooks clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -57,6 +57,13 @@ demo: $(STAMP)  ## upscale the embedded sample images at x2/x4/x8 into build/dem
 
 test: $(STAMP)  ## run the whole test suite
 	$(BIN)/python -m pytest
+
+# ruff's rules and line length and mypy's settings are in pyproject.toml
+LINT_PATHS := lapsrn_edu tests tools benchmarks
+lint: $(STAMP)  ## ruff (lint, then format check) and mypy on the package, tests, tools and benchmarks
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy $(LINT_PATHS)
 
 # The notebooks ask for the kernel "python3"; JUPYTER_PREFER_ENV_PATH makes that the one of .venv
 # (its Python) even where a python3 kernel of another Python is registered for the user.

@@ -15,20 +15,21 @@ import argparse
 import platform
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+import torch
+from PIL import Image
 
-from lapsrn_edu.data.datasets import DataNotFoundError, embedded_images  # noqa: E402
-from lapsrn_edu.evaluation import zoo  # noqa: E402
-from lapsrn_edu.evaluation.flops import flops_per_megapixel  # noqa: E402
-from lapsrn_edu.imaging.resize import imresize, imresize_torch  # noqa: E402
-from lapsrn_edu.models import LapSRN, LapSRNConfig  # noqa: E402
+from lapsrn_edu.data.datasets import DataNotFoundError, embedded_images
+from lapsrn_edu.evaluation import zoo
+from lapsrn_edu.evaluation.flops import flops_per_megapixel
+from lapsrn_edu.imaging.resize import imresize, imresize_torch
+from lapsrn_edu.models import LapSRN, LapSRNConfig
 
 RELEASED_DEPTH = {2: 10, 4: 10, 8: 5}
 
@@ -86,7 +87,9 @@ def bench_resize(repeats: int) -> None:
 
 def lapsrn_for(scale: int) -> tuple[torch.nn.Module, str]:
     try:
-        return zoo.load(f"official-x{scale}"), "official weights"
+        model = zoo.load(f"official-x{scale}")
+        assert model is not None  # only "bicubic" loads as None
+        return model, "official weights"
     except DataNotFoundError:
         return LapSRN(LapSRNConfig(scale=scale, depth=RELEASED_DEPTH[scale])).eval(), "random init, released shape"
 
@@ -94,7 +97,8 @@ def lapsrn_for(scale: int) -> tuple[torch.nn.Module, str]:
 @torch.no_grad()
 def bench_forward(lr_size: int, repeats: int) -> None:
     print(
-        f"\n2. LapSRN forward pass on a {lr_size}x{lr_size} Y input (CPU, torch.no_grad, 1 warm-up, fastest of {repeats})"
+        f"\n2. LapSRN forward pass on a {lr_size}x{lr_size} Y input (CPU, torch.no_grad, 1 warm-up, fastest of "
+        f"{repeats})"
     )
     print(
         f"   torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}"
@@ -103,13 +107,14 @@ def bench_forward(lr_size: int, repeats: int) -> None:
     lr = torch.rand(1, 1, lr_size, lr_size)
     for scale in (2, 4, 8):
         model, origin = lapsrn_for(scale)
-        ms = best_ms(lambda: model(lr), repeats)
+        ms = best_ms(partial(model, lr), repeats)
         megapixels = (lr_size * scale) ** 2 / 1e6
         gflop_per_mp = flops_per_megapixel(model, scale) / 1e9
         rate = gflop_per_mp * megapixels / (ms / 1e3)
         side = lr_size * scale
         print(
-            f"   x{scale:<7} {origin:<30} {f'{side}x{side}':>11} {ms:>9.1f} {ms / megapixels:>9.1f} {gflop_per_mp:>9.1f} {rate:>8.1f}"
+            f"   x{scale:<7} {origin:<30} {f'{side}x{side}':>11} {ms:>9.1f} {ms / megapixels:>9.1f} "
+            f"{gflop_per_mp:>9.1f} {rate:>8.1f}"
         )
 
 

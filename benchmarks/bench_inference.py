@@ -38,14 +38,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from lapsrn_edu.data.datasets import DataNotFoundError, data_root  # noqa: E402
-from lapsrn_edu.evaluation import zoo  # noqa: E402
-from lapsrn_edu.evaluation.flops import flops_per_megapixel  # noqa: E402
-from lapsrn_edu.evaluation.upscale import super_resolve_y  # noqa: E402
-from lapsrn_edu.models import LapSRN, LapSRNConfig  # noqa: E402
+from lapsrn_edu.data.datasets import DataNotFoundError, data_root
+from lapsrn_edu.evaluation import zoo
+from lapsrn_edu.evaluation.flops import flops_per_megapixel
+from lapsrn_edu.evaluation.upscale import super_resolve_y
+from lapsrn_edu.models import LapSRN, LapSRNConfig
 
 RELEASED_DEPTH = {2: 10, 4: 10, 8: 5}
 
@@ -63,7 +63,9 @@ def clock_function(kind: str) -> Callable[[], float]:
 
 def load_model(scale: int) -> tuple[torch.nn.Module, str]:
     try:
-        return zoo.load(f"official-x{scale}"), f"official-x{scale}"
+        model = zoo.load(f"official-x{scale}")
+        assert model is not None  # only "bicubic" loads as None
+        return model, f"official-x{scale}"
     except DataNotFoundError:
         torch.manual_seed(0)
         return LapSRN(LapSRNConfig(scale=scale, depth=RELEASED_DEPTH[scale])).eval(), "random init, released shape"
@@ -106,7 +108,7 @@ def onnx_session(model: torch.nn.Module, folder: str, threads: int):
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # noqa: BLE001 -- any failure of a peer is one line of the report
+    except Exception as exc:  # noqa: BLE001 (any failure of a peer is one line of the report)
         return None, f"onnxruntime {onnxruntime.__version__} cannot run the exported model: {first_line(exc)}"
     return session, f"onnxruntime {onnxruntime.__version__}"
 
@@ -139,7 +141,7 @@ def first_line(exc: BaseException) -> str:
 @torch.inference_mode()
 def conv_peak_gflops(clock: Callable[[], float], repeats: int = 3) -> float:
     """Best GFLOP/s of a dense 3x3 64 -> 64 convolution, channels-last, over a few sizes."""
-    conv = torch.nn.Conv2d(64, 64, 3, padding=1).eval().to(memory_format=torch.channels_last)
+    conv = torch.nn.Conv2d(64, 64, 3, padding=1).eval().to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs of Module.to omit memory_format
     best = 0.0
     for side in (64, 128, 256):
         x = torch.randn(1, 64, side, side).contiguous(memory_format=torch.channels_last)
@@ -231,11 +233,12 @@ def main() -> None:
         print(json.dumps(result))
         return
     print(
-        f"LapSRN x{args.scale} ({origin}), {threads} threads, {args.clock} clock, best of {args.rounds} interleaved rounds; "
-        f"load average {result['load_average_before_after']}"
+        f"LapSRN x{args.scale} ({origin}), {threads} threads, {args.clock} clock, best of {args.rounds} interleaved "
+        f"rounds; load average {result['load_average_before_after']}"
     )
     print(
-        f"peak: dense 3x3 conv 64->64 channels-last {peak:.1f} GFLOP/s; the network costs {gflop_per_mp:.1f} GFLOP per output MP"
+        f"peak: dense 3x3 conv 64->64 channels-last {peak:.1f} GFLOP/s; the network costs {gflop_per_mp:.1f} GFLOP "
+        "per output MP"
     )
     header = f"{'input (output)':<18}" + "".join(f"{m:>13}" for m in methods) + f"{'ours/peak':>11}"
     print(header + "\n" + "-" * len(header))

@@ -30,10 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+from PIL import Image
 
-from lapsrn_edu.data.datasets import embedded_images, has_dataset, image_paths  # noqa: E402
+from lapsrn_edu.data.datasets import embedded_images, has_dataset, image_paths
 
 
 def child(command: list[str]) -> dict:
@@ -41,6 +41,7 @@ def child(command: list[str]) -> dict:
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     _, status, usage = os.wait4(process.pid, 0)
+    assert process.stdout is not None  # started with stdout=PIPE
     output = process.stdout.read()
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{output}")
@@ -110,7 +111,10 @@ def main() -> None:
             for path in image_paths(dataset)[: args.images]:
                 os.symlink(path, os.path.join(folder, path.name))
             target = repr(folder)
-        script = f"from lapsrn_edu.evaluation.evaluate import evaluate\nevaluate({args.model!r}, {target}, 4, progress=False)\n"
+        script = (
+            f"from lapsrn_edu.evaluation.evaluate import evaluate\nevaluate({args.model!r}, {target}, 4, "
+            "progress=False)\n"
+        )
         result["evaluate"] = {"dataset": dataset, "images": args.images, **child([sys.executable, "-c", script])}
     result["load_average_after"] = round(os.getloadavg()[0], 2)
     if args.json:

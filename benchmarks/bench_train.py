@@ -33,19 +33,20 @@ import threading
 import time
 import warnings
 from pathlib import Path
+from typing import cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
+import torch
+from torch import nn
 
-from lapsrn_edu.data.datasets import has_dataset  # noqa: E402
-from lapsrn_edu.data.patches import Augmentation, PatchDataset, load_luma_images, make_batch, training_items  # noqa: E402
-from lapsrn_edu.engine.allocator import reused_memory  # noqa: E402
-from lapsrn_edu.engine.gpu_patches import DevicePatchCutter, Placements  # noqa: E402
-from lapsrn_edu.evaluation.flops import count_macs  # noqa: E402
-from lapsrn_edu.models import levels_for_scale  # noqa: E402
-from lapsrn_edu.training.config import TrainConfig, parse_value, recipe  # noqa: E402
+from lapsrn_edu.data.datasets import has_dataset
+from lapsrn_edu.data.patches import Augmentation, PatchDataset, load_luma_images, make_batch, training_items
+from lapsrn_edu.engine.allocator import reused_memory
+from lapsrn_edu.engine.gpu_patches import DevicePatchCutter, Placements
+from lapsrn_edu.evaluation.flops import count_macs
+from lapsrn_edu.models import levels_for_scale
+from lapsrn_edu.training.config import TrainConfig, parse_value, recipe
 from lapsrn_edu.training.trainer import Trainer, patches_on_device
 
 STEP_COST = 3  # forward + backward (input gradients + weight gradients) in forward-pass units
@@ -71,7 +72,7 @@ def conv_peak_gflops(device: torch.device, repeats: int = 3) -> float:
     best = 0.0
     with reused_memory():
         for layout in layouts:
-            conv = nn.Conv2d(64, 64, 3, padding=1).to(device, memory_format=layout)
+            conv = nn.Conv2d(64, 64, 3, padding=1).to(device, memory_format=layout)  # type: ignore[call-overload]  # torch's stubs of Module.to omit memory_format
             for batch, side in shapes:
                 x = torch.randn(batch, 64, side, side, device=device).contiguous(memory_format=layout).requires_grad_()
                 # in the dtype the conv outputs (bf16 under autocast), so no conversion is timed
@@ -101,7 +102,9 @@ def training_flops_per_patch(config: TrainConfig) -> float:
 
 def patch_cost_ms(config: TrainConfig, images: list, samples: int = 64) -> float:
     """Milliseconds per patch to crop, augment and make LR and targets on the CPU, in this process."""
-    dataset = PatchDataset(images, config.patch_size, Augmentation(tuple(config.scale_range)), seed=1)
+    dataset = PatchDataset(
+        images, config.patch_size, Augmentation(cast("tuple[float, float]", tuple(config.scale_range))), seed=1
+    )
     start = time.perf_counter()
     batch = torch.stack([dataset[i] for i in range(samples)])
     make_batch(batch, config.scale)
@@ -110,7 +113,9 @@ def patch_cost_ms(config: TrainConfig, images: list, samples: int = 64) -> float
 
 def device_cut_us(config: TrainConfig, images: list, device: torch.device, samples: int = 256) -> float:
     """Microseconds per patch to cut a batch on the device and make its LR and targets (placements drawn beforehand)."""
-    dataset = PatchDataset(images, config.patch_size, Augmentation(tuple(config.scale_range)), seed=1)
+    dataset = PatchDataset(
+        images, config.patch_size, Augmentation(cast("tuple[float, float]", tuple(config.scale_range))), seed=1
+    )
     cutter = DevicePatchCutter.for_dataset(dataset, device)
     placements = torch.stack([Placements(dataset)[i] for i in range(samples)])
     best = float("inf")
@@ -127,7 +132,8 @@ class Utilisation:
     """Samples the GPU's utilisation (NVML, through torch) every 0.1 s in a thread, with timestamps."""
 
     def __init__(self, device: torch.device) -> None:
-        self.device, self.samples = device, []
+        self.device = device
+        self.samples: list[tuple[float, float]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -205,11 +211,13 @@ def measure(spec: str, args: argparse.Namespace, device: torch.device, peak: flo
     used = "" if not busy else f"   GPU utilisation {result['gpu_utilisation_mean']:.0f}% (mean of {len(busy)} samples)"
     where = "on the device" if on_device else "on the CPU"
     print(
-        f"{spec:13s} x{args.scale}: depth {config.depth}, {config.patch_size} px, batch {config.batch_size}, {iterations} iterations, "
+        f"{spec:13s} x{args.scale}: depth {config.depth}, {config.patch_size} px, batch {config.batch_size}, "
+        f"{iterations} iterations, "
         f"{config.workers} workers, patches cut {where}\n"
         f"        {record.patches_per_second:9.1f} patches/s   {flops / 1e9:.2f} GFLOP per patch (training step)   "
         f"{achieved:.1f} GFLOP/s = {achieved / peak:.0%} of the measured conv peak\n"
-        f"        time: data {data_share:.0%} / compute {1 - data_share:.0%}   making one patch alone {where}: {cost:.1f} us{used}",
+        f"        time: data {data_share:.0%} / compute {1 - data_share:.0%}   making one patch alone {where}: "
+        f"{cost:.1f} us{used}",
         flush=True,
     )
     return result

@@ -30,18 +30,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import matplotlib  # noqa: E402
+import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from lapsrn_edu.course import plots, widgets  # noqa: E402
-from lapsrn_edu.course.resources import first_model, images_or_embedded  # noqa: E402
-from lapsrn_edu.evaluation.evaluate import degrade, mod_crop  # noqa: E402
-from lapsrn_edu.imaging.color import rgb_to_y  # noqa: E402
-from lapsrn_edu.models import LapSRN  # noqa: E402
+from lapsrn_edu.course import plots, widgets
+from lapsrn_edu.course.resources import first_model, images_or_embedded
+from lapsrn_edu.evaluation.evaluate import degrade, mod_crop
+from lapsrn_edu.imaging.color import rgb_to_y
+from lapsrn_edu.models import LapSRN
 
 os.environ.pop(widgets.STATIC_ENV, None)  # live widgets, as in JupyterLab
 
@@ -89,7 +89,9 @@ def bench(title: str, build, moves: dict[str, tuple[object, object]], count: int
     print(f"{title}  (built in {time.perf_counter() - start:.2f} s)")
     worst = []
     for name, (first, second) in moves.items():
-        walls, cpus = zip(*(redraw_seconds(widget, name, second if k % 2 == 0 else first) for k in range(count)))
+        walls, cpus = zip(
+            *(redraw_seconds(widget, name, second if k % 2 == 0 else first) for k in range(count)), strict=True
+        )
         control(widget, name).value = first
         worst.append(max(walls))
         verdict = "ok" if max(walls) < GOAL_S else f"over {GOAL_S} s"

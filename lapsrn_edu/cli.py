@@ -14,7 +14,7 @@ import sys
 import traceback
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from . import __version__
 from .errors import OptionError, UserError
@@ -184,7 +184,8 @@ def describe(name: str, root: str | None) -> dict:
         return {"model": name, "kind": "bicubic (MATLAB imresize, no network)", "scales": list(SCALES), "parameters": 0}
     entry = architecture_of(model)
     arch, config = model_config(model)
-    scales = [s for s in SCALES if s <= model.scale] if entry.pyramid else [model.scale]
+    top = cast(int, model.scale)
+    scales = [s for s in SCALES if s <= top] if entry.pyramid else [top]
     return {
         "model": name,
         "kind": f"{arch}: {entry.summary}",
@@ -309,7 +310,8 @@ def run_train(args: argparse.Namespace) -> int:
         last = history.epochs[-1]
         psnr = "" if last.val_psnr is None else f", {history.val_dataset} {last.val_psnr:.2f} dB"
         print(
-            f"{config.out}: {last.epoch} epochs, {last.iteration} iterations, loss {last.loss:.4g}{psnr}, {last.train_seconds / 60:.1f} min"
+            f"{config.out}: {last.epoch} epochs, {last.iteration} iterations, loss {last.loss:.4g}{psnr}, "
+            f"{last.train_seconds / 60:.1f} min"
         )
     return 0
 
@@ -499,12 +501,14 @@ def study_options(p: argparse.ArgumentParser) -> None:
         "--budget",
         choices=BUDGETS,
         default="course",
-        help="smoke (seconds), course (about two minutes per run), standard (about 7 minutes per run, the committed results), paper (GPU)",
+        help="smoke (seconds), course (about two minutes per run), standard (about 7 minutes per run, the committed "
+        "results), paper (GPU)",
     )
     p.add_argument(
         "--condition",
         metavar="NAME",
-        help="run the study under one of its conditions (pyramid: x8; loss: sgd; depth: long), saved as STUDY-NAME.json",
+        help="run the study under one of its conditions (pyramid: x8; loss: sgd; depth: long), saved as "
+        "STUDY-NAME.json",
     )
     p.add_argument(
         "--set",
@@ -512,8 +516,8 @@ def study_options(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         type=training_setting,
-        help="change one training field of the budget, e.g. --set scale=8 (repeatable; recorded in the result's command; "
-        "--set lr=... under a tuned condition trains every variant at that one rate instead of tuning)",
+        help="change one training field of the budget, e.g. --set scale=8 (repeatable; recorded in the result's "
+        "command; --set lr=... under a tuned condition trains every variant at that one rate instead of tuning)",
     )
     p.add_argument("--seeds", type=int, help="seeds per variant (default: the study's or its condition's)")
     p.add_argument(
@@ -560,7 +564,8 @@ def course_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--fetch",
         action="store_true",
-        help="first download the official weights, Set5 and Set14 where missing (offline: go on with the embedded images)",
+        help="first download the official weights, Set5 and Set14 where missing (offline: go on with the embedded "
+        "images)",
     )
     p.set_defaults(run=run_course_command)
 

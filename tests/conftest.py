@@ -37,7 +37,8 @@ def image_folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
 
     base = tmp_path_factory.mktemp("images")
     train_dir, val_dir = base / "train", base / "val"
-    train_dir.mkdir(), val_dir.mkdir()
+    train_dir.mkdir()
+    val_dir.mkdir()
     astronaut = skdata.astronaut()
     for k, (top, left) in enumerate([(0, 0), (100, 200), (200, 100), (300, 300)]):
         PILImage.fromarray(astronaut[top : top + 48, left : left + 48]).save(train_dir / f"crop{k}.png")

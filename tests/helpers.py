@@ -1,9 +1,20 @@
 """Small helpers shared by test modules (pytest puts this folder on the import path)."""
 
+from typing import TypeVar, cast
+
 import torch
 
+from lapsrn_edu.models.lapsrn import PyramidLevel
 
-def lively(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+M = TypeVar("M", bound=torch.nn.Module)
+
+
+def level_of(model: torch.nn.Module, k: int = 0) -> PyramidLevel:
+    """Level ``k`` of a LapSRN (or of its training copy), typed: an nn.ModuleList yields plain Modules."""
+    return cast(PyramidLevel, model.get_submodule(f"levels.{k}"))
+
+
+def lively(model: M, seed: int = 0) -> M:
     """Random weights large enough that every layer matters (the released init's first conv,
     std 1e-3, would leave the output nearly bilinear and a wrong layer unnoticed)."""
     torch.manual_seed(seed)
@@ -16,8 +27,8 @@ def lively(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
 def prose(path) -> str:
     """A text file of the repository with its whitespace collapsed, so that a quoted figure is found
     however the prose around it is wrapped."""
-    from pathlib import Path
     import re
+    from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
     return re.sub(r"\s+", " ", (root / path).read_text(encoding="utf-8"))

@@ -7,7 +7,6 @@ import sys
 import types
 from pathlib import Path
 
-
 from lapsrn_edu.models import LapSRN
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_inference.py"
@@ -15,6 +14,7 @@ BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_inference
 
 def load_bench():
     spec = importlib.util.spec_from_file_location("bench_inference", BENCH)
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -27,7 +27,8 @@ def test_an_opencv_that_cannot_read_the_pb_is_one_line(tmp_path, monkeypatch):
     class Impl:
         def readModel(self, path):
             raise CvError(
-                "OpenCV(5.1.0) /io/opencv/modules/dnn/src/tensorflow/tf_importer.cpp:123: error: (-2:Unspecified error)\n"
+                "OpenCV(5.1.0) /io/opencv/modules/dnn/src/tensorflow/tf_importer.cpp:123: error: (-2:Unspecified "
+                "error)\n"
                 "Can't read the TensorFlow graph in function 'readNetFromTensorflow'"
             )
 

@@ -1,12 +1,12 @@
 """The course in a real browser: JupyterLab in headless Chromium, and the built pages offline.
 
-JupyterLab runs on 127.0.0.1 with a token and opens copies of lessons 01, 02, 03 and 10 (quick
-mode, as a student gets them: no solutions, so every check says "not attempted yet"). Each lesson runs to the end without an error;
-then each widget's main control is moved as a student would (keyboard on a slider, a choice in a
-drop-down) and the figure must change (pixels of the widget's image compared) with no error shown.
-The built HTML page of 03 is opened with the network blocked and its equations must be typeset;
-its slide deck is walked to the end. Every request that leaves 127.0.0.1 or the disk is refused
-and must not happen.
+JupyterLab runs on 127.0.0.1 with a token and opens copies of lessons 01, 02, 03 and 10 (quick mode,
+as a student gets them: no solutions, so every check says "not attempted yet"). Each lesson runs to
+the end without an error; then each widget's main control is moved as a student would (keyboard on a
+slider, a choice in a drop-down) and the figure must change (pixels of the widget's image compared)
+with no error shown. The built HTML page of 03 is opened with the network blocked and its equations
+must be typeset; its slide deck is walked to the end. Every request that leaves 127.0.0.1 or the
+disk is refused and must not happen.
 
 Chromium is Debian's (``/usr/bin/chromium``) driven by Playwright through its executable path;
 no browser is ever downloaded. Without it the tests skip with that reason, except where
@@ -172,14 +172,14 @@ def browser(tmp_path_factory):
             headless=True,
             viewport={"width": 1400, "height": 1000},
         )
-        context.refused = []
+        context.refused = []  # type: ignore[attr-defined]  # our record on the context: the requests refused
 
         def gate(route):
             url = route.request.url
             if url.startswith(("file://", "data:", "blob:", "http://127.0.0.1", "ws://127.0.0.1")):
                 route.continue_()
             else:
-                context.refused.append(url)
+                context.refused.append(url)  # type: ignore[attr-defined]  # see above
                 route.abort()
 
         context.route("**/*", gate)
@@ -231,7 +231,7 @@ NOTEBOOK_STATE = (
     kernel: kernel.name,
     status: kernel.status,
   };
-}"""
+}"""  # noqa: UP031 (JavaScript: str.format or an f-string would need every brace doubled)
     % PANEL
 )
 
@@ -313,14 +313,15 @@ def redraw(page, explorer, description: str, how: str, shot: str) -> tuple[float
 
 def assert_no_widget_error(page, explorer, name: str) -> None:
     errors = explorer.locator(
-        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'], .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']"
+        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'], "
+        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']"
     )
     assert errors.count() == 0, f"{name}: the widget shows an error: {errors.first.inner_text()[:500]}"
     assert page.get_by_text("Error displaying widget").count() == 0, f"{name}: a widget could not be displayed"
 
 
 # lesson -> [(control, how it is moved)]; the first is the widget's main control
-MOVES = {
+MOVES: dict[str, list[tuple[str, str | None]]] = {
     "01": [("level shown", "right"), ("image", None)],
     "02": [("scale", "4"), ("contrast", "right")],
     "03": [("eps", "right"), ("x range", "right")],

@@ -13,8 +13,9 @@ import pickle
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -139,7 +140,7 @@ def altered(source: Path, target: Path, change: Callable[[dict], Any]) -> Path:
     return target
 
 
-def set_weight(name: str, value: torch.Tensor) -> Callable[[dict], None]:
+def set_weight(name: str, value: object) -> Callable[[dict], None]:
     return lambda p: p["model"].__setitem__(name, value)
 
 

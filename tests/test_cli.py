@@ -424,8 +424,8 @@ def test_the_packages_errors_are_a_closed_set_of_user_errors():
 def test_a_command_imports_only_what_it_needs(argv, absent):
     """`lapsrn-edu --help` lists every command without importing torch; `upscale` loads no training or studies."""
     code = (
-        "import sys\nfrom lapsrn_edu import cli\ntry:\n    cli.main(%r)\nexcept SystemExit:\n    pass\n"
-        "print(' '.join(sorted(sys.modules)), file=sys.stderr)" % (argv,)
+        f"import sys\nfrom lapsrn_edu import cli\ntry:\n    cli.main({argv!r})\nexcept SystemExit:\n    pass\n"
+        "print(' '.join(sorted(sys.modules)), file=sys.stderr)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(done.stderr.split())

@@ -111,6 +111,7 @@ def test_pages_and_decks_load_nothing_from_the_network(tmp_path):
 
 def test_assets_are_copied_once(tmp_path):
     first = publish.install_assets(tmp_path)
+    assert first.mathjax is not None
     mathjax = first.mathjax / "MathJax.js"
     stamp = mathjax.stat().st_mtime_ns
     publish.install_assets(tmp_path)
@@ -134,6 +135,7 @@ def test_a_run_writes_page_deck_and_index_and_the_kernel_starts_without_the_tcp_
     with course.kernel_environment():
         run = course.run_notebook(nb, out, {"QUICK": True, "SOLUTIONS": True})
     assert run.ok, run.error
+    assert run.html is not None and run.slides is not None
     assert "data:image/png;base64" in run.html.read_text() and "data:image/png;base64" in run.slides.read_text()
     index = course.write_index([run], out, "quick").read_text()
     assert 'href="00_tiny.html"' in index and 'href="slides/00_tiny.slides.html"' in index

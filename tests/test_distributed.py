@@ -26,7 +26,9 @@ RANK_SCRIPT = textwrap.dedent(
     destroy = dist.destroy_process_group
     def destroy_once_ddp_is_gone(*args, **kwargs):
         # if DDP's reducer drops gloo's last reference, gloo's destructor can deadlock (train.leave_processes)
-        assert not any(isinstance(o, DistributedDataParallel) for o in gc.get_objects()), "the DDP wrapper outlived its group"
+        assert not any(isinstance(o, DistributedDataParallel) for o in gc.get_objects()), (
+            "the DDP wrapper outlived its group"
+        )
         return destroy(*args, **kwargs)
     dist.destroy_process_group = destroy_once_ddp_is_gone
 

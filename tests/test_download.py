@@ -33,7 +33,7 @@ class FakeServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 server.requests.append(self.path)
                 body = server.files.get(self.path)
                 if body is None:

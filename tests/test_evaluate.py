@@ -157,7 +157,9 @@ def test_a_folder_is_evaluated_one_image_at_a_time(tmp_path, monkeypatch):
     rng = np.random.default_rng(3)
     for k in range(3):
         write_image(tmp_path / f"im{k}.png", Image(f"im{k}", rng.random((16, 20, 3))))
-    read, decoded, held = datasets.read_image, [], []
+    read = datasets.read_image
+    decoded: list[weakref.ref[Image]] = []
+    held: list[int] = []
 
     def tracking_read(path):
         held.append(sum(ref() is not None for ref in decoded))  # earlier images still in memory

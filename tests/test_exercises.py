@@ -4,7 +4,10 @@ student's error escape as a traceback."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -69,7 +72,7 @@ def collapse_solution(laplacian):
 
 
 def multiscale_solution(model, hr, scales=(2, 4, 8)):
-    total = 0
+    total: torch.Tensor | float = 0
     for scale in scales:
         levels = levels_for_scale(scale)
         total = total + losses.multiscale_loss(
@@ -123,7 +126,7 @@ def protocol_psnr_rounding_y(gt, sr, scale):
 
 
 # exercise -> (solution, [wrong answers])
-CASES = {
+CASES: dict[str, tuple[Callable[..., Any], list[Callable[..., Any]]]] = {
     "0.1": (lambda s: int(np.log2(s)), [lambda s: s // 2, lambda s: 2]),
     "0.2": (
         lambda rgb: (16 + 65.481 * rgb[..., 0] + 128.553 * rgb[..., 1] + 24.966 * rgb[..., 2]) / 255,
@@ -133,8 +136,8 @@ CASES = {
         ],
     ),
     "1.1": (
-        lambda g: [f - expand(c, f.shape) for f, c in zip(g, g[1:])] + [g[-1]],
-        [lambda g: [f - expand(c, f.shape) for f, c in zip(g, g[1:])], lambda g: list(g)],
+        lambda g: [f - expand(c, f.shape) for f, c in pairwise(g)] + [g[-1]],
+        [lambda g: [f - expand(c, f.shape) for f, c in pairwise(g)], lambda g: list(g)],
     ),
     "1.2": (
         collapse_solution,
@@ -201,11 +204,14 @@ CASES = {
         [torch.sign, lambda x, eps=1e-3: x / torch.sqrt(x**2 + eps)],
     ),
     "3.3": (
-        lambda preds, hr: sum(losses.charbonnier(p, t) for p, t in zip(preds, pyramid_levels_torch(hr, len(preds)))),
+        lambda preds, hr: sum(
+            losses.charbonnier(p, t) for p, t in zip(preds, pyramid_levels_torch(hr, len(preds)), strict=True)
+        ),
         [
             lambda preds, hr: losses.charbonnier(preds[-1], hr),  # last level only
             lambda preds, hr: sum(
-                losses.charbonnier(p, t, reduction="mean") for p, t in zip(preds, pyramid_levels_torch(hr, len(preds)))
+                losses.charbonnier(p, t, reduction="mean")
+                for p, t in zip(preds, pyramid_levels_torch(hr, len(preds)), strict=True)
             ),
         ],
     ),
@@ -317,7 +323,9 @@ def test_pyramid_level_on_a_full_size_x4_model():
     with pytest.raises(AssertionError, match="level 1"):
         exercises.verify_pyramid_level(make_level(crop="output_padding"), model)
     weights = level_weights(model, 0)
-    assert len(weights["convs"]) == 10 and weights["upsample"][0].shape == (64, 64, 3, 3)
+    convs, upsample = weights["convs"], weights["upsample"]
+    assert isinstance(convs, list) and isinstance(upsample, tuple)
+    assert len(convs) == 10 and upsample[0].shape == (64, 64, 3, 3)
 
 
 def test_check_turns_any_error_into_one_line(capsys):

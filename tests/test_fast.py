@@ -4,7 +4,7 @@ upsamplers, every scale, bands of any height, with and without oneDNN's fused op
 import numpy as np
 import pytest
 import torch
-from helpers import lively
+from helpers import level_of, lively
 
 from lapsrn_edu.engine import inference as fast
 from lapsrn_edu.evaluation.upscale import super_resolve_y
@@ -20,12 +20,12 @@ def plain(model: torch.nn.Module, x: torch.Tensor, levels: int | None = None) ->
 
 
 def banded(network: fast.FastPyramid, x: torch.Tensor, band: int, levels: int | None = None) -> list[torch.Tensor]:
-    return [torch.cat(rows, dim=2) for rows in zip(*network.bands(x, levels, band=band))]
+    return [torch.cat(rows, dim=2) for rows in zip(*network.bands(x, levels, band=band), strict=True)]
 
 
 def assert_same(got: list[torch.Tensor], expected: list[torch.Tensor]) -> None:
     assert len(got) == len(expected)
-    for g, e in zip(got, expected):
+    for g, e in zip(got, expected, strict=True):
         assert g.shape == e.shape
         assert (g - e).abs().max().item() < TOLERANCE
 
@@ -100,7 +100,7 @@ def test_without_fused_ops_the_plain_convolutions_give_the_same(monkeypatch):
     assert_same(fast.FastPyramid(model)(x), plain(model, x))
 
 
-def test_bands_were_really_cut():
+def test_bands_were_really_cut(monkeypatch):
     """The checks above can fail: a layer that forgets its carried rows is wrong at every cut."""
     model = lively(LapSRN(scale=4, depth=2, channels=8))
     x = torch.rand(1, 1, 12, 5)
@@ -111,13 +111,11 @@ def test_bands_were_really_cut():
         self.carry = None  # every band starts as if it were the top of the image
         return original(self, rows, last, add)
 
-    fast.ConvRows.push = forgetful
-    try:
+    with monkeypatch.context() as patched:
+        patched.setattr(fast.ConvRows, "push", forgetful)
         got = banded(network, x, band=4)
-    finally:
-        fast.ConvRows.push = original
     expected = plain(model, x)
-    assert any(g.shape != e.shape or (g - e).abs().max() > 1e-3 for g, e in zip(got, expected))
+    assert any(g.shape != e.shape or (g - e).abs().max() > 1e-3 for g, e in zip(got, expected, strict=True))
 
 
 def test_upscale_sees_weights_changed_since_the_last_call():
@@ -127,7 +125,9 @@ def test_upscale_sees_weights_changed_since_the_last_call():
     y = np.random.default_rng(0).random((8, 8))
     before = super_resolve_y(model, y, 2)
     with torch.no_grad():
-        model.levels[0].to_residual.bias.add_(0.5)
+        bias = level_of(model).to_residual.bias
+        assert bias is not None
+        bias.add_(0.5)
     after = super_resolve_y(model, y, 2)
     np.testing.assert_allclose(after - before, 0.5, atol=1e-5)
 
@@ -149,7 +149,12 @@ def test_evaluate_folds_the_weights_once_for_all_its_images(monkeypatch):
 
     built = []
     real = inference.FastPyramid.__init__
-    monkeypatch.setattr(inference.FastPyramid, "__init__", lambda self, model: built.append(1) or real(self, model))
+
+    def counted(self, model):
+        built.append(1)
+        real(self, model)
+
+    monkeypatch.setattr(inference.FastPyramid, "__init__", counted)
     monkeypatch.setattr(switch, "FastPyramid", inference.FastPyramid)
     rng = np.random.default_rng(0)
     images = [Image(f"i{k}", rng.random((16, 16, 3))) for k in range(3)]

@@ -4,10 +4,13 @@ that keeps freed memory really saves the page faults it is there for."""
 
 import subprocess
 import sys
+from collections.abc import Callable
+from functools import partial
+from typing import cast
 
 import pytest
 import torch
-from helpers import lively
+from helpers import level_of, lively
 from torch import nn
 
 from lapsrn_edu.engine import allocator
@@ -29,24 +32,24 @@ def outputs_and_gradients(network: nn.Module, parameters: list[nn.Parameter], lr
         loss, parameters, allow_unused=True
     )  # without residuals, the image upsamplers are unused
     return [o.detach() for o in outputs], [
-        torch.zeros_like(p) if g is None else g for p, g in zip(parameters, gradients)
+        torch.zeros_like(p) if g is None else g for p, g in zip(parameters, gradients, strict=True)
     ]
 
 
 def assert_close(got: list[torch.Tensor], expected: list[torch.Tensor]) -> None:
     assert len(got) == len(expected)
-    for g, e in zip(got, expected):
+    for g, e in zip(got, expected, strict=True):
         assert g.shape == e.shape and g.dtype == e.dtype
         assert (g - e).abs().max().item() <= TOLERANCE[e.dtype] * max(e.abs().max().item(), 1e-12)
 
 
-MODELS = {
+MODELS: dict[str, Callable[[], nn.Module]] = {
     "LapSRN x2": lambda: LapSRN(scale=2, depth=2),
     "LapSRN x4": lambda: LapSRN(scale=4, depth=3),
     "LapSRN x8": lambda: LapSRN(scale=8, depth=2),
     "LapSRN x4 paper upsampler": lambda: LapSRN(scale=4, depth=2, upsampler="paper"),
     "LapSRN x4 no residual": lambda: LapSRN(scale=4, depth=2, residual=False),
-    **{name: (lambda name=name: build(name)) for name in ARCHITECTURES if name != "LapSRN"},
+    **{name: partial(build, name) for name in ARCHITECTURES if name != "LapSRN"},
 }
 
 
@@ -59,7 +62,7 @@ def test_same_outputs_and_gradients(name: str, channels_last: bool, dtype: torch
         dtype
     )  # odd sizes: crops and pads show
     if channels_last:
-        model = model.to(memory_format=torch.channels_last)
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs of Module.to omit memory_format
         lr = lr.contiguous(memory_format=torch.channels_last)
     parameters = list(model.parameters())
     expected_out, expected_grad = outputs_and_gradients(model, parameters, lr)
@@ -74,8 +77,8 @@ def test_shares_the_models_parameters_and_leaves_it_untouched() -> None:
     network = for_training(model)
     assert {id(p) for p in network.parameters()} == {id(p) for p in model.parameters()}
     assert all(isinstance(level.upsample, FeatureUpsampler) for level in model.levels)  # the model keeps its layers
-    assert all(isinstance(level.upsample, SubPixelUpsampler) for level in network.levels)
-    assert all(isinstance(level.to_residual, OneChannelConv) for level in network.levels)
+    assert all(isinstance(level.upsample, SubPixelUpsampler) for level in cast(nn.ModuleList, network.levels))
+    assert all(isinstance(level.to_residual, OneChannelConv) for level in cast(nn.ModuleList, network.levels))
     assert not any(getattr(m, "inplace", False) for m in model.modules())
     assert model.state_dict().keys() == before.keys()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -87,8 +90,9 @@ def test_shares_the_models_parameters_and_leaves_it_untouched() -> None:
 
 def test_in_place_only_where_nothing_else_reads_the_input() -> None:
     network = for_training(LapSRN(scale=2, depth=2))
-    assert [m.inplace for m in network.levels[0].convs if isinstance(m, nn.LeakyReLU)] == [True, True]
-    assert not network.input_act.inplace and not network.levels[0].act.inplace  # not after a conv in a Sequential
+    assert [m.inplace for m in level_of(network).convs if isinstance(m, nn.LeakyReLU)] == [True, True]
+    input_act = cast(nn.LeakyReLU, network.input_act)
+    assert not input_act.inplace and not level_of(network).act.inplace  # not after a conv in a Sequential
     ms = for_training(MSLapSRN(scale=4))  # pre-activation: its activation's input is also a skip connection's
     assert not any(getattr(m, "inplace", False) for m in ms.modules())
 
@@ -130,8 +134,8 @@ def test_reused_memory_saves_the_page_faults_of_big_allocations() -> None:
     result = subprocess.run(
         [sys.executable, "-c", PAGE_FAULTS], capture_output=True, text=True, timeout=120, check=True
     )
-    outside, inside, returned_mb = result.stdout.split()
-    outside, inside = int(outside), int(inside)
+    faults_outside, faults_inside, returned_mb = result.stdout.split()
+    outside, inside = int(faults_outside), int(faults_inside)
     if outside < 10_000:
         pytest.skip(f"only {outside} page faults without the setting (huge pages?): nothing to save here")
     assert inside < outside / 3, (inside, outside)  # the first round faults its pages in; later rounds reuse them

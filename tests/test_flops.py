@@ -3,6 +3,9 @@ PyTorch's FlopCounterMode on every registered architecture."""
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any, cast
+
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -95,10 +98,12 @@ def per_megapixel(total: int, scale: int) -> float:
     return total / (flops.PROBE_SIZE * scale) ** 2 * 1e6
 
 
-def variants() -> list[tuple[str, str, dict]]:
+def variants() -> list[tuple[str, str, dict[str, Any]]]:
     """(test id, architecture, config): every registered architecture at x2, x4 and x8 (a new entry
     of the registry is covered without touching this file), and LapSRN's and MS-LapSRN's options."""
-    cases = [(f"{name}-x{s}", name, {"scale": s}) for name in ARCHITECTURES for s in (2, 4, 8)]
+    cases: list[tuple[str, str, dict[str, Any]]] = [
+        (f"{name}-x{s}", name, {"scale": s}) for name in ARCHITECTURES for s in (2, 4, 8)
+    ]
     for upsampler in ("released", "paper"):
         for residual in (True, False):
             cases.append(
@@ -117,7 +122,8 @@ def variants() -> list[tuple[str, str, dict]]:
 def test_our_counter_agrees_with_torch_flop_counter(name, config):
     with torch.device("meta"):
         model = build(name, config)
-    scales = [s for s in (2, 4, 8) if s <= model.scale] if ARCHITECTURES[name].pyramid else [model.scale]
+    top = cast(int, model.scale)
+    scales = [s for s in (2, 4, 8) if s <= top] if ARCHITECTURES[name].pyramid else [top]
     for scale in scales:
         by_op = torch_flops(model, scale)
         ours = flops.flops_per_megapixel(model, scale)
@@ -126,7 +132,7 @@ def test_our_counter_agrees_with_torch_flop_counter(name, config):
         # our counter leaves out like the bicubic Cb/Cr (today's gather-based resize has no FLOP
         # formula in torch, so the totals agree exactly); nothing else may be missed
         if by_op:
-            resize = torch_flops(model, scale, forward=lambda x: imresize_torch(x, scale))
+            resize = torch_flops(model, scale, forward=partial(imresize_torch, scale=scale))
             assert by_op == resize, f"{name} x{scale}: FlopCounterMode found {by_op} beyond the convolutions"
 
 

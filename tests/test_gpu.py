@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import level_of
 
 from lapsrn_edu.data.datasets import DataNotFoundError, has_dataset, weights_path
 from lapsrn_edu.data.patches import make_batch
@@ -102,8 +103,8 @@ def test_forward_and_backward_agree_with_float64_and_across_devices(name: str, d
         on_device = forward_backward(model, hr, device, torch.float32)
         on_cpu = forward_backward(model, hr, "cpu", torch.float32)
     assert len(on_device) == len(reference) > 10
-    assert max(relative_error(a, b) for a, b in zip(on_device, reference)) < 1e-4
-    assert max(relative_error(a, b) for a, b in zip(on_device, on_cpu)) < 1e-4
+    assert max(relative_error(a, b) for a, b in zip(on_device, reference, strict=True)) < 1e-4
+    assert max(relative_error(a, b) for a, b in zip(on_device, on_cpu, strict=True)) < 1e-4
 
 
 @pytest.mark.gpu
@@ -125,7 +126,7 @@ def test_the_official_x4_weights_give_the_papers_set5_score_on_cuda() -> None:
     on_cuda = evaluate(model, "set5", 4, device="cuda", progress=False)
     on_cpu = evaluate(model, "set5", 4, device="cpu", progress=False)
     assert on_cuda.psnr == pytest.approx(31.54, abs=0.01) and on_cuda.ssim == pytest.approx(0.8852, abs=5e-4)
-    assert max(abs(a.psnr - b.psnr) for a, b in zip(on_cuda.images, on_cpu.images)) < 0.01
+    assert max(abs(a.psnr - b.psnr) for a, b in zip(on_cuda.images, on_cpu.images, strict=True)) < 0.01
 
 
 # --- training on the GPU ----------------------------------------------------------------------------
@@ -144,7 +145,7 @@ def test_a_training_step_under_bf16_autocast(device: str, image_folders, tmp_pat
         if module.training:  # validation runs without autocast, as evaluation does
             seen.add(output.dtype)
 
-    trainer.model.levels[0].convs[0].register_forward_hook(record)
+    level_of(trainer.model).convs[0].register_forward_hook(record)
     history = trainer.run()
     assert seen == {torch.bfloat16}
     assert all(p.dtype == torch.float32 and p.device.type == device for p in trainer.model.parameters())
@@ -191,7 +192,8 @@ def test_a_checkpoint_written_on_one_device_resumes_on_the_other(
         assert all(torch.equal(restored[k], saved["model"][k]) for k in saved["model"])
         moments = [s["exp_avg"] for s in trainer.optimizer.state_dict()["state"].values()]
         assert moments and all(
-            torch.equal(m.cpu(), s["exp_avg"]) for m, s in zip(moments, saved["optimizer"]["state"].values())
+            torch.equal(m.cpu(), s["exp_avg"])
+            for m, s in zip(moments, saved["optimizer"]["state"].values(), strict=True)
         )
         history = trainer.run()
     assert [e.epoch for e in history.epochs] == [1, 2] and history.epochs[-1].iteration == 6
@@ -290,7 +292,7 @@ def test_ours_x4_gpu_is_published_as_the_paper_size_model_and_a_missing_file_is_
 
     assert "ours-x4-gpu" in zoo.available()
     model = zoo.load("ours-x4-gpu")
-    assert (model.scale, model.config.depth) == (4, 10)
+    assert isinstance(model, LapSRN) and (model.scale, model.config.depth) == (4, 10)
     monkeypatch.setattr(
         zoo,
         "ours_path",

@@ -16,6 +16,7 @@ SCRIPT = Path(__file__).resolve().parent.parent / "tools" / "gpu_check.py"
 @pytest.fixture(scope="module")
 def gpu_check():
     spec = importlib.util.spec_from_file_location("gpu_check", SCRIPT)
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -73,7 +74,8 @@ def test_pytest_results_are_counted_from_its_junit_report(gpu_check, tmp_path: P
     report.write_text(
         '<testsuites><testsuite name="pytest">'
         '<testcase name="a"/><testcase name="b"><skipped message="needs a CUDA GPU"/></testcase>'
-        '<testcase name="c"><failure message="boom"/></testcase><testcase name="d"><error message="fixture"/></testcase>'
+        '<testcase name="c"><failure message="boom"/></testcase><testcase name="d"><error '
+        'message="fixture"/></testcase>'
         "</testsuite></testsuites>"
     )
     assert gpu_check.junit_counts(report) == {"passed": 1, "failed": 1, "errors": 1, "skipped": 1}

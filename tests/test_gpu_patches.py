@@ -60,7 +60,7 @@ def test_the_largest_window_is_the_widest_zoom_out_an_image_allows() -> None:
 def test_device_batches_follow_the_sampler_from_any_iteration(device: str) -> None:
     patches = PatchDataset(lumas(), 16, seed=1)
     batches = device_batches(patches, BatchIndices(3, 5, 6), workers=0, device=device)
-    for iteration, batch in zip((3, 4), batches):
+    for iteration, batch in zip((3, 4), batches, strict=True):
         expected = torch.stack([patches[i] for i in range(iteration * 6, iteration * 6 + 6)])
         assert float((batch.cpu() - expected).abs().max()) < 1e-5
     assert next(batches, None) is None

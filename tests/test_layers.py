@@ -143,7 +143,9 @@ def stated_imports(docstring: str) -> tuple[set[str], set[str]]:
     import re
 
     text = re.sub(r"\s+", " ", docstring)
-    rooms, outside = re.search(r"Imports: (.*?); outside the package: (.*?)\.(?: |$)", text).groups()
+    stated = re.search(r"Imports: (.*?); outside the package: (.*?)\.(?: |$)", text)
+    assert stated, f"no 'Imports: ...; outside the package: ...' line in {docstring!r}"
+    rooms, outside = stated.groups()
 
     def names(listed: str) -> set[str]:
         return {n.strip() for n in re.sub(r"\(.*?\)", "", listed).split(",")}  # parentheses say why, not what
@@ -180,6 +182,7 @@ def test_each_room_says_what_it_imports():
     wrong = []
     for name in ("imaging", "models", "data", "engine", "evaluation", "training", "studies", "course"):
         doc = importlib.import_module(f"lapsrn_edu.{name}").__doc__
+        assert doc is not None, f"lapsrn_edu.{name} has no docstring"
         rooms, outside = stated_imports(doc)
         if rooms != actual_rooms.get(name, set()) or outside != actual_outside.get(name, set()):
             wrong.append(

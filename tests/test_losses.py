@@ -50,7 +50,7 @@ def test_charbonnier_gradient_is_finite_near_zero_and_like_l1_far_away():
     pred = torch.tensor([0.0, 1e-9, 0.5, -0.5], dtype=torch.float64, requires_grad=True)
     charbonnier(pred, torch.zeros(4, dtype=torch.float64), reduction="sum").backward()
     grad = pred.grad
-    assert torch.isfinite(grad).all()
+    assert grad is not None and torch.isfinite(grad).all()
     assert grad[0].item() == 0.0
     assert grad[2].item() == pytest.approx(1.0, abs=1e-5) and grad[3].item() == pytest.approx(-1.0, abs=1e-5)
 
@@ -59,12 +59,14 @@ def test_multiscale_sums_the_levels():
     preds = [torch.rand(2, 1, 4, 4), torch.rand(2, 1, 8, 8)]
     targets = [torch.rand(2, 1, 4, 4), torch.rand(2, 1, 8, 8)]
     total = multiscale_loss(preds, targets)
-    assert total.item() == pytest.approx(sum(charbonnier(p, t).item() for p, t in zip(preds, targets)), rel=1e-6)
+    assert total.item() == pytest.approx(
+        sum(charbonnier(p, t).item() for p, t in zip(preds, targets, strict=True)), rel=1e-6
+    )
     weighted = multiscale_loss(preds, targets, loss="l1", weights=[0.0, 2.0])
     assert weighted.item() == pytest.approx(2 * l1(preds[1], targets[1]).item(), rel=1e-6)
     custom = multiscale_loss(preds, targets, loss=l2, reduction="mean")
     assert custom.item() == pytest.approx(
-        sum(l2(p, t, reduction="mean").item() for p, t in zip(preds, targets)), rel=1e-6
+        sum(l2(p, t, reduction="mean").item() for p, t in zip(preds, targets, strict=True)), rel=1e-6
     )
 
 

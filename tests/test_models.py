@@ -2,9 +2,11 @@
 input checks, checkpoints."""
 
 import dataclasses
+from typing import Any, cast
 
 import pytest
 import torch
+from helpers import level_of
 from torch import nn
 
 from lapsrn_edu.models import (
@@ -23,7 +25,7 @@ from lapsrn_edu.models import (
     describe,
     levels_for_scale,
 )
-from lapsrn_edu.models.layers import FeatureUpsampler, ImageUpsampler
+from lapsrn_edu.models.layers import DataclassInstance, FeatureUpsampler, ImageUpsampler
 
 
 @pytest.mark.parametrize(
@@ -85,13 +87,13 @@ def test_image_upsampler_keeps_a_constant_away_from_the_border():
 def test_residual_learning_adds_the_upsampled_image():
     model = LapSRN(scale=2, depth=1, channels=4)
     with torch.no_grad():
-        for p in model.levels[0].to_residual.parameters():
+        for p in level_of(model).to_residual.parameters():
             p.zero_()
     lr = torch.rand(1, 1, 5, 6)
-    torch.testing.assert_close(model(lr)[0], model.levels[0].image_upsample(lr))
+    torch.testing.assert_close(model(lr)[0], level_of(model).image_upsample(lr))
     direct = LapSRN(scale=2, depth=1, channels=4, residual=False)
     with torch.no_grad():
-        for p in direct.levels[0].to_residual.parameters():
+        for p in level_of(direct).to_residual.parameters():
             p.zero_()
     assert direct(lr)[0].abs().max().item() == 0.0  # no image path: the output is the prediction
 
@@ -151,7 +153,8 @@ def test_released_init():
     torch.manual_seed(0)
     model = LapSRN(scale=4, depth=10)
     assert model.input_conv.weight.std().item() == pytest.approx(1e-3, rel=0.1)
-    conv = model.levels[0].convs[0]
+    conv = level_of(model).convs[0]
+    assert isinstance(conv, torch.nn.Conv2d) and conv.bias is not None
     assert conv.weight.std().item() == pytest.approx((2 / (9 * 64)) ** 0.5, rel=0.05)
     assert conv.bias.abs().max().item() == 0.0
 
@@ -184,8 +187,10 @@ def test_vdsr_starts_as_bicubic_plus_a_residual():
 
     model = VDSR(scale=2, depth=3, channels=4)
     with torch.no_grad():
-        model.body[-1].weight.zero_()
-        model.body[-1].bias.zero_()
+        last = model.body[-1]
+        assert isinstance(last, torch.nn.Conv2d) and last.bias is not None
+        last.weight.zero_()
+        last.bias.zero_()
     lr = torch.rand(1, 1, 6, 5, dtype=torch.float64)
     assert torch.allclose(model.double()(lr)[0], imresize_torch(lr, 2))
 
@@ -194,7 +199,7 @@ def test_vdsr_starts_as_bicubic_plus_a_residual():
 def test_every_architecture_round_trips_through_a_checkpoint(name, tmp_path):
     from lapsrn_edu.models.checkpoint import load_model, save_checkpoint
 
-    small = {
+    small: dict[str, dict[str, Any]] = {
         "LapSRN": {"depth": 1, "channels": 4},
         "MSLapSRN": {"depth": 1, "recursions": 2, "channels": 4},
         "OneShotSR": {"depth": 1, "channels": 4},
@@ -210,7 +215,7 @@ def test_every_architecture_round_trips_through_a_checkpoint(name, tmp_path):
     lr = torch.rand(1, 1, 6, 5)
     with torch.no_grad():
         assert torch.equal(loaded(lr)[-1], model(lr)[-1])
-    assert describe(loaded) == (name, dataclasses.asdict(model.config))
+    assert describe(loaded) == (name, dataclasses.asdict(cast(DataclassInstance, model.config)))
 
 
 def test_the_registry_names_what_it_does_not_know():

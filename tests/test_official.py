@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import scipy.io
+from helpers import level_of
 
 from lapsrn_edu.models import LapSRN, MSLapSRN, count_parameters
 from lapsrn_edu.models.official import EXPECTED_PARAMETERS, WeightsError, load_official
@@ -25,7 +26,8 @@ def test_release_loads_with_its_architecture(data_root, stem):
     assert type(model) is cls and not model.training
     assert {k: getattr(model.config, k) for k in config} == config
     assert count_parameters(model) == EXPECTED_PARAMETERS[stem]
-    image_upsampler = (model.levels[0] if cls is LapSRN else model).image_upsample.deconv.weight
+    image_upsample = level_of(model).image_upsample if isinstance(model, LapSRN) else model.image_upsample
+    image_upsampler = image_upsample.deconv.weight
     assert not np.allclose(
         image_upsampler.detach().numpy()[0, 0], np.outer([0.25, 0.75, 0.75, 0.25], [0.25, 0.75, 0.75, 0.25])
     )

@@ -92,7 +92,7 @@ def test_batches_split_the_global_batch_across_ranks() -> None:
     whole = list(BatchIndices(2, 4, 8))
     assert whole == [list(range(16, 24)), list(range(24, 32))]
     halves = [list(BatchIndices(2, 4, 8, rank, 2)) for rank in (0, 1)]
-    assert [a + b for a, b in zip(*halves)] == whole
+    assert [a + b for a, b in zip(*halves, strict=True)] == whole
     with pytest.raises(ValueError, match="divisible"):
         BatchIndices(0, 1, 7, 0, 2)
 

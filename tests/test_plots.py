@@ -63,7 +63,7 @@ def test_a_model_that_adds_exactly_what_is_needed():
 
 def test_side_by_side_crops_every_panel():
     fig = plots.side_by_side({"a": np.zeros((40, 40)), "b": np.ones((40, 40, 3))}, crop=16, title="t")
-    assert [ax.images[0].get_array().shape[:2] for ax in fig.axes] == [(16, 16), (16, 16)]
+    assert [np.asarray(ax.images[0].get_array()).shape[:2] for ax in fig.axes] == [(16, 16), (16, 16)]
 
 
 def test_history_figure_draws_loss_lr_and_psnr_with_bicubic():
@@ -75,5 +75,5 @@ def test_history_figure_draws_loss_lr_and_psnr_with_bicubic():
     )
     fig = plots.history_figure(history, bicubic_psnr=28.43)
     psnr_axis = fig.axes[2]
-    assert len(fig.axes) == 3 and list(psnr_axis.lines[0].get_ydata()) == [29.0, 30.0, 31.0]
-    assert psnr_axis.lines[1].get_ydata()[0] == 28.43 and "set5" in psnr_axis.get_title()
+    assert len(fig.axes) == 3 and list(np.asarray(psnr_axis.lines[0].get_ydata())) == [29.0, 30.0, 31.0]
+    assert np.asarray(psnr_axis.lines[1].get_ydata())[0] == 28.43 and "set5" in psnr_axis.get_title()

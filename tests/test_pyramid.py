@@ -88,7 +88,7 @@ def test_torch_targets_are_coarse_to_fine_and_match_numpy():
     assert [tuple(t.shape) for t in targets] == [(2, 1, 7, 9), (2, 1, 14, 17), (2, 1, 27, 34)]
     assert targets[-1] is hr
     numpy_levels = gaussian_pyramid(hr[1, 0].numpy(), 3, "bicubic")[::-1]
-    for target, level in zip(targets, numpy_levels):
+    for target, level in zip(targets, numpy_levels, strict=True):
         np.testing.assert_allclose(target[1, 0].numpy(), level, atol=1e-12)
     assert len(pyramid_levels_torch(hr, 1)) == 1
 

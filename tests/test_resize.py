@@ -22,7 +22,7 @@ def matlab_contributions(in_length: int, out_length: int, scale: float) -> tuple
     """imresize.m's contributions(), one output pixel and one tap at a time (1-based indices)."""
     kernel_width = 4.0
     if scale < 1:  # antialiasing: stretch the kernel
-        h = lambda x: scale * matlab_cubic(scale * x)  # noqa: E731
+        h = lambda x: scale * matlab_cubic(scale * x)  # noqa: E731 (a one-line closure)
         kernel_width = kernel_width / scale
     else:
         h = matlab_cubic
@@ -46,7 +46,7 @@ def matlab_resize_along(image: np.ndarray, axis: int, out_length: int, scale: fl
     indices, weights = matlab_contributions(x.shape[0], out_length, scale)
     out = np.zeros((out_length, *x.shape[1:]))
     for i in range(out_length):
-        for j, w in zip(indices[i], weights[i]):
+        for j, w in zip(indices[i], weights[i], strict=True):
             out[i] += w * x[j - 1]
     return np.moveaxis(out, 0, axis)
 
@@ -59,7 +59,7 @@ def matlab_imresize(image: np.ndarray, scale=None, output_shape=None) -> np.ndar
         sizes = [math.ceil(n * scale) for n in image.shape[:2]]
     else:
         sizes = list(output_shape)
-        scales = [o / n for o, n in zip(sizes, image.shape[:2])]
+        scales = [o / n for o, n in zip(sizes, image.shape[:2], strict=True)]
     order = sorted(range(2), key=lambda d: scales[d])  # MATLAB's stable sort: rows first on ties
     for d in order:
         image = matlab_resize_along(image, d, sizes[d], scales[d])
@@ -143,13 +143,19 @@ def test_torch_border_rows_and_interior_match_numpy(shape, scale, antialias, mon
     the whole result must still be MATLAB's, and the fast kernel must have been used."""
     calls = []
     interpolate = torch.nn.functional.interpolate
-    monkeypatch.setattr(torch.nn.functional, "interpolate", lambda *a, **k: calls.append(k) or interpolate(*a, **k))
+
+    def recorded(*a, **k):
+        calls.append(k)
+        return interpolate(*a, **k)
+
+    monkeypatch.setattr(torch.nn.functional, "interpolate", recorded)
     image = RNG.random(shape)
     out = imresize_torch(torch.from_numpy(image)[None], scale, antialias=antialias)[0].numpy()
     np.testing.assert_allclose(out, imresize(image, scale, antialias=antialias), atol=1e-12)
     downscales = min(scale if isinstance(scale, tuple) else (scale,)) < 1
     divides = all(
-        float(n * s).is_integer() for n, s in zip(shape, scale if isinstance(scale, tuple) else (scale, scale))
+        float(n * s).is_integer()
+        for n, s in zip(shape, scale if isinstance(scale, tuple) else (scale, scale), strict=True)
     )
     assert bool(calls) == (divides and (antialias or not downscales))
 
@@ -188,7 +194,7 @@ def test_pil_bicubic_differs_from_matlab():
 
     image = RNG.random((40, 40))
     ours = imresize(image, 0.5)
-    theirs = np.asarray(Image.fromarray(image.astype(np.float32)).resize((20, 20), Image.BICUBIC))
+    theirs = np.asarray(Image.fromarray(image.astype(np.float32)).resize((20, 20), Image.Resampling.BICUBIC))
     difference = np.abs(ours - theirs)
     assert difference[4:-4, 4:-4].max() < 1e-6
     assert difference[:2].max() > 1e-2

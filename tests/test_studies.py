@@ -19,6 +19,13 @@ from lapsrn_edu.training.config import recipe, with_overrides
 from lapsrn_edu.training.trainer import train
 
 
+def committed(name: str) -> studies.StudyResult:
+    """data/studies/<name>.json, which must be committed."""
+    result = studies.load_result(name)
+    assert result is not None, f"data/studies/{name}.json is not committed"
+    return result
+
+
 @pytest.fixture(autouse=True)
 def small_timing(monkeypatch):
     """Time inference on a 16 px input: the studies' real 96 px takes VDSR seconds per round."""
@@ -145,7 +152,8 @@ def independent_reading(result, everything):
     """The rule computed again here, from the per-seed scores of every committed file: the seed SD
     pooled over the runs of the same recipe (each run once, grouped by network, loss, optimiser,
     rate and length), a Student-t 95% interval, the floor, half the paper's effect, Set14's sign."""
-    groups, seen = {}, set()
+    groups: dict[tuple, list[float]] = {}
+    seen: set[str] = set()
     for r in [result] + [o for o in everything if o.recipe() == result.recipe() and o.file_name != result.file_name]:
         for v in r.variants:
             if v.run not in seen:
@@ -193,7 +201,7 @@ def test_every_committed_decision_reads_as_the_rule_says_and_its_sentence_is_tru
     """Each decision of data/studies/<file>.json, recomputed from the per-seed scores; and the
     sentence the package prints under it states only what its numbers show."""
     everything = studies.committed_results()
-    result = studies.load_result(file)
+    result = committed(file)
     stored = [
         (d.better, d.worse, round(d.margin, 6), round(d.low, 6), round(d.high, 6), d.verdict) for d in result.decisions
     ]
@@ -201,7 +209,9 @@ def test_every_committed_decision_reads_as_the_rule_says_and_its_sentence_is_tru
     assert result.verdict == studies.overall(result.decisions)
     for d in result.decisions:
         sentence = d.sentence()
-        low, high = (float(x) for x in re.search(r"95% interval ([+-][\d.]+) to ([+-][\d.]+)", sentence).groups())
+        found = re.search(r"95% interval ([+-][\d.]+) to ([+-][\d.]+)", sentence)
+        assert found, sentence
+        low, high = (float(x) for x in found.groups())
         assert (low, high) == (round(d.low, 2) + 0.0, round(d.high, 2) + 0.0)
         assert f"{d.margin:+.2f} dB on Set5" in sentence and f": {d.verdict}." in sentence
         if "interval is above zero" in sentence:
@@ -215,11 +225,11 @@ def test_every_committed_decision_reads_as_the_rule_says_and_its_sentence_is_tru
         if "margin above the 0.1 dB floor" in sentence:
             assert d.margin >= 0.1
         if "under half the paper's" in sentence:
-            assert d.margin < d.paper_margin / 2
+            assert d.paper_margin is not None and d.margin < d.paper_margin / 2
         if "Set14 agrees" in sentence:
-            assert d.set14_margin > 0
+            assert d.set14_margin is not None and d.set14_margin > 0
         if "Set14 has the other sign" in sentence:
-            assert d.set14_margin <= 0
+            assert d.set14_margin is not None and d.set14_margin <= 0
     assert "not larger than what a change of seed alone does" not in studies.reading(result)
 
 
@@ -227,7 +237,7 @@ def test_seeds_added_after_a_look_are_recorded():
     """The third seeds of the loss and pyramid studies were run after the two-seed results were seen:
     their files say so (lessons 06 and 07 teach what that does to an interval)."""
     for name in ("loss", "pyramid"):
-        result = studies.load_result(name)
+        result = committed(name)
         assert result.planned_seeds == 2 < result.seeds and "after the two-seed result" in result.seeds_note
 
 
@@ -305,7 +315,7 @@ def test_a_one_shot_network_trains_on_the_finest_level(tmp_path):
     before = [p.detach().clone() for p in model.parameters()]
     history = train(config, progress=False, model=model)
     assert len(history.epochs) == 2 and all(math.isfinite(e.loss) for e in history.epochs)
-    assert any(not (a == b).all() for a, b in zip(before, model.parameters()))
+    assert any(not (a == b).all() for a, b in zip(before, model.parameters(), strict=True))
 
 
 def test_a_study_trains_every_variant_and_seed_then_reuses_runs_and_result(tmp_path):
@@ -449,13 +459,15 @@ def test_a_condition_names_its_file_and_writes_the_command_that_remakes_it(tmp_p
     depth = studies.STUDIES["depth"]
     assert studies.result_path(depth, "d", ["depth 3", "depth 5", "depth 10"], "long").name == "depth-long.json"
     assert studies.result_path(depth, "d", ["depth 3", "depth 5"], "long").name == "depth-long-subset.json"
+    long = depth.condition("long")
+    assert long.variants is not None
     command = studies.study_command(
         depth,
         "standard",
         2,
         "data/studies",
-        list(depth.condition("long").variants),
-        depth.condition("long"),
+        list(long.variants),
+        long,
         {"lr": 2e-3},
     )
     assert (
@@ -498,8 +510,9 @@ def test_a_tuned_condition_gives_each_variant_the_rate_that_scores_best_on_held_
         "loss", "smoke", out=tmp_path / "out", runs=tmp_path / "runs", progress=False, condition="sgd", **tiny(tmp_path)
     )
     assert again.created == result.created and again.tuning == result.tuning  # the saved result is reused
-    fig = tuning_figure(result)
-    assert {t.get_text().split(" (")[0] for t in fig.axes[0].get_legend().get_texts()} == {"Charbonnier", "L2"}
+    legend = tuning_figure(result).axes[0].get_legend()
+    assert legend is not None
+    assert {t.get_text().split(" (")[0] for t in legend.get_texts()} == {"Charbonnier", "L2"}
     one_rate = studies.run_study(
         "loss",
         "smoke",
@@ -534,7 +547,8 @@ def test_a_committed_condition_is_whole(file):
     assert result.condition == condition
     assert (
         result.command
-        == f"lapsrn-edu study {name} --budget standard --condition {condition} --seeds {result.seeds} --out data/studies"
+        == f"lapsrn-edu study {name} --budget standard --condition {condition} --seeds {result.seeds} --out "
+        "data/studies"
     )
     chosen = studies.STUDIES[name].condition(condition)
     expected = list(chosen.variants) if chosen.variants else [v.name for v in studies.STUDIES[name].variants]
@@ -548,7 +562,7 @@ def test_a_committed_condition_is_whole(file):
 def test_the_best_variant_of_a_committed_condition_is_well_trained(file):
     """Its best variant well clear of bicubic on Set5 (2 dB at x4; 1.2 dB at x8, where the paper's own
     margin is 1.74): a verdict between undertrained networks says little about the claim."""
-    result = studies.load_result(file)
+    result = committed(file)
     means = [statistics.fmean(r.final_psnr for r in result.runs_of(v)) for v in result.variant_names()]
     assert max(means) - result.bicubic_psnr >= CONDITIONED[file][2]
 
@@ -556,20 +570,20 @@ def test_the_best_variant_of_a_committed_condition_is_well_trained(file):
 def test_the_committed_sgd_study_trained_each_loss_at_the_best_rate_of_its_grid():
     """loss-sgd.json: each loss tried every rate of the condition's grid on held-out training images,
     kept the best one that did not diverge, and every seed of its main runs trained at that rate."""
-    result = studies.load_result("loss-sgd")
+    result = committed("loss-sgd")
     grid = studies.STUDIES["loss"].condition("sgd").lr_grid
     assert set(result.tuning) == set(result.variant_names())
     for name, record in result.tuning.items():
         scores = {float(lr): score for lr, score in record["grid"].items()}
         assert sorted(scores) == sorted(grid), name
         finite = {lr: score for lr, score in scores.items() if score is not None}
-        assert record["chosen_lr"] == max(finite, key=finite.get), name
+        assert record["chosen_lr"] == max(finite, key=finite.__getitem__), name
         assert {r.lr for r in result.runs_of(name)} == {record["chosen_lr"]}, name
         assert {r.optimizer for r in result.runs_of(name)} == {"sgd"}, name
 
 
 def test_every_seed_above_compares_seed_by_seed():
-    result = studies.load_result("pyramid")
+    result = committed("pyramid")
     assert studies.every_seed_above(
         result, "LapSRN", "one-shot, same parameters"
     )  # the direction holds in all 3 x 3 pairs
@@ -579,7 +593,7 @@ def test_every_seed_above_compares_seed_by_seed():
 
 
 def test_the_verdicts_figure_draws_every_decision_of_every_result():
-    standard, at_x8 = studies.load_result("pyramid"), studies.load_result("pyramid-x8")
+    standard, at_x8 = committed("pyramid"), committed("pyramid-x8")
     fig = verdicts_figure({"x4": standard, "x8": at_x8})
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert len(labels) == len(standard.decisions) + len(at_x8.decisions) and labels[-1].startswith("x4: LapSRN vs")
@@ -596,6 +610,6 @@ def test_a_run_on_the_embedded_images_is_never_taken_for_one_on_the_real_data(tm
 
 
 def test_a_subset_result_is_named_as_the_runner_saves_it():
-    result = studies.load_result("depth")
+    result = committed("depth")
     result.variants = [v for v in result.variants if v.name in ("depth 3", "depth 5")]
-    assert result.file_name == "depth-subset.json" and studies.load_result("depth").file_name == "depth.json"
+    assert result.file_name == "depth-subset.json" and committed("depth").file_name == "depth.json"

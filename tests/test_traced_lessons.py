@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import torch
-from helpers import assert_quoted, prose
+from helpers import assert_quoted, level_of, prose
 
 from lapsrn_edu import studies
 from lapsrn_edu.course import answer_key, publish
@@ -63,7 +63,7 @@ def paper_table() -> dict[tuple[str, str, int, str], str]:
     text = prose(PAPER_PAGE)
     table = {}
     for scale, cells in re.findall(r"\| x(\d) \(the x\d model\) \|((?: [\d.]+ / [\d.]+ \|){5})", text):
-        for dataset, cell in zip(DATASETS, cells.strip(" |").split(" | ")):
+        for dataset, cell in zip(DATASETS, cells.strip(" |").split(" | "), strict=True):
             psnr, ssim = cell.split(" / ")
             table[(f"official-x{scale}", dataset, int(scale), "psnr")] = psnr
             table[(f"official-x{scale}", dataset, int(scale), "ssim")] = ssim
@@ -117,8 +117,10 @@ def test_the_texts_say_which_cells_differ_and_by_how_much():
         PAPER_PAGE,
         f"give {cells - 1} of the table's {cells} cells at the precision the paper prints",
         f"BSDS100 x4's SSIM, which measures {ssim:.5f} and so prints as {printed} against the paper's {published}",
-        f"({float(published) - 0.0005 - ssim:.5f} below the smallest value that rounds to {published}; its PSNR, {psnr:.2f}, agrees)",
-        f"Bicubic by the protocol above measures {bicubic:.2f}, {bicubic - float(bicubic_published):.2f} dB above the table",
+        f"({float(published) - 0.0005 - ssim:.5f} below the smallest value that rounds to {published}; its PSNR, "
+        f"{psnr:.2f}, agrees)",
+        f"Bicubic by the protocol above measures {bicubic:.2f}, {bicubic - float(bicubic_published):.2f} dB above the "
+        "table",
     )
     manga = {
         s: (measured[(f"official-x{s}", "manga109", s, "psnr")], measured[(f"official-x{s}", "manga109", s, "ssim")])
@@ -130,7 +132,8 @@ def test_the_texts_say_which_cells_differ_and_by_how_much():
     assert_quoted(
         "data/results/README.md",
         f"BSD100 x4's SSIM measures {ssim:.5f}, which prints as {printed} against the paper's {published}",
-        f"Bicubic's Set5 x4 PSNR, {bicubic:.2f}, is {bicubic - float(bicubic_published):.2f} dB above the table's {bicubic_published}",
+        f"Bicubic's Set5 x4 PSNR, {bicubic:.2f}, is {bicubic - float(bicubic_published):.2f} dB above the table's "
+        f"{bicubic_published}",
     )
 
 
@@ -165,7 +168,8 @@ def test_parameter_counts_are_the_models_counts():
         s: [
             count_parameters(m)
             for m in LapSRN(scale=s, depth=d).modules()
-            if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)) and (m.in_channels, m.out_channels) == (64, 64)
+            if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))
+            and (m.in_channels, m.out_channels) == (64, 64)
         ]
         for s, d in released.items()
     }
@@ -195,7 +199,8 @@ def test_download_sizes_and_image_counts_are_the_manifests():
     assert_quoted(
         lesson("00"),
         f"lapsrn-edu download all # {megabytes(list(groups))}:",
-        f"lapsrn-edu download weights set5 set14 bsd100 train # {megabytes(['weights', 'set5', 'set14', 'bsd100', 'train'])}:",
+        "lapsrn-edu download weights set5 set14 bsd100 train # "
+        f"{megabytes(['weights', 'set5', 'set14', 'bsd100', 'train'])}:",
     )
     assert_quoted(GUIDE, f"(the official weights, Set5 and Set14, {megabytes(list(course.COURSE_DATA))})")
     counts = [str(len(groups[name])) for name in DATASETS]
@@ -225,7 +230,8 @@ def test_course_budgets_are_the_studies_budgets():
     assert_quoted(
         GLOSSARY,
         f"`course` ({thousands(base)} iterations, longer for a study whose slowest variant needs it: "
-        f"{thousands(pyramid)} for the pyramid study, {thousands(residual)} for the residual study), `standard` ({thousands(standard)},",
+        f"{thousands(pyramid)} for the pyramid study, {thousands(residual)} for the residual study), `standard` "
+        f"({thousands(standard)},",
     )
     fraction = {2: "half", 3: "a third", 4: "a quarter", 5: "a fifth"}[standard // pyramid]
     assert standard % pyramid == 0
@@ -263,7 +269,9 @@ def card(name: str) -> dict[str, str]:
 
 
 def minutes_of(duration: str) -> float:
-    value, unit = re.match(r"([\d.]+) (min|h) of data \+ compute", duration).groups()
+    found = re.match(r"([\d.]+) (min|h) of data \+ compute", duration)
+    assert found, duration
+    value, unit = found.groups()
     return float(value) * (60 if unit == "h" else 1)
 
 
@@ -289,13 +297,14 @@ def test_a_model_card_describes_its_weights_file(name):
     )
     assert (
         rows["optimiser"]
-        == f"{config['optimizer']}, lr {config['lr']:g} ({config['lr_schedule']}), {config['loss']} loss ({config['reduction']} reduction)"
+        == f"{config['optimizer']}, lr {config['lr']:g} ({config['lr_schedule']}), {config['loss']} loss "
+        f"({config['reduction']} reduction)"
     )
     epochs, remainder = divmod(iterations, config["iterations_per_epoch"])
     assert remainder == 0
     assert (
-        rows["iterations"]
-        == f"{iterations} ({iterations * config['batch_size']} patches), {epochs} epochs of {config['iterations_per_epoch']}"
+        rows["iterations"] == f"{iterations} ({iterations * config['batch_size']} patches), {epochs} epochs of "
+        f"{config['iterations_per_epoch']}"
     )
     assert state["selected_on"] == "last checkpoint of the run"
 
@@ -304,7 +313,8 @@ def test_lesson_04_quotes_the_model_cards():
     iterations = [read_checkpoint(MODELS / f"{name}.pt")["iteration"] for name in CPU_MODELS]
     assert_quoted(
         lesson("04"),
-        f"the committed CPU models below trained {thousands(min(iterations))} to {thousands(max(iterations))} iterations",
+        f"the committed CPU models below trained {thousands(min(iterations))} to {thousands(max(iterations))} "
+        "iterations",
     )
     gpu = read_checkpoint(MODELS / "ours-x4-gpu.pt")
     rows = card("ours-x4-gpu")
@@ -344,7 +354,9 @@ def test_the_official_x4_level_1_image_upsampler_replicates_pixels(data_root):
     at stride 2), and its second row, which lesson 01 prints, close to 0, 1, 1, 0."""
     from lapsrn_edu.evaluation import zoo
 
-    kernel = zoo.load("official-x4").levels[0].image_upsample.deconv.weight[0, 0].detach()
+    model = zoo.load("official-x4")
+    assert isinstance(model, LapSRN)
+    kernel = level_of(model).image_upsample.deconv.weight[0, 0].detach()
     centre = kernel[1:3, 1:3]
     border = kernel.clone()
     border[1:3, 1:3] = 0

@@ -9,11 +9,11 @@ import statistics
 from pathlib import Path
 
 import pytest
-from helpers import assert_quoted, prose
+from helpers import assert_quoted, level_of, prose
 
 from lapsrn_edu import studies
 from lapsrn_edu.evaluation.flops import flops_per_megapixel
-from lapsrn_edu.models import count_parameters, registry
+from lapsrn_edu.models import LapSRN, OneShotSR, count_parameters, registry
 
 ROOT = Path(__file__).resolve().parent.parent
 L07 = "tools/notebooks/07_study_pyramid.md"
@@ -39,7 +39,13 @@ def mean(r: studies.StudyResult, name: str, field: str = "final_psnr") -> float:
 
 def at(r: studies.StudyResult, name: str, iteration: int) -> float:
     """The mean over seeds of ``name``'s Set5 PSNR after ``iteration`` iterations."""
-    return statistics.fmean(dict(zip(v.iterations, v.val_psnr))[iteration] for v in r.runs_of(name))
+    return statistics.fmean(dict(zip(v.iterations, v.val_psnr, strict=True))[iteration] for v in r.runs_of(name))
+
+
+def passed_at(v: studies.VariantResult) -> int:
+    """The first iteration at which a run's validation PSNR is above bicubic (it must pass)."""
+    assert v.passes_bicubic_at is not None, f"{v.name} (seed {v.seed}) never passes bicubic"
+    return v.passes_bicubic_at
 
 
 def interval(d: studies.Decision) -> str:
@@ -66,9 +72,12 @@ def test_lesson_07_quotes_the_x4_result():
         f"network is {convs.margin:+.2f} dB, with a 95% interval from {convs.low:+.2f} to {convs.high:+.2f} dB",
         "(*inconclusive*)",
         f"interval ({interval(params)} dB) lies above zero",
-        f"margin, {params.margin:+.2f} dB, is about a ninth of the paper's 0.7 dB and under the 0.1 dB floor: *same direction, smaller*",
-        f"network is level with it ({at(r, 'one-shot, same convolutions', 1000):.2f} against {at(r, 'LapSRN', 1000):.2f} dB",
-        f"(+{convs.margin:.2f} dB); against the same weights: same direction, smaller (+{params.margin:.2f} dB, every seed above)",
+        f"margin, {params.margin:+.2f} dB, is about a ninth of the paper's 0.7 dB and under the 0.1 dB floor: *same "
+        "direction, smaller*",
+        f"network is level with it ({at(r, 'one-shot, same convolutions', 1000):.2f} against "
+        f"{at(r, 'LapSRN', 1000):.2f} dB",
+        f"(+{convs.margin:.2f} dB); against the same weights: same direction, smaller (+{params.margin:.2f} dB, every "
+        "seed above)",
     )
     assert f"{convs.margin:+.2f}" == "+0.00"
 
@@ -101,13 +110,15 @@ def test_lesson_07_quotes_the_x8_result():
     lapsrn, oneshot = r.runs_of("LapSRN")[0].parameters, r.runs_of("one-shot, same convolutions")[0].parameters
     deviations = [abs(v.final_psnr - mean(r, v.name)) for v in r.variants]
     assert max(deviations) < 0.005 and convs.dof == 3  # "within a few thousandths", "three degrees of freedom"
-    passes = {name: sorted({v.passes_bicubic_at for v in r.runs_of(name)}) for name in r.variant_names()}
+    passes = {name: sorted({passed_at(v) for v in r.runs_of(name)}) for name in r.variant_names()}
     assert passes == {"LapSRN": [200], "one-shot, same convolutions": [500], "one-shot, same parameters": [500]}
     assert_quoted(
         L07,
-        f"LapSRN ends {params.margin:+.2f} dB higher on Set5 x8 (95% interval {interval(params)}; {params.set14_margin:+.2f} on Set14): *reproduced*",
+        f"LapSRN ends {params.margin:+.2f} dB higher on Set5 x8 (95% interval {interval(params)}; "
+        f"{params.set14_margin:+.2f} on Set14): *reproduced*",
         f"LapSRN ends {convs.margin:+.2f} dB higher (interval {interval(convs)})",
-        f"but {convs.margin:.2f} dB is under the 0.1 dB floor, so the reading is *same direction, smaller*, not reproduced",
+        f"but {convs.margin:.2f} dB is under the 0.1 dB floor, so the reading is *same direction, smaller*, not "
+        "reproduced",
         f"That network has {oneshot / lapsrn:.1f} times LapSRN's weights",
         "within a few thousandths of a dB of its variant's mean",
         "only three degrees of freedom",
@@ -140,19 +151,23 @@ def test_lesson_07_question_2_and_its_answer_follow_from_the_sizes():
     assert sizes == {name: committed.runs_of(name)[0].parameters for name in committed.variant_names()}
     lapsrn, convs, params = sizes["LapSRN"], sizes["one-shot, same convolutions"], sizes["one-shot, same parameters"]
     assert params < convs and abs(params - lapsrn) / lapsrn < 0.03  # the same-convolutions network is the larger one
-    upsampler = models["one-shot, same convolutions"].upsample.weight.numel()
-    level = models["LapSRN"].levels[0].upsample.deconv.weight.numel()
+    oneshot_convs, lapsrn_model = models["one-shot, same convolutions"], models["LapSRN"]
+    assert isinstance(oneshot_convs, OneShotSR) and isinstance(lapsrn_model, LapSRN)
+    upsampler = oneshot_convs.upsample.weight.numel()
+    level = level_of(lapsrn_model).upsample.deconv.weight.numel()
     gflops = {name: flops_per_megapixel(m, 4) / 1e9 for name, m in models.items()}
     assert_quoted(
         L07,
-        f"LapSRN has {lapsrn:,} weights, the same-convolutions network {convs:,} and the same-parameters network {params:,}",
+        f"LapSRN has {lapsrn:,} weights, the same-convolutions network {convs:,} and the same-parameters network "
+        f"{params:,}",
     )
     assert_quoted(
         K07,
         f"({params:,} against {lapsrn:,} weights)",
         f"only with {convs - lapsrn:,} more weights ({(convs - lapsrn) / lapsrn:.0%} more)",
         f"({upsampler:,} weights, against {level:,} in each of LapSRN's two 3x3 ones)",
-        f"LapSRN needs {gflops['LapSRN']:.1f} GFLOPs per output megapixel, the same-parameters network {gflops['one-shot, same parameters']:.1f}",
+        f"LapSRN needs {gflops['LapSRN']:.1f} GFLOPs per output megapixel, the same-parameters network "
+        f"{gflops['one-shot, same parameters']:.1f}",
         f"{decision(committed, 'LapSRN', 'one-shot, same parameters').margin:+.2f} dB against the same parameters, "
         f"{decision(committed, 'LapSRN', 'one-shot, same convolutions').margin:+.2f} against the same convolutions",
     )
@@ -175,7 +190,7 @@ def test_lesson_08_quotes_the_standard_result():
     assert passes["depth 3"] == passes["depth 5"] == [200, 200] and passes["depth 10"] == [400, 400]
     behind = {it: at(r, "depth 10", it) - at(r, "depth 15", it) for it in (1000, 2000)}
     last = {n: at(r, n, 3000) - at(r, n, 2000) for n in names}
-    assert max(last, key=last.get) == "depth 15"
+    assert max(last, key=last.__getitem__) == "depth 15"
     others = [n for n in names if n != "depth 15"]
     time_share = mean(r, "depth 15", "train_seconds") / sum(mean(r, n, "train_seconds") for n in others)
     flop_share = r.runs_of("depth 15")[0].gflops_per_mp / sum(r.runs_of(n)[0].gflops_per_mp for n in others)
@@ -184,17 +199,21 @@ def test_lesson_08_quotes_the_standard_result():
         L08,
         f"Test time: about {ms} ms per output megapixel for d = 3, 5, 10, 15",
         f"PSNR: {psnr} dB on Set5 x4 (means of two seeds each)",
-        f"From 3 to 5 the margin is {five_three.margin:+.2f} dB, with a 95% interval from {five_three.low:+.2f} to {five_three.high:+.2f} dB",
+        f"From 3 to 5 the margin is {five_three.margin:+.2f} dB, with a 95% interval from {five_three.low:+.2f} to "
+        f"{five_three.high:+.2f} dB",
         f"From 5 to 10 it is {ten_five.margin:+.2f} dB (interval {interval(ten_five)}): *inconclusive*",
-        f"From 10 to 15 it is {fifteen_ten.margin:+.2f} dB (interval {interval(fifteen_ten)}): *reversed*, depth 10 ends higher",
+        f"From 10 to 15 it is {fifteen_ten.margin:+.2f} dB (interval {interval(fifteen_ten)}): *reversed*, depth 10 "
+        "ends higher",
         "depths 3 and 5 pass bicubic after 200 iterations, depth 10 after 400, "
         f"depth 15 after {passes['depth 15'][0]} and {passes['depth 15'][1]} in its two seeds",
-        f"depth 15 is {behind[1000]:.2f} dB behind depth 10 after 1,000 iterations and {behind[2000]:.2f} dB behind after 2,000",
+        f"depth 15 is {behind[1000]:.2f} dB behind depth 10 after 1,000 iterations and {behind[2000]:.2f} dB behind "
+        "after 2,000",
         f"over the last 1,000 iterations it gains {last['depth 15']:.2f} dB, more than any other depth",
         f"its training took about {time_share:.0%} as long as that of the other three depths together",
         f"(its arithmetic per output megapixel is {flop_share:.0%} of theirs)",
         f"is {five_three.margin:+.2f} dB after 3,000 iterations, barely over the 0.1 dB floor",
-        f"depth 5 was only {at(r, 'depth 5', 1000) - at(r, 'depth 3', 1000):.2f} dB ahead after 1,000 of the 3,000 iterations",
+        f"depth 5 was only {at(r, 'depth 5', 1000) - at(r, 'depth 3', 1000):.2f} dB ahead after 1,000 of the 3,000 "
+        "iterations",
         f"3 to 5 reproduced ({five_three.margin:+.2f} dB), 5 to 10 inconclusive ({ten_five.margin:+.2f} dB), "
         f"10 to 15 reversed ({fifteen_ten.margin:+.2f} dB)",
     )
@@ -221,10 +240,12 @@ def test_lesson_08_quotes_the_long_result():
     }
     assert_quoted(
         L08,
-        f"the means on Set5 x4 are {mean(r, 'depth 3'):.2f}, {mean(r, 'depth 5'):.2f} and {mean(r, 'depth 10'):.2f} dB for d = 3, 5 and 10",
-        f"The step from 3 to 5 is {five_three.margin:+.2f} dB (interval {interval(five_three)}), reproduced, as after 3,000 "
-        f"iterations ({decision(standard, 'depth 5', 'depth 3').margin:+.2f} dB there)",
-        f"The step from 5 to 10 grew from {decision(standard, 'depth 10', 'depth 5').margin:+.2f} to {ten_five.margin:+.2f} dB",
+        f"the means on Set5 x4 are {mean(r, 'depth 3'):.2f}, {mean(r, 'depth 5'):.2f} and {mean(r, 'depth 10'):.2f} "
+        "dB for d = 3, 5 and 10",
+        f"The step from 3 to 5 is {five_three.margin:+.2f} dB (interval {interval(five_three)}), reproduced, as after "
+        f"3,000 iterations ({decision(standard, 'depth 5', 'depth 3').margin:+.2f} dB there)",
+        f"The step from 5 to 10 grew from {decision(standard, 'depth 10', 'depth 5').margin:+.2f} to "
+        f"{ten_five.margin:+.2f} dB",
         f"({set14['depth 10']} against {set14['depth 5']} dB)",
         f"But its interval, {interval(ten_five)} dB, includes zero: inconclusive",
         "three degrees of freedom, where the standard budget pools 26 runs",
@@ -249,7 +270,7 @@ def test_lesson_08_quotes_no_live_run_of_its_own():
 def test_lesson_09_quotes_the_baselines_result():
     r = result("baselines")
     d = {name: decision(r, "LapSRN", name) for name in ("SRCNN", "FSRCNN", "VDSR")}
-    assert all(x.verdict == "reproduced" and x.set14_margin > 0 for x in d.values())
+    assert all(x.verdict == "reproduced" and x.set14_margin is not None and x.set14_margin > 0 for x in d.values())
     assert all(x.noise_source.startswith("26 runs") for x in d.values())
     ms = {name: r.runs_of(name)[0].ms_per_mp for name in r.variant_names()}
     minutes = {name: round(r.runs_of(name)[0].train_seconds / 60) for name in r.variant_names()}
@@ -258,15 +279,18 @@ def test_lesson_09_quotes_the_baselines_result():
     assert minutes["SRCNN"] > minutes["LapSRN"] and minutes["FSRCNN"] > minutes["LapSRN"]
     assert_quoted(
         L09,
-        f"{d['SRCNN'].margin:+.2f} dB over SRCNN, {d['FSRCNN'].margin:+.2f} over FSRCNN, {d['VDSR'].margin:+.2f} over VDSR",
+        f"{d['SRCNN'].margin:+.2f} dB over SRCNN, {d['FSRCNN'].margin:+.2f} over FSRCNN, {d['VDSR'].margin:+.2f} over "
+        "VDSR",
         "the 26 standard-budget runs of the committed studies",
-        f"about {minutes['LapSRN']} minutes for LapSRN, {minutes['SRCNN']} for SRCNN, {minutes['FSRCNN']} for FSRCNN and "
-        f"{minutes['VDSR']} for VDSR",
-        f"LapSRN takes {ms['LapSRN']:,.0f} ms per output megapixel at x4: about {ms['VDSR'] / ms['LapSRN']:.0f} times less than "
-        f"VDSR ({ms['VDSR']:,.0f} ms), but {ms['LapSRN'] / ms['SRCNN']:.1f} times more than SRCNN ({ms['SRCNN']:,.0f} ms) and "
-        f"{ms['LapSRN'] / ms['FSRCNN']:.0f} times more than FSRCNN ({ms['FSRCNN']:,.0f} ms), networks of "
+        f"about {minutes['LapSRN']} minutes for LapSRN, {minutes['SRCNN']} for SRCNN, {minutes['FSRCNN']} for FSRCNN "
+        f"and {minutes['VDSR']} for VDSR",
+        f"LapSRN takes {ms['LapSRN']:,.0f} ms per output megapixel at x4: about {ms['VDSR'] / ms['LapSRN']:.0f} times "
+        "less than "
+        f"VDSR ({ms['VDSR']:,.0f} ms), but {ms['LapSRN'] / ms['SRCNN']:.1f} times more than SRCNN ({ms['SRCNN']:,.0f} "
+        f"ms) and {ms['LapSRN'] / ms['FSRCNN']:.0f} times more than FSRCNN ({ms['FSRCNN']:,.0f} ms), networks of "
         f"{run['SRCNN'].parameters:,} and {run['FSRCNN'].parameters:,} weights",
-        f"{run['SRCNN'].gflops_per_mp:.1f} GFLOPs per output megapixel against LapSRN's {run['LapSRN'].gflops_per_mp:.1f}",
+        f"{run['SRCNN'].gflops_per_mp:.1f} GFLOPs per output megapixel against LapSRN's "
+        f"{run['LapSRN'].gflops_per_mp:.1f}",
         "finds LapSRN faster than every compared method except FSRCNN",
     )
     published = studies.PUBLISHED_SET5_X4
@@ -366,7 +390,9 @@ def test_lesson_09_says_how_closely_the_committed_measurement_gives_the_table():
     import re
 
     source = (ROOT / L09).read_text(encoding="utf-8")
-    body = re.search(r"^PUBLISHED = \{[^\n]*\n(.*?)\n\}", source, re.S | re.M).group(1)
+    found = re.search(r"^PUBLISHED = \{[^\n]*\n(.*?)\n\}", source, re.S | re.M)
+    assert found, "no PUBLISHED table in the source"
+    body = found.group(1)
     published = ast.literal_eval("{" + body + "}")
     lines = (ROOT / "data/results/official_benchmark.csv").read_text(encoding="utf-8").splitlines()
     rows = [
@@ -383,6 +409,7 @@ def test_lesson_09_says_how_closely_the_committed_measurement_gives_the_table():
     assert_quoted(
         L09,
         "differs from the paper's by less than 0.005 dB, so all fifteen agree",
-        f"BSD100 x4, which measures {ssim:.5f} and prints as {ssim:.3f} against the paper's {published[('bsd100', 4)][1]:.3f}",
+        f"BSD100 x4, which measures {ssim:.5f} and prints as {ssim:.3f} against the paper's "
+        f"{published[('bsd100', 4)][1]:.3f}",
         f"(BSD100 x4, {ssim:.3f} against {published[('bsd100', 4)][1]:.3f})",
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import statistics
+from itertools import pairwise
 
 from helpers import assert_quoted, prose
 
@@ -72,7 +73,7 @@ def test_lesson_05_quotes_the_residual_result():
     assert_quoted(
         L05,
         f"What the committed result says: {d.verdict}, for the part of the claim the rule reads.",
-        "The other part of the claim, \"trains faster\", gets no reading; the curves show it",
+        'The other part of the claim, "trains faster", gets no reading; the curves show it',
         f"higher: {d.margin:+.2f} dB on Set5 ({d.set14_margin:+.2f} on Set14), with a 95% interval of {interval(d)} dB",
         "passes bicubic after 200 iterations in both seeds",
         f"only after {each(r, 'no residual', 'passes_bicubic_at', ',')} (the reading above prints their mean, "
@@ -88,7 +89,8 @@ def test_answer_key_05_computes_its_intervals_right():
     assert_quoted(
         K05,
         f"With 14 degrees of freedom, t = {t14:.2f}",
-        f"0.12 plus or minus {t14:.2f} x 0.05 = {t14 * 0.05:.2f} dB, that is {0.12 - t14 * 0.05:+.2f} to {0.12 + t14 * 0.05:+.2f} dB",
+        f"0.12 plus or minus {t14:.2f} x 0.05 = {t14 * 0.05:.2f} dB, that is {0.12 - t14 * 0.05:+.2f} to "
+        f"{0.12 + t14 * 0.05:+.2f} dB",
         f"t = {t2:.2f} and the interval is {0.12 - t2 * 0.05:+.2f} to {0.12 + t2 * 0.05:+.2f} dB",
     )
     assert 0.12 - t14 * 0.05 > 0 > 0.12 - t2 * 0.05
@@ -143,7 +145,7 @@ def test_lesson_06_quotes_the_sgd_result_and_its_tuning():
     }
     ch, l2 = grids["Charbonnier"], grids["L2"]
     assert r.tuning["L2"]["chosen_lr"] == max(l2) and r.tuning["Charbonnier"]["chosen_lr"] == 3e-5
-    assert ch[3e-4] is None and all(l2[a] < l2[b] for a, b in zip(sorted(l2), sorted(l2)[1:]))
+    assert ch[3e-4] is None and all(l2[a] < l2[b] for a, b in pairwise(sorted(l2)))
     assert ch[1e-5] > l2[1e-5] and ch[3e-5] > l2[3e-5] and l2[1e-4] > ch[1e-4]
     paper, ours = recipe("paper"), r.budget["config"]
     equivalent = (
@@ -154,7 +156,7 @@ def test_lesson_06_quotes_the_sgd_result_and_its_tuning():
         30
     }
     assert {v.iterations[-1] for v in r.variants} == {24000}
-    ch_runs, l2_runs = r.runs_of("Charbonnier"), r.runs_of("L2")
+    l2_runs = r.runs_of("L2")
     assert len({f"{v.final_psnr:.2f}" for v in l2_runs}) == 1 and {v.passes_bicubic_at for v in l2_runs} == {300}
     assert_quoted(
         L06,
@@ -165,10 +167,12 @@ def test_lesson_06_quotes_the_sgd_result_and_its_tuning():
         "30 training images held out",
         "judged after 1,000 iterations",
         f"L2 to {l2_runs[0].final_psnr:.2f} dB on Set5 x4 in both seeds, the Charbonnier loss to "
-        f"{each(r, 'Charbonnier', 'final_psnr')} (Set14: {each(r, 'L2', 'set14_psnr')} against {each(r, 'Charbonnier', 'set14_psnr')})",
+        f"{each(r, 'Charbonnier', 'final_psnr')} (Set14: {each(r, 'L2', 'set14_psnr')} against "
+        f"{each(r, 'Charbonnier', 'set14_psnr')})",
         f"margin is {d.margin:+.2f} dB, and its 95% interval, {interval(d)} dB, includes zero",
         "only these four runs were trained with this recipe (two degrees of freedom)",
-        f"after 300 iterations in both seeds, the Charbonnier loss after {each(r, 'Charbonnier', 'passes_bicubic_at', ',')}",
+        "after 300 iterations in both seeds, the Charbonnier loss after "
+        f"{each(r, 'Charbonnier', 'passes_bicubic_at', ',')}",
         f"allows the Charbonnier loss {d.high:.2f} dB ahead, or L2 {-d.low:.2f} dB ahead",
         f"about {mean(r, 'Charbonnier') - r.bicubic_psnr:.1f} dB above bicubic",
         f"Adam reached {mean(adam, 'Charbonnier') - adam.bicubic_psnr:.1f} dB in 3,000",
@@ -208,9 +212,11 @@ def test_readme_quotes_every_committed_study():
     quotes.append(
         f"d = 3, 5, 10, 15: {', '.join(f'{mean(depth, n):.2f}' for n in depth.variant_names())} dB (2 seeds each); "
         + ", ".join(
-            f"{w} to {b} {s.margin:+.2f} ({interval(s)})" for (b, w), s in zip(((5, 3), (10, 5), (15, 10)), steps)
+            f"{w} to {b} {s.margin:+.2f} ({interval(s)})"
+            for (b, w), s in zip(((5, 3), (10, 5), (15, 10)), steps, strict=True)
         )
-        + f"; test time {', '.join(f'{depth.runs_of(n)[0].ms_per_mp:,.0f}' for n in depth.variant_names())} ms per output MP "
+        + f"; test time {', '.join(f'{depth.runs_of(n)[0].ms_per_mp:,.0f}' for n in depth.variant_names())} ms per "
+        "output MP "
         f"| 3 to 5 {steps[0].verdict}; 5 to 10 {steps[1].verdict}; 10 to 15 {steps[2].verdict} (depth 10 ends higher)"
     )
     convs, params = (
@@ -220,16 +226,18 @@ def test_readme_quotes_every_committed_study():
     assert {v.passes_bicubic_at for v in x8.runs_of("LapSRN")} == {200}
     assert {v.passes_bicubic_at for n in x8.variant_names()[1:] for v in x8.runs_of(n)} == {500}
     quotes.append(
-        f"Set5 x8, 2 seeds each: LapSRN {mean(x8, 'LapSRN'):.2f} (bicubic {x8.bicubic_psnr:.2f}); {convs.margin:+.2f} dB "
-        f"over one-shot with the same convolutions ({interval(convs)}), {params.margin:+.2f} over one-shot with the same "
-        f"parameters ({interval(params)}); LapSRN passes bicubic after 200 iterations, both one-shot networks after 500 | "
-        f"same parameters {params.verdict}; same convolutions {convs.verdict} (under the floor)"
+        f"Set5 x8, 2 seeds each: LapSRN {mean(x8, 'LapSRN'):.2f} (bicubic {x8.bicubic_psnr:.2f}); {convs.margin:+.2f} "
+        f"dB over one-shot with the same convolutions ({interval(convs)}), {params.margin:+.2f} over one-shot with the "
+        "same "
+        f"parameters ({interval(params)}); LapSRN passes bicubic after 200 iterations, both one-shot networks after "
+        f"500 | same parameters {params.verdict}; same convolutions {convs.verdict} (under the floor)"
     )
     d = decision(sgd, "Charbonnier", "L2")
     quotes.append(
-        f"(Charbonnier {short_rate(sgd.tuning['Charbonnier']['chosen_lr'])}, L2 {short_rate(sgd.tuning['L2']['chosen_lr'])}, the grid's top): "
-        f"Charbonnier {d.margin:+.2f} dB against L2 ({interval(d)}; 2 seeds each, the recipe's only runs: two degrees of "
-        f"freedom)"
+        f"(Charbonnier {short_rate(sgd.tuning['Charbonnier']['chosen_lr'])}, L2 "
+        f"{short_rate(sgd.tuning['L2']['chosen_lr'])}, the grid's top): "
+        f"Charbonnier {d.margin:+.2f} dB against L2 ({interval(d)}; 2 seeds each, the recipe's only runs: two degrees "
+        f"of freedom)"
     )
     quotes.append(f"| {d.verdict}: consistent with the paper's gap coming from one shared rate")
     grids = {
@@ -238,8 +246,8 @@ def test_readme_quotes_every_committed_study():
     ahead = [rate for rate in grids["L2"] if (grids["Charbonnier"][rate] or -1) > grids["L2"][rate]]
     assert ahead == [1e-5, 3e-5] and grids["L2"][1e-4] > grids["Charbonnier"][1e-4]
     quotes.append(
-        f"judged by {sgd.tuning['L2']['iterations']:,}-iteration runs on {sgd.tuning['L2']['held_out_images']} held-out "
-        f"training images"
+        f"judged by {sgd.tuning['L2']['iterations']:,}-iteration runs on {sgd.tuning['L2']['held_out_images']} "
+        f"held-out training images"
     )
     quotes.append(
         "in the grid, Charbonnier ahead at 1e-5 and 3e-5, L2 at 1e-4 (the paper's 1e-5 on 128 px patches is about "
@@ -250,9 +258,11 @@ def test_readme_quotes_every_committed_study():
         long, "depth 10", "depth 5", "set14_psnr"
     )
     quotes.append(
-        f"12,000 iterations, 2 seeds each: d = 3, 5, 10: {', '.join(f'{mean(long, n):.2f}' for n in long.variant_names())} dB; "
+        "12,000 iterations, 2 seeds each: d = 3, 5, 10: "
+        f"{', '.join(f'{mean(long, n):.2f}' for n in long.variant_names())} dB; "
         f"3 to 5 {steps[0].margin:+.2f} ({interval(steps[0])}), 5 to 10 {steps[1].margin:+.2f} ({interval(steps[1])}), "
-        f"every depth-10 seed above every depth-5 seed on Set5 and Set14 | 3 to 5 {steps[0].verdict}; 5 to 10 {steps[1].verdict};"
+        f"every depth-10 seed above every depth-5 seed on Set5 and Set14 | 3 to 5 {steps[0].verdict}; 5 to 10 "
+        f"{steps[1].verdict};"
     )
     assert {v.iterations[-1] for v in long.variants} == {12000}
     ds = [decision(base, "LapSRN", n) for n in ("SRCNN", "FSRCNN", "VDSR")]
@@ -262,8 +272,8 @@ def test_readme_quotes_every_committed_study():
     )
     vdsr, lapsrn = base.runs_of("VDSR")[0], base.runs_of("LapSRN")[0]
     quotes.append(
-        f"VDSR got {vdsr.iterations[-1]} iterations to LapSRN's {lapsrn.iterations[-1]:,}, one of its iterations costing "
-        f"about {round(base.calibration['VDSR'] / base.calibration['LapSRN'])} of LapSRN's; at test time about "
+        f"VDSR got {vdsr.iterations[-1]} iterations to LapSRN's {lapsrn.iterations[-1]:,}, one of its iterations "
+        f"costing about {round(base.calibration['VDSR'] / base.calibration['LapSRN'])} of LapSRN's; at test time about "
         f"{round(vdsr.ms_per_mp / lapsrn.ms_per_mp)}x faster than VDSR"
     )
     assert lapsrn.ms_per_mp > max(base.runs_of(n)[0].ms_per_mp for n in ("SRCNN", "FSRCNN"))

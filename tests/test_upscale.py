@@ -1,5 +1,8 @@
 """Whole-image super-resolution: tiling equals one pass, colour and alpha handling, bicubic."""
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import numpy as np
 import pytest
 import torch
@@ -13,9 +16,10 @@ from lapsrn_edu.models import FSRCNN, SRCNN, VDSR, LapSRN, MSLapSRN, OneShotSR
 from lapsrn_edu.models.official import load_official
 
 RNG = np.random.default_rng(0)
+M = TypeVar("M", bound=torch.nn.Module)
 
 
-def lively(model: torch.nn.Module) -> torch.nn.Module:
+def lively(model: M) -> M:
     """A random model whose residual matters: the released init's first conv (std 1e-3) would make
     every output nearly bilinear, and a tiling error invisible."""
     torch.manual_seed(0)
@@ -25,7 +29,7 @@ def lively(model: torch.nn.Module) -> torch.nn.Module:
     return model.eval()
 
 
-SMALL_MODELS = {
+SMALL_MODELS: dict[str, Callable[[], LapSRN | MSLapSRN | OneShotSR | SRCNN | FSRCNN | VDSR]] = {
     "lapsrn-x4": lambda: lively(LapSRN(scale=4, depth=2, channels=8)),
     "lapsrn-x8": lambda: lively(LapSRN(scale=8, depth=1, channels=8)),
     "mslapsrn-x4": lambda: lively(MSLapSRN(depth=2, recursions=2, channels=8, scale=4)),
@@ -151,6 +155,7 @@ def test_alpha_is_upscaled_and_everything_clipped():
     alpha[3:7, 4:9] = 1.0
     image = Image("logo", RNG.random((10, 12, 3)), alpha)
     out = upscale_image(image, 2, SMALL_MODELS["lapsrn-x4"]())
+    assert out.alpha is not None
     assert out.name == "logo" and out.pixels.shape == (20, 24, 3) and out.alpha.shape == (20, 24)
     np.testing.assert_allclose(out.alpha, np.clip(imresize(alpha, 2), 0, 1))
     assert out.pixels.min() >= 0 and out.pixels.max() <= 1 and out.alpha.min() >= 0

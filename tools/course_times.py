@@ -28,7 +28,8 @@ from lapsrn_edu.course import build as course
 SOURCES = course.REPO_ROOT / "tools" / "notebooks"
 README = course.REPO_ROOT / "README.md"
 HEADER = re.compile(
-    r"\*\*Expected run time\*\* on a (?:2-core )?laptop CPU: (?:under a minute|about \d+ (?:minutes?|seconds)|RUNTIME\d\d)"
+    r"\*\*Expected run time\*\* on a (?:2-core )?laptop CPU: (?:under a minute|about \d+ "
+    r"(?:minutes?|seconds)|RUNTIME\d\d)"
 )
 QUICK = re.compile(r"quick(\s+)mode: (?:under a minute|about \d+(?:\.\d+)? (?:minutes?|seconds))")
 

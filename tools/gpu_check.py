@@ -48,9 +48,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # lapsrn_edu from this checkout: a GPU machine's python has it nowhere else
@@ -108,7 +110,7 @@ def pack(root: Path, out: Path = PACK) -> tuple[int, int]:
     with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
         entries = list(pool.map(_encode, jobs, chunksize=4))
     manifest: dict[str, Any] = {"images": {}, "files": {}}
-    for (_, target), entry in zip(jobs, entries):
+    for (_, target), entry in zip(jobs, entries, strict=True):
         manifest["images"][str(Path(target).relative_to(out))] = entry
     for name in PACKED_FILES:
         (out / name).parent.mkdir(parents=True, exist_ok=True)
@@ -129,7 +131,8 @@ def pack_for_a_device_call(root: Path, out: Path) -> None:
     tree = working_tree_bytes()
     print(
         f"{out}: {images} images and {len(PACKED_FILES)} weights file, {packed / 2**20:.1f} MiB; with the working tree "
-        f"({tree / 2**20:.1f} MiB) {(packed + tree) / 2**20:.1f} MiB of the {CARRY_LIMIT / 2**20:.0f} MiB a device call carries"
+        f"({tree / 2**20:.1f} MiB) {(packed + tree) / 2**20:.1f} MiB of the {CARRY_LIMIT / 2**20:.0f} MiB a device "
+        "call carries"
     )
     if packed + tree > CARRY_LIMIT:
         raise CheckFailed("the pack and the working tree are over what a device call carries; pack less")
@@ -151,8 +154,8 @@ def _decode(job: tuple[str, str, dict[str, Any]]) -> str | None:
     from PIL import Image
 
     with Image.open(source) as image:
-        image = image.convert(entry["mode"])
-        image.save(target, "PNG", compress_level=1)
+        converted = image.convert(entry["mode"])
+        converted.save(target, "PNG", compress_level=1)
     mode, digest, _ = pixels_digest(target)
     return (
         None
@@ -262,6 +265,7 @@ class Check:
         return process.returncode, cut
 
     def _echo(self, process: subprocess.Popen) -> None:
+        assert process.stdout is not None  # started with stdout=PIPE
         for line in process.stdout:
             sys.stdout.write(line)
             self.log.write(line)
@@ -364,11 +368,12 @@ class Check:
         code, cut = self.command(argv, min(180.0, self.left() - 60), "throughput of the paper and gpu recipes")
         if cut or code != 0 or not path.is_file():
             raise CheckFailed(
-                f"benchmarks/bench_train.py failed (exit {code}{', stopped at its time limit' if cut else ''}); see the log"
+                f"benchmarks/bench_train.py failed (exit {code}{', stopped at its time limit' if cut else ''}); see "
+                "the log"
             )
         return json.loads(path.read_text())
 
-    def plan(self, bench: dict[str, Any]) -> dict[str, Any]:
+    def plan(self, bench: dict[str, Any] | None) -> dict[str, Any]:
         """Epochs and iterations of the gpu recipe that fit the minutes asked for and the deadline."""
         from lapsrn_edu.training.config import RECIPES
 
@@ -426,9 +431,10 @@ class Check:
         from lapsrn_edu.evaluation.zoo import load
 
         model = load("official-x4")
+        assert model is not None  # only "bicubic" loads as None
         dev = torch.device(device)
         net = copy.deepcopy(model).to(dev).eval()
-        fast_net = copy.deepcopy(model).to(dev, memory_format=torch.channels_last).eval()
+        fast_net = copy.deepcopy(model).to(dev, memory_format=torch.channels_last).eval()  # type: ignore[call-overload]  # torch's stubs of Module.to omit memory_format
         sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
 
         def best_ms(action: Callable[[], Any]) -> float:
@@ -449,10 +455,10 @@ class Check:
             x_last = x.contiguous(memory_format=torch.channels_last)
             megapixels = (4 * side) ** 2 / 1e6
             with torch.no_grad():
-                whole = best_ms(lambda: super_resolve_y(model, y, 4, device=dev))
-                fp32 = best_ms(lambda: net(x))
+                whole = best_ms(partial(super_resolve_y, model, y, 4, device=dev))
+                fp32 = best_ms(partial(net, x))
                 with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-                    bf16 = best_ms(lambda: fast_net(x_last))
+                    bf16 = best_ms(partial(fast_net, x_last))
             rows.append(
                 {
                     "lr_side": side,
@@ -500,8 +506,10 @@ class Check:
                 seen["first"] = seen["first"] or now - record["elapsed_seconds"]
                 seen["last"], seen["epochs"] = now, record["epoch"]
                 self.say(
-                    f"epoch {record['epoch']}: Set5 {record['val_psnr']:.3f} dB after {record['train_seconds'] / 60:.2f} min "
-                    f"of training ({record['elapsed_seconds'] / 60:.2f} min with validation), {record['patches_per_second']:.0f} patches/s"
+                    f"epoch {record['epoch']}: Set5 {record['val_psnr']:.3f} dB after "
+                    f"{record['train_seconds'] / 60:.2f} min "
+                    f"of training ({record['elapsed_seconds'] / 60:.2f} min with validation), "
+                    f"{record['patches_per_second']:.0f} patches/s"
                 )
 
         started = time.monotonic()
@@ -615,8 +623,8 @@ class Check:
         for b in r.get("throughput", {}).get("recipes", []):
             used = b.get("gpu_utilisation_mean")
             lines.append(
-                f"throughput {b['recipe']:6s}: {b['patches_per_second']:9.0f} patches/s (batch {b['batch_size']}, patches cut on "
-                f"{b['patches_on']}{'' if used is None else f', GPU utilisation {used:.0f}%'})"
+                f"throughput {b['recipe']:6s}: {b['patches_per_second']:9.0f} patches/s (batch {b['batch_size']}, "
+                f"patches cut on {b['patches_on']}{'' if used is None else f', GPU utilisation {used:.0f}%'})"
             )
         for row in r.get("inference", {}).get("rows", []):
             lines.append(
@@ -629,19 +637,21 @@ class Check:
             t = r["training"]
             for e in t["set5_against_minutes"]:
                 lines.append(
-                    f"  epoch {e['epoch']:2d}: Set5 {e['set5_psnr']:.3f} dB after {e['train_minutes']:.2f} min training "
-                    f"({e['wall_minutes']:.2f} min wall)"
+                    f"  epoch {e['epoch']:2d}: Set5 {e['set5_psnr']:.3f} dB after {e['train_minutes']:.2f} min "
+                    f"training ({e['wall_minutes']:.2f} min wall)"
                 )
             if t["gpu_utilisation_mean"] is not None:
                 lines.append(
-                    f"GPU utilisation while training: {t['gpu_utilisation_mean']:.0f}% (mean of {t['gpu_utilisation_samples']} samples)"
+                    f"GPU utilisation while training: {t['gpu_utilisation_mean']:.0f}% (mean of "
+                    f"{t['gpu_utilisation_samples']} samples)"
                 )
         if "export" in r:
             scores = ", ".join(f"{name} {s['psnr']:.2f} dB" for name, s in r["export"]["scores"].items())
             lines.append(f"exported {r['export']['weights']} + {r['export']['card']}: {scores}")
             lines.append(
                 f"next, on the CPU machine: cp FILES/{r['export']['weights']} FILES/{r['export']['card']} data/models/ "
-                f'or re-export with BSD100: lapsrn-edu export FILES/run --name ours-x4-gpu --trained-on "{r["machine"]["machine"]}"'
+                "or re-export with BSD100: lapsrn-edu export FILES/run --name ours-x4-gpu --trained-on "
+                f'"{r["machine"]["machine"]}"'
             )
         lines.append("=" * 100)
         for line in lines:
@@ -696,7 +706,7 @@ class GpuSampler:
     def __init__(self) -> None:
         self.samples: list[tuple[float, float, float]] = []
         self._stop = threading.Event()
-        self._smi = shutil.which("nvidia-smi")
+        self._smi = shutil.which("nvidia-smi") or ""  # "": none on this machine
         self._thread = threading.Thread(target=self._run, daemon=True)
         if self._smi:
             self._thread.start()

@@ -22,6 +22,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 RUNS = REPO / "runs" / "overnight-pilots"
@@ -29,7 +30,7 @@ SUMMARY = REPO / "data" / "overnight" / "pilots.json"
 
 # What every pilot shares: the depth-10 model of depth-long.json's best runs and their laptop
 # recipe (Adam, cosine), at a length that a pilot finishes in minutes with bfloat16.
-BASE = {
+BASE: dict[str, Any] = {
     "config": "quick",
     "scale": 4,
     "depth": 10,

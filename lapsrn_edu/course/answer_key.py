@@ -60,7 +60,7 @@ def lesson_key(lesson: str | Path) -> LessonKey:
     text = path.read_text(encoding="utf-8")
     headings = list(SECTION.finditer(text))
     solutions, answers = {}, ""
-    for heading, following in zip(headings, [*headings[1:], None]):
+    for heading, following in zip(headings, [*headings[1:], None], strict=True):
         body = text[heading.end() : following.start() if following else len(text)].strip()
         title = heading.group(1).strip()
         if title.startswith("Exercise "):

@@ -27,10 +27,11 @@ import importlib.util
 import os
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import OptionError, UserError
 from . import answer_key, publish
@@ -46,12 +47,17 @@ PAGES_DIR = Path(__file__).resolve().parent / "pages"
 RUN_TIMES = Path(__file__).resolve().parent / "run_times.json"  # measured by `make` on a quiet 2-core CPU
 PAGES = ("capstone", "glossary")
 PAGE_TITLES = {"guide": "Lecturer's guide", "capstone": "Capstone project", "glossary": "Glossary"}
+INDEX_STYLE = (  # the style sheet of build/index.html
+    "body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.5}\n"
+    "table{border-collapse:collapse;width:100%}"
+    "td,th{border-bottom:1px solid #ddd;padding:.4em .6em;text-align:left}"
+)
 
 
 class CourseError(UserError, RuntimeError):
     """At least one notebook of the course failed; ``runs`` says which."""
 
-    def __init__(self, runs: list["NotebookRun"]) -> None:
+    def __init__(self, runs: list[NotebookRun]) -> None:
         failed = [r.name for r in runs if not r.ok]
         super().__init__(f"{len(failed)} notebook(s) failed: {', '.join(failed)}")
         self.runs = runs
@@ -257,7 +263,7 @@ def course_pages(instructor: bool = False) -> list[Path]:
 
 
 def write_index(
-    runs: list[NotebookRun], out_dir: Path, mode: str, pages: list[Path] = (), instructor: bool = False
+    runs: list[NotebookRun], out_dir: Path, mode: str, pages: Sequence[Path] = (), instructor: bool = False
 ) -> Path:
     """``index.html``: every notebook with its title, page, slides, run time and status, then the
     pages beside them (capstone, glossary; in the instructor build, the lecturer's guide)."""
@@ -285,8 +291,7 @@ def write_index(
     )
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>LapSRN course</title>
-<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.5}}
-table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.4em .6em;text-align:left}}</style>
+<style>{INDEX_STYLE}</style>
 </head><body>
 <h1>LapSRN: a course in notebooks</h1>
 <p>Deep Laplacian Pyramid Networks for Fast and Accurate Super-Resolution (Lai et al., CVPR 2017),

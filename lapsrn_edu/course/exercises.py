@@ -20,6 +20,7 @@ so CI notices when a solution and its check drift apart.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 import torch
@@ -33,6 +34,7 @@ from ..imaging.metrics import SSIM_C1, SSIM_C2, gaussian_window, psnr, score, ss
 from ..imaging.pyramid import gaussian_pyramid, laplacian_pyramid, pyramid_levels_torch
 from ..imaging.resize import cubic, imresize_torch
 from ..models import LapSRN, MSLapSRN, OneShotSR, bilinear_kernel, count_parameters, levels_for_scale
+from ..models.lapsrn import PyramidLevel
 from ..training import losses
 
 
@@ -59,7 +61,7 @@ def check(name: str, test: Callable[..., object], *args: object, strict: bool = 
         message = f"{name}: not attempted yet ({exc}). Fill in the TODO above and run this cell again."
     except AssertionError as exc:
         message = f"{name}: not quite. {_one_line(exc)}"
-    except Exception as exc:  # noqa: BLE001 - any error in the student's code becomes one line
+    except Exception as exc:  # noqa: BLE001 (any error in the student's code becomes one line)
         message = f"{name}: your code raised {type(exc).__name__}: {_one_line(exc)}. Fix it and run the check again."
     else:
         print(f"{name}: correct!")
@@ -81,7 +83,8 @@ def assert_close(
     if not np.all(np.isfinite(a)) and np.all(np.isfinite(e)):
         bad = np.argwhere(~np.isfinite(np.atleast_1d(a)))[0]
         raise AssertionError(
-            f"{what} holds NaN or infinite values (first at index {tuple(int(i) for i in bad)}), where finite ones are expected"
+            f"{what} holds NaN or infinite values (first at index {tuple(int(i) for i in bad)}), where finite ones "
+            "are expected"
         )
     if not np.allclose(a, e, rtol=rtol, atol=atol):
         raise AssertionError(f"{what} differs from the expected values: {how_far(a, e)}")
@@ -149,7 +152,7 @@ def verify_laplacian_from_gaussian(laplacian_from_gaussian: Callable[[list[np.nd
             assert len(mine) == len(expected), (
                 f"{levels} Gaussian levels give {len(expected)} Laplacian levels, you returned {len(mine)}"
             )
-            for k, (a, b) in enumerate(zip(mine, expected)):
+            for k, (a, b) in enumerate(zip(mine, expected, strict=True)):
                 assert_close(a, b, f"level {k} of a {levels}-level pyramid of a {image.shape} image")
 
 
@@ -200,20 +203,27 @@ def verify_transposed_output_size(transposed_output_size: Callable[[int, int, in
                     )
 
 
+def _bias(layer: nn.Conv2d | nn.ConvTranspose2d) -> torch.Tensor:
+    """A layer's bias, detached (every layer of a level has one)."""
+    if layer.bias is None:
+        raise OptionError(f"{layer} has no bias")
+    return layer.bias.detach()
+
+
 def level_weights(model: LapSRN, level: int) -> dict[str, object]:
     """One pyramid level's weights as plain tensors, for exercise 2.4 (a level written by hand).
 
     Keys: ``convs`` (a list of (weight, bias)), ``upsample`` (weight, bias) of the 3x3 feature
     upsampler, ``residual`` (weight, bias), ``image_upsample`` (the 4x4 weight, no bias).
     """
-    part = model.levels[level]
+    part = cast(PyramidLevel, model.levels[level])
     if part.upsample.kind != "released":
         raise OptionError("level_weights expects the released (3x3) feature upsampler")
     convs = [m for m in part.convs if isinstance(m, nn.Conv2d)]
     return {
-        "convs": [(c.weight.detach(), c.bias.detach()) for c in convs],
-        "upsample": (part.upsample.deconv.weight.detach(), part.upsample.deconv.bias.detach()),
-        "residual": (part.to_residual.weight.detach(), part.to_residual.bias.detach()),
+        "convs": [(c.weight.detach(), _bias(c)) for c in convs],
+        "upsample": (part.upsample.deconv.weight.detach(), _bias(part.upsample.deconv)),
+        "residual": (part.to_residual.weight.detach(), _bias(part.to_residual)),
         "image_upsample": part.image_upsample.deconv.weight.detach(),
     }
 
@@ -303,7 +313,7 @@ def verify_lr_and_targets(
         assert len(mine_targets) == len(targets), (
             f"x{scale} needs {len(targets)} targets, you returned {len(mine_targets)}"
         )
-        for k, (a, b) in enumerate(zip(mine_targets, targets)):
+        for k, (a, b) in enumerate(zip(mine_targets, targets, strict=True)):
             assert_close(a, b, f"target {k + 1} at x{scale}", atol=1e-5)
 
 
@@ -332,7 +342,7 @@ def verify_residual_target(residual_target: Callable[[torch.Tensor, torch.Tensor
     with torch.no_grad():
         features = model.input_act(model.input_conv(lr))
         _, residual = model.levels[0](features)
-        upsampled = model.levels[0].image_upsample(lr)
+        upsampled = cast(PyramidLevel, model.levels[0]).image_upsample(lr)
         output = model(lr)[0]
     assert_close(residual_target(output, upsampled), residual, "your residual", atol=1e-6)
 
@@ -379,7 +389,7 @@ def verify_conv_cost(conv_cost: Callable[[int, int, int, list[int]], int]) -> No
 def verify_conv_parameters(conv_parameters: Callable[[int, int], int]) -> None:
     """Exercise 8.1: parameters of a level's convolutions, several depths and widths."""
     for depth, channels in ((1, 16), (3, 16), (5, 8)):
-        level = LapSRN(scale=2, depth=depth, channels=channels).levels[0]
+        level = cast(PyramidLevel, LapSRN(scale=2, depth=depth, channels=channels).levels[0])
         assert_close(
             conv_parameters(depth, channels), count_parameters(level.convs), f"depth {depth}, {channels} channels"
         )
@@ -391,6 +401,7 @@ def verify_window(window: Callable[[int], int]) -> None:
         convs = nn.Sequential(*[nn.Conv2d(1, 1, 3, padding=1) for _ in range(depth + 1)])
         x = torch.rand(1, 1, 41, 41, requires_grad=True)
         convs(x)[0, 0, 20, 20].backward()
+        assert x.grad is not None
         rows = torch.nonzero(x.grad[0, 0].abs().sum(1)).flatten()
         assert_close(window(depth), int(rows.max() - rows.min() + 1), f"depth {depth}")
 
@@ -445,7 +456,10 @@ def verify_ssim_from_statistics(ssim_from_statistics: Callable[..., np.ndarray])
     x = rng.random((24, 20))
     y = np.clip(x + rng.normal(0, 0.1, x.shape), 0, 1)
     w = gaussian_window()
-    blur = lambda a: correlate1d(correlate1d(a, w, axis=0, mode="nearest"), w, axis=1, mode="nearest")  # noqa: E731
+
+    def blur(a: np.ndarray) -> np.ndarray:
+        return correlate1d(correlate1d(a, w, axis=0, mode="nearest"), w, axis=1, mode="nearest")
+
     mx, my = blur(x), blur(y)
     mine = float(np.mean(ssim_from_statistics(mx, my, blur(x * x) - mx**2, blur(y * y) - my**2, blur(x * y) - mx * my)))
     assert_close(mine, ssim(y, x), "the mean of your SSIM map over a whole image", rtol=1e-9, atol=1e-12)

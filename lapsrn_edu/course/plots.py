@@ -45,7 +45,7 @@ def sample_comparison(
     images = images or embedded_images(("chelsea", "astronaut"))
     rows = [(img, s) for img in images for s in scales]
     fig, axes = plt.subplots(len(rows), 4, figsize=(10, 2.6 * len(rows)), squeeze=False)
-    for row, (image, scale) in zip(axes, rows):
+    for row, (image, scale) in zip(axes, rows, strict=True):
         gt = mod_crop(center_crop(image.pixels, crop), 8)
         lr = degrade(gt, scale)
         name = zoo.best_for_scale(scale, root)
@@ -156,7 +156,7 @@ def spectra_figure(pyramid: list[np.ndarray]) -> Figure:
 def kernel_figure(kernels: dict[str, np.ndarray], cmap: str = "viridis") -> Figure:
     """Small 2-D kernels (e.g. transposed-conv filters) as annotated heat maps."""
     fig, axes = plt.subplots(1, len(kernels), figsize=(2.8 * len(kernels), 2.9), squeeze=False)
-    for ax, (name, kernel) in zip(axes[0], kernels.items()):
+    for ax, (name, kernel) in zip(axes[0], kernels.items(), strict=True):
         kernel = np.asarray(kernel, dtype=np.float64)
         ax.imshow(kernel, cmap=cmap)
         if kernel.size <= 36:
@@ -178,7 +178,7 @@ def level_figure(
     rows = len(levels)
     cols = 4 if hr is not None else 3
     fig, axes = plt.subplots(rows, cols, figsize=(2.8 * cols, 2.8 * rows), squeeze=False)
-    for k, (row, level) in enumerate(zip(axes, levels)):
+    for k, (row, level) in enumerate(zip(axes, levels, strict=True)):
         size = level["output"].shape
         show(row[0], level["upsampled"], f"level {k + 1}: upsampled input {size[0]}x{size[1]}")
         show(row[1], band_display(level["residual"], contrast), f"predicted residual (x{contrast:g})")
@@ -237,7 +237,7 @@ def zoom_gallery(
     fig, axes = plt.subplots(1, len(panels) + 1, figsize=(2.6 * (len(panels) + 1), 2.9))
     show(axes[0], ground_truth, "ground truth (region marked)")
     axes[0].add_patch(plt.Rectangle((left, top), size, size, fill=False, edgecolor="red", linewidth=1.5))
-    for ax, (name, pixels) in zip(axes[1:], panels.items()):
+    for ax, (name, pixels) in zip(axes[1:], panels.items(), strict=True):
         label = name if name == "ground truth" else f"{name}\n{score(ground_truth, pixels, scale)[0]:.2f} dB"
         show(ax, pixels[top : top + size, left : left + size], label)
     if title:
@@ -278,7 +278,7 @@ def frameworks_figure() -> Figure:
         ("one-shot post-upsampling: FSRCNN, ESPCN", "convolutions on the small image, one x4 step at the end"),
         ("progressive (LapSRN): x2 per level", "convolutions at each level's size; every level outputs an SR image"),
     ]
-    for ax, (title, note) in zip(axes, rows):
+    for ax, (title, note) in zip(axes, rows, strict=True):
         ax.set_title(f"{title}: {note}", fontsize=9, loc="left")
         ax.set_xlim(0, 19)
         ax.set_ylim(-3.1, 2.6)
@@ -366,7 +366,8 @@ def residual_band_spectra(model, hr_images: list[np.ndarray], scale: int) -> lis
         with torch.no_grad():
             outputs = model.eval()(lr, levels=levels)
             previous = lr
-            for s, (upsampler, output) in enumerate(zip(upsamplers, outputs)):
+            # not strict: a model with more levels than the scale needs runs only its first ``levels``
+            for s, (upsampler, output) in enumerate(zip(upsamplers, outputs, strict=False)):
                 upsampled = upsampler(previous)[0, 0].double().numpy()
                 k = levels - 1 - s  # pyramid index of this level's size
                 parts = {
@@ -415,7 +416,7 @@ def side_by_side(panels: dict[str, np.ndarray], crop: int | None = None, title: 
     """Images of the same size in a row (e.g. an input enlarged by nearest neighbour, bicubic and a
     network), each cut to the same central ``crop`` x ``crop`` region when given."""
     fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.6), squeeze=False)
-    for ax, (name, pixels) in zip(axes[0], panels.items()):
+    for ax, (name, pixels) in zip(axes[0], panels.items(), strict=True):
         show(ax, center_crop(pixels, crop) if crop else pixels, name)
     if title:
         fig.suptitle(title, fontsize=10)
@@ -451,7 +452,7 @@ def distortion_detail_figure(curves: dict[str, list[tuple[float, float, float]]]
     point per sharpening amount ``(amount, detail ratio, PSNR)``, each labelled with its amount."""
     fig, ax = plt.subplots(figsize=(6.6, 4.2))
     for name, points in curves.items():
-        _, ratios, psnrs = zip(*points)
+        _, ratios, psnrs = zip(*points, strict=True)
         ax.plot(ratios, psnrs, "o-", label=f"{name}, sharpened by the amount shown")
         for amount, ratio, value in points:
             ax.annotate(f"{amount:g}", (ratio, value), textcoords="offset points", xytext=(4, 4), fontsize=8)

@@ -124,7 +124,7 @@ def markdown_page(source: Path, target: Path, assets: Assets) -> Path:
 
     text = source.read_text(encoding="utf-8")
     starts = [m.start() for m in re.finditer(r"^## ", text, flags=re.M)]
-    sections = [text[a:b].strip() for a, b in zip([0, *starts], [*starts, len(text)])]
+    sections = [text[a:b].strip() for a, b in zip([0, *starts], [*starts, len(text)], strict=True)]
     return _write_page(
         nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(s) for s in sections if s]), target, assets
     )
@@ -140,8 +140,9 @@ def _write_page(nb, target: Path, assets: Assets) -> Path:
         extra_template_paths=[str(TEMPLATES)],
         embed_images=True,
     )
-    if assets.mathjax:
-        exporter.mathjax_url = assets.mathjax_url(target)
+    url = assets.mathjax_url(target)  # None without local MathJax: keep nbconvert's default
+    if url is not None:
+        exporter.mathjax_url = url
     body, _ = exporter.from_notebook_node(nb)
     target.write_text(body, encoding="utf-8")
     return target
@@ -187,8 +188,9 @@ def slide_deck(notebook: Path, target: Path, assets: Assets) -> Path:
     )
     if assets.reveal:
         exporter.reveal_url_prefix = relative_url(assets.reveal, target)
-    if assets.mathjax:
-        exporter.mathjax_url = assets.mathjax_url(target)
+    url = assets.mathjax_url(target)  # None without local MathJax: keep nbconvert's default
+    if url is not None:
+        exporter.mathjax_url = url
     body, _ = exporter.from_notebook_node(slide_notebook(nbformat.read(notebook, as_version=4)))
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(body, encoding="utf-8")

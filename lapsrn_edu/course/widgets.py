@@ -6,11 +6,11 @@ which is how the tests check them. A widget's figure lives only in the live note
 notebook also draws one static figure with the same ``plots`` function, for executed copies and
 HTML pages.
 
-A redraw should feel immediate (``benchmarks/bench_widgets.py`` measures it). So what a network or a pyramid computes is computed once per
-input and kept, and moving a display control (the level shown, the contrast, the scale) only
-draws; and the figure is rendered once, to a PNG shown in an ``Image`` widget, where
-``ipywidgets.interactive`` with the inline backend renders it twice (``bbox_inches="tight"``)
-and replaces the whole output area.
+A redraw should feel immediate (``benchmarks/bench_widgets.py`` measures it). So what a network or a
+pyramid computes is computed once per input and kept, and moving a display control (the level shown,
+the contrast, the scale) only draws; and the figure is rendered once, to a PNG shown in an ``Image``
+widget, where ``ipywidgets.interactive`` with the inline backend renders it twice
+(``bbox_inches="tight"``) and replaces the whole output area.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Callable
+from typing import cast
 
 import ipywidgets as w
 import matplotlib.pyplot as plt
@@ -31,6 +32,7 @@ from ..engine.switch import inference_network
 from ..errors import OptionError
 from ..evaluation.upscale import model_levels
 from ..imaging.pyramid import KINDS, laplacian_pyramid, max_levels
+from ..models.lapsrn import PyramidLevel
 from . import plots
 
 STATIC_ENV = "LAPSRN_EDU_STATIC_WIDGETS"  # set by the course runner (lapsrn_edu.course.build)
@@ -142,12 +144,13 @@ def level_images(model: nn.Module, lr_y: np.ndarray, scale: int, engine: str = "
     x = torch.from_numpy(np.ascontiguousarray(lr_y, dtype=np.float32))[None, None]
     outputs = level_outputs(model.eval(), x, levels, engine)
     upsamplers = (
-        [level.image_upsample for level in model.levels]
+        [cast(PyramidLevel, level).image_upsample for level in cast(nn.ModuleList, model.levels)]
         if hasattr(model, "levels")
-        else [model.image_upsample] * levels
+        else [cast(nn.Module, model.image_upsample)] * levels
     )
     result, previous = [], x
-    for upsampler, output in zip(upsamplers, outputs):
+    # not strict: a model with more levels than the scale needs runs only its first ``levels``
+    for upsampler, output in zip(upsamplers, outputs, strict=False):
         upsampled = upsampler(previous)
         result.append(
             {
@@ -188,7 +191,7 @@ def level_viewer(
 
     The model runs once, to its full scale: running it to a smaller scale computes exactly the
     first levels of that run (same input, same weights), so every redraw only draws."""
-    scales = [s for s in (2, 4, 8) if s <= model.scale]
+    scales = [s for s in (2, 4, 8) if s <= cast(int, model.scale)]
     scale_box = w.Dropdown(options=scales, value=scales[-1], description="scale")
     contrast_slider = w.FloatSlider(value=contrast, min=1.0, max=16.0, step=0.5, description="contrast")
     all_levels = level_images(model, lr_y, scales[-1], engine)

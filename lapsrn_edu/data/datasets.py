@@ -19,6 +19,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 
@@ -169,7 +170,7 @@ def image_paths(name_or_folder: str | Path, root: str | Path | None = None) -> l
     return paths
 
 
-class ImageFiles(Sequence):
+class ImageFiles(Sequence[Image]):
     """Image files decoded when an item is asked for, not before: a loop over a whole test set
     holds one image at a time (Urban100 decoded at once is 1.9 GB of float64 pixels)."""
 
@@ -179,6 +180,10 @@ class ImageFiles(Sequence):
     def __len__(self) -> int:
         return len(self.paths)
 
+    @overload
+    def __getitem__(self, index: int) -> Image: ...
+    @overload
+    def __getitem__(self, index: slice) -> ImageFiles: ...
     def __getitem__(self, index: int | slice) -> Image | ImageFiles:
         if isinstance(index, slice):
             return ImageFiles(self.paths[index])
@@ -226,7 +231,7 @@ def _quantised(pixels: np.ndarray, dtype: type) -> np.ndarray:
     """Clip to [0, 1] and round to ``dtype``'s full range, 256 rows at a time: a 4096 x 4096 RGB
     image is 400 MB in float64, and each whole-image temporary would be another 400 MB."""
     top = np.iinfo(dtype).max
-    out = np.empty(pixels.shape, dtype=dtype)
+    out: np.ndarray = np.empty(pixels.shape, dtype=dtype)
     for start in range(0, pixels.shape[0], 256):
         band = np.clip(pixels[start : start + 256], 0.0, 1.0) * top
         out[start : start + 256] = np.round(band, out=band)

@@ -24,17 +24,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models import LapSRN, MSLapSRN, levels_for_scale
-from ..models.lapsrn import check_input
+from ..models import LapSRN, MSLapSRN, MSLapSRNConfig, levels_for_scale
+from ..models.lapsrn import PyramidLevel, check_input
 from ..models.layers import LEAKY_SLOPE
 
 CHANNELS_LAST = torch.channels_last
-_POINTWISE = getattr(torch.ops.mkldnn, "_convolution_pointwise", None)
+_POINTWISE: Any = getattr(torch.ops.mkldnn, "_convolution_pointwise", None)  # an op with no type information
 BAND_PIXELS = 1 << 15  # output pixels of the finest convolution per band (its maps: 8 MB)
 CHUNK_BYTES = 1 << 20  # input rows per upsampler call: they stay in the cache through its phases
 
@@ -78,7 +79,7 @@ class Conv:
 def _conv(module: nn.Conv2d, leaky: bool) -> Conv:
     weight = module.weight.detach().clone().contiguous(memory_format=CHANNELS_LAST)
     bias = None if module.bias is None else module.bias.detach().clone()
-    return Conv(weight, bias, tuple(module.padding), leaky)
+    return Conv(weight, bias, cast("tuple[int, int]", tuple(module.padding)), leaky)
 
 
 def _rows(x: torch.Tensor, start: int, stop: int | None = None) -> torch.Tensor:
@@ -348,8 +349,9 @@ class FastPyramid:
         self.ms = isinstance(model, MSLapSRN)
         self.level_count = levels_for_scale(model.scale)
         self.input_conv = _conv(model.input_conv, leaky=not self.ms)
-        if self.ms:
-            self.block = [_conv(conv, leaky=k < len(model.block) - 1) for k, conv in enumerate(model.block)]
+        if isinstance(model, MSLapSRN):  # self.ms, said so that the type checker narrows ``model``
+            block = cast("list[nn.Conv2d]", list(model.block))
+            self.block = [_conv(conv, leaky=k < len(block) - 1) for k, conv in enumerate(block)]
             deconv = model.upsample.deconv
             self.upsample = fold_transposed(deconv.weight, deconv.bias, "released", leaky=False)
             self.to_residual = _conv(model.to_residual, leaky=False)
@@ -367,7 +369,7 @@ class FastPyramid:
                     if residual
                     else None,
                 )
-                for level in model.levels
+                for level in cast("list[PyramidLevel]", list(model.levels))
             ]
 
     def band_rows(self, width: int, levels: int) -> int:
@@ -428,7 +430,8 @@ class FastPyramid:
             for k, (convs, upsample, to_residual, image_upsample, upsampled) in enumerate(stages):
                 for conv in convs:
                     features = conv.push(features, last)
-                features, residual = _upsample_level(upsample, to_residual, features, last, keep=k < len(stages) - 1)
+                kept, residual = _upsample_level(upsample, to_residual, features, last, keep=k < len(stages) - 1)
+                features = features if kept is None else kept  # None after the last level: nothing follows
                 if image_upsample is None:
                     image = residual
                 else:
@@ -440,13 +443,14 @@ class FastPyramid:
 
     def _ms_step(self, levels: int):
         """The same for MS-LapSRN: every use of a shared convolution keeps its own rows."""
-        skip_kind = self.config.skip
+        config = cast(MSLapSRNConfig, self.config)  # this path is an MS-LapSRN's
+        skip_kind = config.skip
         input_conv = ConvRows(self.input_conv)
         stages = [
             (
                 [
                     ([ConvRows(c) for c in self.block[:-1]], ConvRows(self.block[-1]), RowQueue())
-                    for _ in range(self.config.recursions)
+                    for _ in range(config.recursions)
                 ],
                 PhaseRows(self.upsample),
                 ResidualRows(self.to_residual),
@@ -467,7 +471,8 @@ class FastPyramid:
                         active = conv.push(active, last)
                     state = end.push(active, last, add=None if skip_kind == "NS" else skips)
                     active = _leaky(state)
-                features, residual = _upsample_level(upsample, to_residual, active, last, keep=k < len(stages) - 1)
+                kept, residual = _upsample_level(upsample, to_residual, active, last, keep=k < len(stages) - 1)
+                features = features if kept is None else kept  # None after the last level: nothing follows
                 image = upsampled.add(image_upsample.push(image, last), residual)
                 out.append(image)
             return out

@@ -29,6 +29,7 @@ computes, so they are not behind this switch: the trainer's own options choose t
 from __future__ import annotations
 
 import sys
+from typing import cast
 
 import torch
 from torch import nn
@@ -80,7 +81,10 @@ def uncovered(model: nn.Module, purpose: str, device: torch.device | str = "cpu"
         return f"the inference engine covers LapSRN and MS-LapSRN, not {type(model).__name__}"
     for name, tensor in [*model.named_parameters(), *model.named_buffers()]:
         if tensor.dtype != torch.float32 or tensor.device.type != "cpu":
-            return f"the inference engine runs float32 weights on the CPU, not {name} in {tensor.dtype} on {tensor.device.type}"
+            return (
+                f"the inference engine runs float32 weights on the CPU, not {name} in {tensor.dtype} on "
+                f"{tensor.device.type}"
+            )
     return None
 
 
@@ -129,7 +133,8 @@ def _as_built(model: nn.Module) -> list[tuple[str, tuple]] | str:
         return theirs
     added = [name for name, _ in ours if name not in dict(theirs)]
     removed = [name for name, _ in theirs if name not in dict(ours)]
-    changed = [name for (name, a), (other, b) in zip(ours, theirs) if name == other and a != b]
+    # not strict: the lists differ in length when modules were added or removed (listed just above)
+    changed = [name for (name, a), (other, b) in zip(ours, theirs, strict=False) if name == other and a != b]
     what = (
         f"module {added[0]} was added"
         if added
@@ -215,7 +220,9 @@ def inference_network(
     model: nn.Module, engine: str = "auto", device: torch.device | str | None = None
 ) -> FastPyramid | None:
     """The inference engine for ``model`` when it may stand in (None: run the model's own code)."""
-    return FastPyramid(model) if use_engine(model, engine, "inference", device) else None
+    if not use_engine(model, engine, "inference", device):
+        return None
+    return FastPyramid(cast("LapSRN | MSLapSRN", model))  # use_engine admits only these two
 
 
 def training_network(model: nn.Module, engine: str = "auto", device: torch.device | str | None = None) -> nn.Module:

@@ -24,6 +24,7 @@ that outputs and every gradient match theirs, and the trainer uses this copy onl
 from __future__ import annotations
 
 import copy
+from typing import TypeGuard
 
 import torch
 import torch.nn.functional as F
@@ -99,6 +100,8 @@ class OneChannelConv(nn.Module):
     channels to one with a fixed 0/1 kernel. Half the time of the plain convolution, forward and
     back. A channels-first input goes through the plain convolution."""
 
+    spread: torch.Tensor  # a buffer: each tap's 3x3 one-hot kernel
+
     def __init__(self, conv: nn.Conv2d) -> None:
         super().__init__()
         if not takes_one_channel_path(conv):
@@ -115,7 +118,7 @@ class OneChannelConv(nn.Module):
         return F.conv2d(planes, self.spread, self.conv.bias, padding=1)
 
 
-def takes_one_channel_path(conv: nn.Module) -> bool:
+def takes_one_channel_path(conv: nn.Module) -> TypeGuard[nn.Conv2d]:
     """A plain 3x3 convolution (stride 1, zero padding 1, no groups or dilation) to one channel."""
     return (
         type(conv) is nn.Conv2d
@@ -137,7 +140,7 @@ def _layout(t: torch.Tensor) -> torch.memory_format:
     )
 
 
-def _in_place(activation: nn.Module) -> bool:
+def _in_place(activation: nn.Module) -> TypeGuard[nn.LeakyReLU | nn.ReLU]:
     """ReLU always, LeakyReLU with a positive slope: their backward can be computed from the result."""
     if isinstance(activation, nn.LeakyReLU):
         return activation.negative_slope > 0
@@ -151,6 +154,7 @@ def for_training(model: nn.Module) -> nn.Module:
     clone._modules = {}
     before: nn.Module | None = None
     for name, child in model._modules.items():
+        replacement: nn.Module | None
         if child is None:
             replacement = None
         elif isinstance(child, FeatureUpsampler) and child.kind == "released":

@@ -45,7 +45,7 @@ def pil_lr(gt: np.ndarray, scale: int) -> np.ndarray:
     PIL also widens its kernel when shrinking (antialiasing); the output is 8-bit.
     """
     h, w = _lr_size(gt, scale)
-    small = PILImage.fromarray(_to_uint8(gt)).resize((w, h), PILImage.BICUBIC)
+    small = PILImage.fromarray(_to_uint8(gt)).resize((w, h), PILImage.Resampling.BICUBIC)
     return np.asarray(small, dtype=np.float64) / 255.0
 
 

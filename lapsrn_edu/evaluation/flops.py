@@ -9,6 +9,8 @@ upsampling of Cb/Cr and the colour conversions are outside it.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -34,7 +36,7 @@ def count_macs(model: nn.Module, lr: torch.Tensor, levels: int) -> int:
 
     def hook(module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
         nonlocal total
-        total += conv_macs(module, args[0], output)
+        total += conv_macs(cast("nn.Conv2d | nn.ConvTranspose2d", module), args[0], output)  # hooked on those only
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
     try:

@@ -16,6 +16,8 @@ colour conversion then runs band by band into the one output array.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import torch
 from torch import nn
@@ -32,7 +34,7 @@ from ..models import levels_for_scale
 def model_levels(model: nn.Module, scale: int) -> int:
     """How many pyramid levels of ``model`` give ``scale`` (an x8 model gives x2 with 1 level)."""
     needed = levels_for_scale(scale)
-    top = levels_for_scale(model.scale)
+    top = levels_for_scale(cast(int, model.scale))
     if needed > top:
         raise OptionError(f"this model upsamples by at most x{model.scale}; cannot give x{scale}")
     return needed
@@ -90,7 +92,8 @@ class Upscaler:
     def _run(self, patch: np.ndarray, into: np.ndarray) -> None:
         x = torch.from_numpy(np.ascontiguousarray(patch, dtype=np.float32))[None, None].to(self.device)
         if self.network is None:
-            into[...] = self.model(x, levels=self.levels)[-1][0, 0].cpu().numpy()
+            model = cast(nn.Module, self.model)  # luma() refuses bicubic (None)
+            into[...] = model(x, levels=self.levels)[-1][0, 0].cpu().numpy()
             return
         row = 0
         for rows in self.network.bands(x, self.levels):
@@ -110,7 +113,7 @@ class Upscaler:
         if h <= tile_h and w <= tile_w:
             self._run(y, out)
             return out
-        margin = self.model.receptive_radius()
+        margin = self.model.receptive_radius()  # type: ignore[operator, union-attr]  # every architecture defines it; not None here
         for top in range(0, h, tile_h):
             for left in range(0, w, tile_w):
                 bottom, right = min(top + tile_h, h), min(left + tile_w, w)

@@ -14,6 +14,8 @@ numpy arrays with channels last (H, W, 3) or torch tensors with channels first (
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 import torch
 
@@ -33,6 +35,7 @@ YCBCR_OFFSET = np.array([16.0, 128.0, 128.0]) / 255.0
 YCBCR_TO_RGB = np.linalg.inv(RGB_TO_YCBCR)
 
 Array = np.ndarray | torch.Tensor
+ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)  # a numpy image in gives one out, a tensor a tensor
 
 
 def _check_channels(image: Array, channel_axis: int) -> None:
@@ -44,7 +47,7 @@ def _check_channels(image: Array, channel_axis: int) -> None:
         )
 
 
-def _apply(image: Array, matrix: np.ndarray, pre: np.ndarray, post: np.ndarray) -> Array:
+def _apply(image: ArrayT, matrix: np.ndarray, pre: np.ndarray, post: np.ndarray) -> ArrayT:
     """(x + pre) @ matrix.T + post, on the channel axis (last for numpy, -3 for torch)."""
     if isinstance(image, torch.Tensor):
         _check_channels(image, -3)
@@ -57,17 +60,17 @@ def _apply(image: Array, matrix: np.ndarray, pre: np.ndarray, post: np.ndarray) 
     return (x + pre) @ matrix.T + post
 
 
-def rgb_to_ycbcr(rgb: Array) -> Array:
+def rgb_to_ycbcr(rgb: ArrayT) -> ArrayT:
     """RGB in [0, 1] -> YCbCr as MATLAB's ``rgb2ycbcr`` on doubles (Y in [16/255, 235/255])."""
     return _apply(rgb, RGB_TO_YCBCR, np.zeros(3), YCBCR_OFFSET)
 
 
-def ycbcr_to_rgb(ycbcr: Array) -> Array:
+def ycbcr_to_rgb(ycbcr: ArrayT) -> ArrayT:
     """YCbCr -> RGB as MATLAB's ``ycbcr2rgb`` on doubles (no clipping: callers clip)."""
     return _apply(ycbcr, YCBCR_TO_RGB, -YCBCR_OFFSET, np.zeros(3))
 
 
-def rgb_to_y(rgb: Array) -> Array:
+def rgb_to_y(rgb: ArrayT) -> ArrayT:
     """Only the Y (luma) channel of :func:`rgb_to_ycbcr`: (H, W) for numpy, (..., 1, H, W) for torch."""
     if isinstance(rgb, torch.Tensor):
         return rgb_to_ycbcr(rgb)[..., :1, :, :]

@@ -33,6 +33,7 @@ Images are numpy arrays, (H, W) or (H, W, C), computed in float64; any size, odd
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import numpy as np
 import torch
@@ -112,7 +113,7 @@ def laplacian_pyramid(image: np.ndarray, levels: int, kind: str = "burt-adelson"
     """``levels - 1`` band-pass images (fine to coarse), then the coarsest Gaussian level (the
     low-pass residual): everything :func:`collapse` needs to rebuild the image exactly."""
     gaussian = gaussian_pyramid(image, levels, kind)
-    bands = [fine - expand(coarse, fine.shape, kind) for fine, coarse in zip(gaussian, gaussian[1:])]
+    bands = [fine - expand(coarse, fine.shape, kind) for fine, coarse in pairwise(gaussian)]
     return bands + [gaussian[-1]]
 
 

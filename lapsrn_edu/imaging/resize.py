@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import cast
 
 import numpy as np
 import scipy.sparse
@@ -46,7 +47,7 @@ def cubic(x: np.ndarray, a: float = -0.5) -> np.ndarray:
 def _weight_matrix_cached(in_size: int, out_size: int, scale: float, antialias: bool) -> np.ndarray:
     kernel_width = 4.0
     if scale < 1 and antialias:
-        kernel = lambda x: scale * cubic(scale * x)  # noqa: E731 - one-line kernel closure
+        kernel = lambda x: scale * cubic(scale * x)  # noqa: E731 (a one-line kernel closure)
         kernel_width /= scale
     else:
         kernel = cubic
@@ -87,17 +88,18 @@ def _plan(
     """Per-axis scales and output size, following MATLAB: a given scale wins over the sizes."""
     if (scale is None) == (output_shape is None):
         raise OptionError("give exactly one of scale or output_shape")
-    if scale is not None:
-        scales = (float(scale), float(scale)) if np.isscalar(scale) else tuple(map(float, scale))
-        if min(scales) <= 0:
-            raise OptionError(f"scale must be positive, got {scale}")
-        out = tuple(int(math.ceil(n * s - 1e-9)) for n, s in zip(in_hw, scales))
-    else:
-        out = tuple(int(n) for n in output_shape)
-        if min(out) < 1:
+    in_h, in_w = in_hw
+    if output_shape is not None:
+        out_h, out_w = (int(n) for n in output_shape)
+        if min(out_h, out_w) < 1:
             raise OptionError(f"output_shape must be positive, got {output_shape}")
-        scales = tuple(o / n for o, n in zip(out, in_hw))
-    return scales, out  # type: ignore[return-value]
+        return (out_h / in_h, out_w / in_w), (out_h, out_w)
+    # a number for both axes, or one per axis (np.isscalar tells them apart; mypy cannot follow it)
+    both = (scale, scale) if np.isscalar(scale) else scale
+    sy, sx = (float(s) for s in cast("tuple[float, float]", both))
+    if min(sy, sx) <= 0:
+        raise OptionError(f"scale must be positive, got {scale}")
+    return (sy, sx), (int(math.ceil(in_h * sy - 1e-9)), int(math.ceil(in_w * sx - 1e-9)))
 
 
 def _axis_order(scales: tuple[float, float]) -> tuple[int, int]:
@@ -151,7 +153,7 @@ def imresize_torch(
         raise OptionError(f"imresize_torch expects a (..., H, W) tensor, got shape {tuple(images.shape)}")
     if not images.is_floating_point():
         raise TypeError(f"imresize_torch needs a floating-point tensor, got {images.dtype}")
-    in_hw = tuple(images.shape[-2:])
+    in_hw = (images.shape[-2], images.shape[-1])
     scales, out = _plan(in_hw, scale, output_shape)
     axes = [(axis, in_hw[axis], out[axis], scales[axis], antialias) for axis in (0, 1)]
     if not all(_interpolate_agrees(*axis[1:]) for axis in axes):

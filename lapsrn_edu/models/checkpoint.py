@@ -89,7 +89,7 @@ def save_checkpoint(path: str | Path, model: nn.Module, **extra: Any) -> None:
     arch, config = model_spec(model)
     payload = {"format": FORMAT, "version": package_version(), "arch": arch, "model_config": config}
     payload["model"] = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    payload.update({k: (asdict(v) if is_dataclass(v) else v) for k, v in extra.items()})
+    payload.update({k: (asdict(v) if is_dataclass(v) and not isinstance(v, type) else v) for k, v in extra.items()})
     atomic_save(payload, path)
 
 
@@ -255,7 +255,7 @@ def _expected_shapes(arch: str, config: dict[str, Any]) -> dict[str, tuple[int, 
     return {k: tuple(v.shape) for k, v in model.state_dict().items()}
 
 
-@functools.lru_cache(maxsize=None)  # one entry per known architecture (a failed build is not cached)
+@functools.cache  # one entry per known architecture (a failed build is not cached)
 def _default_config(arch: str) -> tuple[tuple[str, Any], ...]:
     with torch.device("meta"):
         return tuple(model_spec(build_model(arch, {}))[1].items())
@@ -265,7 +265,7 @@ def _check_config_value(name: str, value: Any, default: Any) -> None:
     if isinstance(default, tuple):
         if not isinstance(value, (list, tuple)) or len(value) != len(default):
             _fail(f"'model_config' {name} is {value!r}, expected {len(default)} values like {default!r}")
-        for item, item_default in zip(value, default):
+        for item, item_default in zip(value, default, strict=True):
             _check_config_value(name, item, item_default)
         return
     if type(value) is not type(default) and not (type(default) is float and _is_a(value, int)):

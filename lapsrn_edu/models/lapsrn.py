@@ -15,7 +15,9 @@ a time. Each level has two branches:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -108,7 +110,7 @@ class LapSRN(nn.Module):
             raise OptionError(f"this model has {len(self.levels)} levels, asked for {levels}")
         features = self.input_act(self.input_conv(lr))
         image, outputs = lr, []
-        for level in self.levels[:levels]:
+        for level in cast("Iterable[PyramidLevel]", self.levels[:levels]):  # a ModuleList yields plain Modules
             features, residual = level(features)
             image = level.image_upsample(image) + residual if self.config.residual else residual
             outputs.append(image)

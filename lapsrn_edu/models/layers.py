@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
-from typing import Any, TypeVar
+from dataclasses import Field, replace
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import torch
 from torch import nn
@@ -12,7 +12,15 @@ from torch import nn
 from ..errors import OptionError
 
 LEAKY_SLOPE = 0.2
-Config = TypeVar("Config")
+
+
+class DataclassInstance(Protocol):
+    """Any dataclass instance (what ``dataclasses.replace`` and ``asdict`` take), for the type checker."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+
+Config = TypeVar("Config", bound=DataclassInstance)
 
 
 def configured(config_class: type[Config], config: Config | None, overrides: dict[str, Any]) -> Config:

@@ -41,7 +41,8 @@ class OneShotSR(nn.Module):
         config = self.config = configured(OneShotConfig, config, overrides)
         scale, channels = config.scale, config.channels
         self.scale = scale
-        layers: list[nn.Module] = [conv3x3(1, channels), nn.LeakyReLU(LEAKY_SLOPE)]
+        first = conv3x3(1, channels)
+        layers: list[nn.Module] = [first, nn.LeakyReLU(LEAKY_SLOPE)]
         for _ in range(config.depth * levels_for_scale(scale)):
             layers += [conv3x3(channels, channels), nn.LeakyReLU(LEAKY_SLOPE)]
         self.features = nn.Sequential(*layers)
@@ -50,7 +51,7 @@ class OneShotSR(nn.Module):
         self.act = nn.LeakyReLU(LEAKY_SLOPE)
         self.to_residual = conv3x3(channels, 1)
         self.image_upsample = nn.ConvTranspose2d(1, 1, k, stride=scale, padding=pad, bias=False)
-        init_like_released_code(self, first_conv=self.features[0])
+        init_like_released_code(self, first_conv=first)
         with torch.no_grad():
             self.image_upsample.weight.copy_(bilinear_kernel(k).view(1, 1, k, k))
 

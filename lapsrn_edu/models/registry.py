@@ -8,13 +8,14 @@ entry here and nowhere else.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, cast
 
 from torch import nn
 
 from ..errors import OptionError
 from .baselines import FSRCNN, SRCNN, VDSR, FSRCNNConfig, SRCNNConfig, VDSRConfig
 from .lapsrn import LapSRN, LapSRNConfig
+from .layers import DataclassInstance
 from .mslapsrn import MSLapSRN, MSLapSRNConfig
 from .oneshot import OneShotConfig, OneShotSR
 
@@ -105,4 +106,4 @@ def build(name: str, config: dict[str, Any] | Any | None = None) -> nn.Module:
 
 def describe(model: nn.Module) -> tuple[str, dict[str, Any]]:
     """(architecture name, config as a plain dict): everything :func:`build` needs to rebuild it."""
-    return architecture_of(model).name, asdict(model.config)
+    return architecture_of(model).name, asdict(cast(DataclassInstance, model.config))

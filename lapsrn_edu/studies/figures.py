@@ -82,7 +82,7 @@ def tradeoff_figure(
         if cost not in COSTS:
             raise OptionError(f"unknown cost {cost!r}; choose from {', '.join(COSTS)}")
     fig, axes = plt.subplots(1, len(costs), figsize=(5.2 * len(costs), 3.8), squeeze=False)
-    for ax, cost in zip(axes[0], costs):
+    for ax, cost in zip(axes[0], costs, strict=True):
         for i, name in enumerate(result.variant_names()):
             runs = result.runs_of(name)
             x = getattr(runs[0], cost)
@@ -116,7 +116,7 @@ def verdicts_figure(results: dict[str, StudyResult], title: str = "") -> Figure:
     if not rows:
         raise OptionError("no decisions to draw")
     fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(rows) + 1.2))
-    for y, (label, d) in enumerate(reversed(rows)):
+    for y, (_label, d) in enumerate(reversed(rows)):
         color = VERDICT_COLORS.get(d.verdict, "k")
         if d.dof:
             ax.plot([d.low, d.high], [y, y], color=color, lw=4, alpha=0.35, solid_capstyle="butt", zorder=2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,21 +126,24 @@ class StudyResult:
             "",
         ]
         lines.append(
-            f"{'variant':<30}{'seeds':>6}{f'PSNR x{self.scale}':>10}{'spread':>8}{'vs bicubic':>12}{'params':>11}{'ms/MP':>9}{'train':>8}"
+            f"{'variant':<30}{'seeds':>6}{f'PSNR x{self.scale}':>10}{'spread':>8}{'vs bicubic':>12}{'params':>11}"
+            f"{'ms/MP':>9}{'train':>8}"
         )
         for name in self.variant_names():
             runs = self.runs_of(name)
             psnrs = [r.final_psnr for r in runs]
             lines.append(
                 f"{name:<30}{len(runs):>6}{statistics.fmean(psnrs):>10.2f}{max(psnrs) - min(psnrs):>8.2f}"
-                f"{statistics.fmean(psnrs) - self.bicubic_psnr:>+12.2f}{runs[0].parameters:>11,}{runs[0].ms_per_mp:>9.0f}"
+                f"{statistics.fmean(psnrs) - self.bicubic_psnr:>+12.2f}{runs[0].parameters:>11,}"
+                f"{runs[0].ms_per_mp:>9.0f}"
                 f"{statistics.fmean(r.train_seconds for r in runs) / 60:>6.1f} m"
             )
         lines.append("")
         for d in self.decisions:
             interval = f", 95% interval {d.low:+.2f} to {d.high:+.2f}" if d.dof else ""
             lines.append(
-                f"{d.better} vs {d.worse}: {d.margin:+.2f} dB{interval} (spread {d.spread:.2f}, {d.seeds} seed(s)) -> {d.verdict}"
+                f"{d.better} vs {d.worse}: {d.margin:+.2f} dB{interval} (spread {d.spread:.2f}, {d.seeds} seed(s)) -> "
+                f"{d.verdict}"
             )
         lines.append(f"verdict: {self.verdict}")
         return "\n".join(lines)
@@ -155,7 +159,7 @@ def every_seed_above(result: StudyResult, better: str, worse: str, field: str = 
     return min(winners) > max(losers)
 
 
-def recipe_noise(result: StudyResult, others: list[StudyResult] = ()) -> SeedNoise:
+def recipe_noise(result: StudyResult, others: Sequence[StudyResult] = ()) -> SeedNoise:
     """The seed-to-seed noise of ``result``'s recipe, pooled over its runs and those of ``others``
     trained with the same recipe: one group per variant (same network, loss, optimiser, rate and
     length), each run counted once however many files hold it."""
@@ -179,7 +183,7 @@ def recipe_noise(result: StudyResult, others: list[StudyResult] = ()) -> SeedNoi
     return SeedNoise(noise.sd, noise.dof, noise.runs, f"{noise.runs} runs of this recipe in {', '.join(files)}")
 
 
-def read(result: StudyResult, others: list[StudyResult] = ()) -> StudyResult:
+def read(result: StudyResult, others: Sequence[StudyResult] = ()) -> StudyResult:
     """``result`` with its decisions and verdict made by the package's rule (:mod:`.verdict`), the
     noise pooled with ``others`` of the same recipe; the per-seed scores are all it needs."""
     study = STUDIES[result.study]
@@ -237,15 +241,16 @@ def reading(result: StudyResult) -> str:
     first_iteration = result.variants[0].iterations[0]
     lines = [
         f"Budget {result.budget['name']}: {result.variants[0].iterations[-1]:,} iterations for "
-        f"{result.variants[0].name}, {result.seeds} seed(s) per variant; scored on {result.val_dataset} x{result.scale}, "
+        f"{result.variants[0].name}, {result.seeds} seed(s) per variant; scored on {result.val_dataset} "
+        f"x{result.scale}, "
         f"where bicubic gives {result.bicubic_psnr:.2f} dB."
     ]
     for name in result.variant_names():
         runs = result.runs_of(name)
-        passes = [r.passes_bicubic_at for r in runs]
+        passes = [r.passes_bicubic_at for r in runs if r.passes_bicubic_at is not None]
         when = (
             f"passes bicubic after {statistics.fmean(passes):,.0f} iterations"
-            if None not in passes
+            if len(passes) == len(runs)
             else "does not pass bicubic in every seed within this budget"
         )
         lines.append(

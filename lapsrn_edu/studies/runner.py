@@ -40,7 +40,7 @@ from ..evaluation.timing import ms_per_megapixel
 from ..models import count_parameters, registry
 from ..models.checkpoint import load_model
 from ..training.config import TrainConfig, with_overrides
-from ..training.history import History
+from ..training.history import EpochRecord, History
 from ..training.loop import one_batch, training_network
 from ..training.schedule import make_optimizer
 from ..training.trainer import EMBEDDED_SPLIT, TrainingDivergedError, train, validation_images
@@ -88,7 +88,12 @@ def seconds_per_iteration(models: dict[str, nn.Module], config: TrainConfig, rep
     hr = torch.rand(config.batch_size, 1, config.patch_size, config.patch_size, generator=generator)
     cpu = torch.device("cpu")
     networks = {
-        name: training_network(m.to(memory_format=torch.channels_last), config, cpu) for name, m in models.items()
+        name: training_network(
+            m.to(memory_format=torch.channels_last),  # type: ignore[call-overload]  # torch's stubs of Module.to omit memory_format
+            config,
+            cpu,
+        )
+        for name, m in models.items()
     }
     optimizers = {name: make_optimizer(m, config) for name, m in models.items()}
     times: dict[str, list[float]] = {name: [] for name in models}
@@ -117,7 +122,7 @@ def equal_time_overrides(
         cache.write_text(json.dumps(calibration, indent=1))
     reference = variants[0][0]
     seconds = calibration[reference.name] * reference.training_config(config, config.seed).total_iterations
-    overrides = {reference.name: {}}
+    overrides: dict[str, dict[str, int]] = {reference.name: {}}
     for v, _ in variants[1:]:
         iterations = max(10, round(seconds / calibration[v.name]))
         per_epoch = max(1, round(iterations / 10))
@@ -231,7 +236,7 @@ def study_command(
     study: Study,
     budget_name: str,
     seeds: int,
-    out: Path,
+    out: str | Path,
     names: list[str] | None,
     condition: Condition | None,
     overrides: dict[str, Any],
@@ -272,12 +277,12 @@ def tune_learning_rates(
                 epochs=epochs,
             )
             scores[lr] = tuning_score(variant, model_config, run_config, runs, progress)
-        finite = [lr for lr, score in scores.items() if score is not None]
+        finite = {lr: score for lr, score in scores.items() if score is not None}
         if not finite:
             raise TrainingDivergedError(
                 f"{variant.name}: every learning rate of {condition.lr_grid} diverged; try a smaller grid"
             )
-        best = max(finite, key=lambda lr: scores[lr])
+        best = max(finite, key=finite.__getitem__)
         record[variant.name] = {
             "grid": {f"{lr:g}": score for lr, score in scores.items()},
             "chosen_lr": best,
@@ -313,7 +318,8 @@ def chosen_variants(
     unknown = [n for n in names if n not in known]
     if unknown or not names:
         raise OptionError(
-            f"study {study.name!r} has no variant {', '.join(map(repr, unknown)) or 'named'}; its variants: {', '.join(known)}"
+            f"study {study.name!r} has no variant {', '.join(map(repr, unknown)) or 'named'}; its variants: "
+            f"{', '.join(known)}"
         )
     if study.equal_time and known[0] not in names:
         raise OptionError(f"study {study.name!r} times every variant against {known[0]!r}; include it")
@@ -387,9 +393,17 @@ def train_all(
     return trained
 
 
+def scored(epoch: EpochRecord) -> float:
+    """An epoch's validation PSNR: a study's runs are scored after every epoch."""
+    if epoch.val_psnr is None:
+        raise ValueError(f"epoch {epoch.epoch} of a study's run has no validation score")
+    return epoch.val_psnr
+
+
 def variant_result(run: TrainedRun, bicubic: float, ms_per_mp: float, scale: int) -> VariantResult:
     """What a result file keeps of one run: its curve, its last checkpoint's scores, its costs."""
     epochs = run.history.epochs
+    val_psnr = [scored(e) for e in epochs]
     return VariantResult(
         name=run.variant.name,
         seed=run.seed,
@@ -399,10 +413,10 @@ def variant_result(run: TrainedRun, bicubic: float, ms_per_mp: float, scale: int
         iterations=[e.iteration for e in epochs],
         seconds=[e.train_seconds for e in epochs],
         loss=[e.loss for e in epochs],
-        val_psnr=[e.val_psnr for e in epochs],
-        final_psnr=epochs[-1].val_psnr,
+        val_psnr=val_psnr,
+        final_psnr=val_psnr[-1],
         set14_psnr=run.set14,
-        passes_bicubic_at=next((e.iteration for e in epochs if e.val_psnr > bicubic), None),
+        passes_bicubic_at=next((e.iteration for e, psnr in zip(epochs, val_psnr, strict=True) if psnr > bicubic), None),
         parameters=count_parameters(run.model),
         gflops_per_mp=flops_per_megapixel(run.model, scale) / 1e9,
         ms_per_mp=ms_per_mp,
@@ -436,11 +450,12 @@ def _run_study(
     if saved is not None:
         return saved
     tuning: dict[str, Any] = {}
-    if tuned:
+    if tuned and condition is not None:  # tuned implies a condition
         variants, tuning = tune_learning_rates(condition, config, variants, runs, progress)
     spec = variants_spec(variants)
 
-    lengths, calibration = {}, {}
+    lengths: dict[str, dict[str, int]] = {}
+    calibration: dict[str, float] = {}
     if study.equal_time:
         cache = runs / f"calibration-{name}-{run_id('study', {}, config)}.json"
         lengths, calibration = equal_time_overrides(study, config, variants, cache)

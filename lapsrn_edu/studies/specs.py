@@ -163,7 +163,8 @@ STUDIES: dict[str, Study] = {
             "residual",
             "Predicting each level's residual (a Laplacian band) trains faster and ends better than "
             "predicting each level's image directly.",
-            "CVPR 2017, section 4.1 (Model analysis), residual learning and its convergence plot; docs/paper.md#residual-learning",
+            "CVPR 2017, section 4.1 (Model analysis), residual learning and its convergence plot; "
+            "docs/paper.md#residual-learning",
             (LAPSRN, Variant("no residual", model={"residual": False})),
             (Comparison("LapSRN", "no residual"),),
             seeds=2,
@@ -216,7 +217,8 @@ STUDIES: dict[str, Study] = {
             "pyramid",
             "Upsampling x2 per pyramid level beats one-shot upsampling by the whole scale with the "
             "same convolutions (the paper: about 0.7 dB on Set5 and 0.4 dB on Set14 at x4).",
-            "CVPR 2017, section 4.1 (Model analysis), pyramid structure and its ablation table; docs/paper.md#pyramid-structure",
+            "CVPR 2017, section 4.1 (Model analysis), pyramid structure and its ablation table; "
+            "docs/paper.md#pyramid-structure",
             (
                 LAPSRN,
                 Variant("one-shot, same convolutions", arch="OneShotSR"),

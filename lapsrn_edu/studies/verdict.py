@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import OptionError
@@ -35,7 +36,8 @@ MEANING = {
     "reversed": "the 95% interval lies below zero: the variant the paper calls worse ends higher",
 }
 WHY = {
-    "interval": "a margin whose interval excludes zero would arise by a change of seed alone less than one time in twenty",
+    "interval": "a margin whose interval excludes zero would arise by a change of seed alone less than one "
+    "time in twenty",
     "floor": "0.1 dB is about the smallest difference the paper's tables (two decimals) and a viewer would notice",
     "paper": "a gap far smaller than the paper's is the same direction, not the paper's effect",
     "set14": "a real effect of the method should not change sign on a second test set",
@@ -123,7 +125,10 @@ class Decision:
                 tail += f" and at least half the paper's {self.paper_margin:.1f} dB"
             return f"{head} {tail}, and Set14 agrees."
         if self.verdict == "same direction, smaller":
-            return f"{head} The interval is above zero, so the sign is unlikely to be a seed's luck, but {' and '.join(self.reasons())}."
+            return (
+                f"{head} The interval is above zero, so the sign is unlikely to be a seed's luck, but "
+                f"{' and '.join(self.reasons())}."
+            )
         if self.verdict == "inconclusive":
             return f"{head} The interval includes zero: these seeds cannot tell which variant ends higher."
         return f"{head} The interval is below zero: {self.worse} ends higher."
@@ -135,7 +140,7 @@ def decide(
     noise: SeedNoise,
     better_name: str = "better",
     worse_name: str = "worse",
-    set14: tuple[list[float], list[float]] | None = None,
+    set14: tuple[Sequence[float | None], Sequence[float | None]] | None = None,
     paper_margin: float | None = None,
     paper_where: str = "",
     scored_on: str = "Set5",
@@ -146,8 +151,10 @@ def decide(
     margin = statistics.fmean(better) - statistics.fmean(worse)
     spread = max(max(better) - min(better), max(worse) - min(worse))
     set14_margin = None
-    if set14 and all(set14) and None not in set14[0] + set14[1]:
-        set14_margin = statistics.fmean(set14[0]) - statistics.fmean(set14[1])
+    if set14 and all(set14):
+        better14, worse14 = ([s for s in scores if s is not None] for scores in set14)
+        if len(better14) == len(set14[0]) and len(worse14) == len(set14[1]):  # every run was scored on Set14
+            set14_margin = statistics.fmean(better14) - statistics.fmean(worse14)
     decision = Decision(
         better_name,
         worse_name,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 from types import UnionType
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from typing import Any, Union, cast, get_args, get_origin, get_type_hints
 
 from torch import nn
 
@@ -35,7 +35,8 @@ class TrainConfig:
     # model
     arch: str = option(
         "LapSRN",
-        "architecture (LapSRN, MSLapSRN, OneShotSR, SRCNN, FSRCNN, VDSR); it takes the four model options below where it has them",
+        "architecture (LapSRN, MSLapSRN, OneShotSR, SRCNN, FSRCNN, VDSR); it takes the four model options below where "
+        "it has them",
     )
     scale: int = option(4, "upsampling factor: 2, 4 or 8 (log2(scale) pyramid levels)")
     depth: int = option(10, "3x3 convolutions per pyramid level")
@@ -54,7 +55,8 @@ class TrainConfig:
     workers: int = option(1, "DataLoader worker processes that cut patches (0 = in the training process)")
     patches_on: str = option(
         "auto",
-        "where patches are cut: auto (device on a CUDA GPU, else cpu), cpu (by the workers) or device (on the training device, from images kept there; the workers only draw where each patch comes from)",
+        "where patches are cut: auto (device on a CUDA GPU, else cpu), cpu (by the workers) or device (on the "
+        "training device, from images kept there; the workers only draw where each patch comes from)",
     )
     # loss
     loss: str = option("charbonnier", "charbonnier, l1 or l2, at every pyramid level")
@@ -76,7 +78,8 @@ class TrainConfig:
     # validation
     val_data: str = option(
         "auto",
-        "monitor set scored after each epoch: auto (Set5 when present, else an embedded image), none, a name or a folder",
+        "monitor set scored after each epoch: auto (Set5 when present, else an embedded image), none, a name or a "
+        "folder",
     )
     holdout: int = option(0, "training images set aside to select best.pt fairly (0 = none)")
     # run
@@ -94,7 +97,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         registry.make_config(self.arch, self.model_options())  # the architecture checks its own options
         check_patch_size(self.scale, self.patch_size)
-        Augmentation(tuple(self.scale_range), self.rotate, self.flip)
+        Augmentation(cast("tuple[float, float]", tuple(self.scale_range)), self.rotate, self.flip)
         choices = {
             "optimizer": ("sgd", "adam"),
             "lr_schedule": ("step", "cosine", "constant"),

@@ -41,7 +41,7 @@ def last_checkpoint(run: str | Path) -> Path:
 
 def train_command(config: dict[str, Any]) -> str:
     """The ``lapsrn-edu train`` command that reproduces a run's configuration."""
-    name = config.get("recipe") if config.get("recipe") in RECIPES else "paper"
+    name: str = config["recipe"] if config.get("recipe") in RECIPES else "paper"
     base = asdict(RECIPES[name])
     parts = ["lapsrn-edu train", f"--config {name}", f"--scale {config['scale']}"]
     for f in fields(TrainConfig):
@@ -143,6 +143,15 @@ def model_card(
         where = f"trained on {trained_on}; scored on {machine()}"
     else:
         where = machine() + ("" if torch.cuda.is_available() else " (shared with other jobs, so times are inflated)")
+    optimiser = (
+        f"{config['optimizer']}, lr {config['lr']:g} ({config['lr_schedule']}), "
+        f"{config['loss']} loss ({config['reduction']} reduction)"
+    )
+    iterations = (
+        f"{iteration} ({iteration * config['batch_size']} patches), "
+        f"{record.get('epoch', 0)} epochs of {config['iterations_per_epoch']}"
+    )
+    evaluate_command = f"lapsrn-edu evaluate --model {name} --dataset set5 --scale {scale}"
     return f"""# {name}
 
 LapSRN x{scale} trained by this project (`lapsrn-edu`), published from the LAST checkpoint of its run
@@ -154,12 +163,12 @@ LapSRN x{scale} trained by this project (`lapsrn-edu`), published from the LAST 
 | command | `{train_command(config)}` |
 | model | depth {config["depth"]} per level, {config["channels"]} channels, {config["upsampler"]} upsampler |
 | data | {data}, {config["patch_size"]} px patches, batch {config["batch_size"]}, Y channel, on-the-fly augmentation |
-| optimiser | {config["optimizer"]}, lr {config["lr"]:g} ({config["lr_schedule"]}), {config["loss"]} loss ({config["reduction"]} reduction) |
-| iterations | {iteration} ({iteration * config["batch_size"]} patches), {record.get("epoch", 0)} epochs of {config["iterations_per_epoch"]} |
+| optimiser | {optimiser} |
+| iterations | {iterations} |
 | training time | {train_time} of data + compute, {wall} wall clock including validation |
 | machine | {where} |
 
-Scores: the paper's protocol (`lapsrn-edu evaluate --model {name} --dataset set5 --scale {scale}`, and set14, bsd100), PSNR/SSIM on Y.
+Scores: the paper's protocol (`{evaluate_command}`, and set14, bsd100), PSNR/SSIM on Y.
 
 | dataset | PSNR (dB) | SSIM |
 |---|---|---|

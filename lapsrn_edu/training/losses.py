@@ -20,6 +20,7 @@ changes almost nothing (lesson 03 measures both).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import torch
 
@@ -87,4 +88,8 @@ def multiscale_loss(
     weights = [1.0] * len(predictions) if weights is None else list(weights)
     if len(weights) != len(predictions):
         raise OptionError(f"{len(weights)} weights for {len(predictions)} levels")
-    return sum(w * fn(p, t, reduction=reduction) for w, p, t in zip(weights, predictions, targets))
+    # every model returns at least one level, so the sum is a tensor (never sum()'s start, 0)
+    return cast(
+        torch.Tensor,
+        sum(w * fn(p, t, reduction=reduction) for w, p, t in zip(weights, predictions, targets, strict=True)),
+    )

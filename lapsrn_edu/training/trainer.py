@@ -20,9 +20,10 @@ from __future__ import annotations
 import math
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Iterator, NoReturn
+from typing import Any, NoReturn, cast
 
 import numpy as np
 import torch
@@ -158,7 +159,7 @@ class Trainer:
         if self.device.type == "cuda" and self.processes.world_size > 1:
             self.device = torch.device("cuda", self.processes.local_rank)
             torch.cuda.set_device(self.device)
-        self.model.to(self.device, memory_format=torch.channels_last)
+        self.model.to(self.device, memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs of Module.to omit memory_format
         self.optimizer.load_state_dict(self.optimizer.state_dict())  # moves the optimiser state beside the weights
         self.network = training_network(self.model, self.config, self.device)
         self.autocast = autocast_for(self.config, self.device)  # worked out once per run, as the device and the network
@@ -254,7 +255,7 @@ class Trainer:
         held = {int(i) for i in order[: config.holdout]}
         heldout = [read_item(items[i]) for i in sorted(held)]
         images = load_luma_images([item for i, item in enumerate(items) if i not in held])
-        augmentation = Augmentation(tuple(config.scale_range), config.rotate, config.flip)
+        augmentation = Augmentation(cast("tuple[float, float]", tuple(config.scale_range)), config.rotate, config.flip)
         dataset = PatchDataset(images, config.patch_size, augmentation, seed=config.seed)
         sampler = BatchIndices(
             self.iteration, config.total_iterations, config.batch_size, self.processes.rank, self.processes.world_size
