@@ -15,7 +15,7 @@ STAMP := $(VENV)/.lapsrn-edu-installed
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .DEFAULT_GOAL := course
-.PHONY: help setup course course-quick instructor instructor-quick wheel slides demo test test-fast lint lab bench notebooks clean
+.PHONY: help setup course course-quick instructor instructor-quick wheel slides demo test test-slow test-all lint lab bench notebooks clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -55,7 +55,16 @@ slides: $(STAMP)  ## reveal.js slides of every lesson into build/slides/ (runs t
 demo: $(STAMP)  ## upscale the embedded sample images at x2/x4/x8 into build/demo.png
 	$(BIN)/lapsrn-edu demo --out build/demo.png
 
-test: $(STAMP)  ## run the whole test suite
+# The slow tests (whole course builds, the installed wheel, the browser) carry the marker "slow";
+# `make test` leaves them out so that it takes minutes, `make test-slow` runs only them and CI
+# runs both, so nothing is lost.
+test: $(STAMP)  ## run the tests (all but the slow ones: a few minutes on 2 cores)
+	$(BIN)/python -m pytest -m "not slow"
+
+test-slow: $(STAMP)  ## run only the slow tests (course builds, the wheel, the browser): about 10 minutes
+	$(BIN)/python -m pytest -m slow
+
+test-all: $(STAMP)  ## run every test, slow ones included
 	$(BIN)/python -m pytest
 
 # ruff's rules and line length and mypy's settings are in pyproject.toml
