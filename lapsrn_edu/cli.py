@@ -501,8 +501,8 @@ def study_options(p: argparse.ArgumentParser) -> None:
         "--budget",
         choices=BUDGETS,
         default="course",
-        help="smoke (seconds), course (about two minutes per run), standard (about 7 minutes per run, the committed "
-        "results), paper (GPU)",
+        help="smoke (seconds), course (600 iterations; 1,000 or 1,500 for the studies that need it), "
+        "standard (3,000, the committed results), paper (GPU)",
     )
     p.add_argument(
         "--condition",

@@ -190,7 +190,7 @@ def test_readme_quotes_every_committed_study():
     d = decision(res, "LapSRN", "no residual")
     quotes = [
         f"| {d.margin:+.2f} dB ({interval(d)}; Set14 {d.set14_margin:+.2f}; 2 seeds each); passes bicubic after 200 "
-        f"iterations against {each(res, 'no residual', 'passes_bicubic_at', ',')} | {d.verdict} |"
+        f"iterations against {each(res, 'no residual', 'passes_bicubic_at', ',')} | {d.verdict} (the final margin,"
     ]
     d = decision(loss, "Charbonnier", "L2")
     quotes.append(

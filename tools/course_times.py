@@ -31,7 +31,9 @@ HEADER = re.compile(
     r"\*\*Expected run time\*\* on a (?:2-core )?laptop CPU: (?:under a minute|about \d+ "
     r"(?:minutes?|seconds)|RUNTIME\d\d)"
 )
-QUICK = re.compile(r"quick(\s+)mode: (?:under a minute|about \d+(?:\.\d+)? (?:minutes?|seconds))")
+QUICK = re.compile(
+    r"quick(\s+)mode: (?:under a minute|about \d+(?:\.\d+)? (?:minutes?|seconds)|not(?:\s+)measured(?:\s+)yet)"
+)
 
 
 def take(files: list[Path]) -> dict:
