@@ -147,20 +147,14 @@ def run_benchmark(args: argparse.Namespace) -> int:
 def run_upscale(args: argparse.Namespace) -> int:
     from .data.datasets import read_image_and_depth, write_image
     from .evaluation import zoo
-    from .evaluation.upscale import upscale_image
-    from .models import levels_for_scale
+    from .evaluation.upscale import Upscaler
 
-    levels_for_scale(args.scale)
+    # the request is checked (scale, tile, model, engine) by the Upscaler alone, before the image is read;
+    # an unsupported scale has no default model to look for, so it reaches that check with bicubic
+    name = args.model or (default_model(args.scale, args.data_root) if args.scale in (2, 4, 8) else "bicubic")
+    upscaler = Upscaler(zoo.load(name, args.data_root), args.scale, args.tile, args.device, args.engine or "auto")
     image, depth = read_image_and_depth(args.input)
-    name = args.model or default_model(args.scale, args.data_root)
-    sr = upscale_image(
-        image,
-        args.scale,
-        zoo.load(name, args.data_root),
-        tile=args.tile,
-        device=args.device,
-        engine=args.engine or "auto",
-    )
+    sr = upscaler.image(image)
     written = write_image(args.output, sr, bit_depth=depth)
     if written != depth:
         note(f"{args.output}: written with {written} bits; this format or image kind cannot keep {depth}")

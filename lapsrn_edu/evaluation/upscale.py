@@ -146,6 +146,13 @@ class Upscaler:
             out[band] = ycbcr_to_rgb(out[band])
         return np.ascontiguousarray(out[..., 0]) if gray else out
 
+    def image(self, image: Image) -> Image:
+        """Upscale an :class:`Image` (its alpha channel bicubically) and clip to [0, 1]."""
+        pixels = self.pixels(image.pixels)
+        np.clip(pixels, 0.0, 1.0, out=pixels)  # in place: a 4096 x 4096 RGB image is 400 MB
+        alpha = None if image.alpha is None else np.clip(imresize(image.alpha, self.scale), 0.0, 1.0)
+        return Image(image.name, pixels, alpha)
+
 
 def super_resolve_y(
     model: nn.Module,
@@ -181,8 +188,5 @@ def upscale_image(
     device: str | torch.device | None = None,
     engine: str = "auto",
 ) -> Image:
-    """Upscale an :class:`Image` (its alpha channel bicubically) and clip to [0, 1]."""
-    pixels = Upscaler(model, scale, tile, device, engine).pixels(image.pixels)
-    np.clip(pixels, 0.0, 1.0, out=pixels)  # in place: a 4096 x 4096 RGB image is 400 MB
-    alpha = None if image.alpha is None else np.clip(imresize(image.alpha, scale), 0.0, 1.0)
-    return Image(image.name, pixels, alpha)
+    """Upscale an :class:`Image` (its alpha channel bicubically) and clip to [0, 1] (:meth:`Upscaler.image`)."""
+    return Upscaler(model, scale, tile, device, engine).image(image)
