@@ -2,7 +2,9 @@
 and the LR input plus every pyramid level's target made from each crop by MATLAB ``imresize``.
 
 Why on the fly? Offline patch files freeze one augmentation per patch and take gigabytes; the
-paper's code (and this module) draws a fresh crop, scale, rotation and flip for every sample.
+this module draws a fresh crop, scale, rotation and flip for every sample (the released code
+draws each image's scale from {0.5, 0.6, ..., 1.0} and the turns and flips once per batch:
+docs/paper.md, Training).
 
 Why sample *indices*? Sample ``i`` is drawn from its own random generator seeded by
 ``(seed, i)``. A batch is a list of indices, so the stream of patches depends only on the seed
