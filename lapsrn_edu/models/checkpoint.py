@@ -30,7 +30,8 @@ import warnings
 import zipfile
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from types import UnionType
+from typing import Any, NoReturn, Union, get_args, get_origin
 
 import numpy as np
 import torch
@@ -193,7 +194,7 @@ def _check(payload: Any) -> None:
         if key not in payload:
             _fail(f"no {key!r} entry (a checkpoint holds {', '.join(REQUIRED)})")
     for key, kind in (*REQUIRED.items(), *OPTIONAL.items()):
-        if key in payload and not _is_a(payload[key], kind):
+        if key in payload and not fits(payload[key], kind):
             _fail(f"{key!r} is {_kind(payload[key])}, expected {kind.__name__}")
     if payload.get("iteration", 0) < 0:
         _fail(f"'iteration' is {payload['iteration']}, expected a count from 0")
@@ -207,11 +208,24 @@ def _check(payload: Any) -> None:
         _check_training(payload)
 
 
-def _is_a(value: Any, kind: type) -> bool:
-    """isinstance, except that a bool is not a number and an int is a float."""
-    if kind in (int, float) and isinstance(value, bool):
+def fits(value: Any, hint: Any) -> bool:
+    """The one type check for loaded files (checkpoints, configs, histories): ``value`` is of the
+    declared type: int, float (an int is one, a bool is not), str, bool, None, ``X | None``,
+    ``tuple[...]`` (a list from JSON too), or a plain class (a dict, a list)."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, UnionType):
+        return any(fits(value, arg) for arg in args)
+    if origin is tuple:
+        return isinstance(value, (list, tuple)) and len(value) == len(args) and all(map(fits, value, args))
+    if hint is type(None):
+        return value is None
+    if hint in (int, float) and isinstance(value, bool):
         return False
-    return isinstance(value, (int, float) if kind is float else kind)
+    return isinstance(value, (int, float) if hint is float else hint)
+
+
+def type_name(hint: Any) -> str:
+    return hint.__name__ if isinstance(hint, type) else str(hint)
 
 
 def _kind(value: Any) -> str:
@@ -268,9 +282,9 @@ def _check_config_value(name: str, value: Any, default: Any) -> None:
         for item, item_default in zip(value, default, strict=True):
             _check_config_value(name, item, item_default)
         return
-    if type(value) is not type(default) and not (type(default) is float and _is_a(value, int)):
+    if type(value) is not type(default) and not (type(default) is float and fits(value, int)):
         _fail(f"'model_config' {name} is {_kind(value)}, expected {type(default).__name__}")
-    if _is_a(value, float) and abs(value) > LARGEST_SIZE:
+    if fits(value, float) and abs(value) > LARGEST_SIZE:
         _fail(f"'model_config' {name}={value} is beyond any model this toolkit builds (at most {LARGEST_SIZE})")
 
 
@@ -322,11 +336,11 @@ def _check_optimizer(optimizer: dict[Any, Any]) -> None:
         if (
             not isinstance(group, dict)
             or not isinstance(group.get("params"), list)
-            or not all(_is_a(p, int) for p in group["params"])
+            or not all(fits(p, int) for p in group["params"])
         ):
             _fail("'optimizer' has a parameter group without a list of parameter numbers")
     for index, entries in state.items():
-        if not _is_a(index, int) or not isinstance(entries, dict):
+        if not fits(index, int) or not isinstance(entries, dict):
             _fail(f"'optimizer' state {index!r} is {_kind(entries)}, expected a dict for a parameter number")
         for name, value in entries.items():
             if isinstance(value, torch.Tensor):

@@ -8,8 +8,7 @@ every field is also a ``lapsrn-edu train`` flag (made from the fields and their 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from types import UnionType
-from typing import Any, Union, cast, get_args, get_origin, get_type_hints
+from typing import Any, cast, get_type_hints
 
 from torch import nn
 
@@ -17,6 +16,7 @@ from ..data.patches import Augmentation, check_patch_size
 from ..engine.switch import ENGINES
 from ..errors import OptionError
 from ..models import registry
+from ..models.checkpoint import fits, type_name
 
 MODEL_FIELDS = ("scale", "depth", "channels", "upsampler")
 
@@ -267,22 +267,3 @@ def config_from_dict(saved: dict[str, Any]) -> TrainConfig:
             raise OptionError(f"'config' {name} is {value!r}, expected {type_name(hints[name])}")
     values["scale_range"] = tuple(values.get("scale_range", (0.5, 1.0)))
     return TrainConfig(**values)
-
-
-def fits(value: Any, hint: Any) -> bool:
-    """``value`` is of the declared type: int, float (an int is one, a bool is not), str, bool,
-    None, ``X | None``, ``tuple[...]`` (a list from JSON too)."""
-    origin, args = get_origin(hint), get_args(hint)
-    if origin in (Union, UnionType):
-        return any(fits(value, arg) for arg in args)
-    if origin is tuple:
-        return isinstance(value, (list, tuple)) and len(value) == len(args) and all(map(fits, value, args))
-    if hint is type(None):
-        return value is None
-    if hint in (int, float) and isinstance(value, bool):
-        return False
-    return isinstance(value, (int, float) if hint is float else hint)
-
-
-def type_name(hint: Any) -> str:
-    return hint.__name__ if isinstance(hint, type) else str(hint)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from ..errors import OptionError
-from .config import fits, type_name
+from ..models.checkpoint import fits, type_name
 
 
 @dataclass
