@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from . import __version__
-from .errors import OptionError, UserError
+from .errors import OptionError, UserError, one_line
 
 PROG = "lapsrn-edu"
 # The errors a user can fix: the package's own (lapsrn_edu.errors) and the operating system's refusals
@@ -623,7 +623,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except USER_ERRORS as exc:
-        message = " ".join(str(exc).split()) or type(exc).__name__
+        message = one_line(exc)
         print(f"{PROG}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -8,6 +8,14 @@ package: the command line shows its traceback and asks for a report.
 """
 
 
+def one_line(exc: BaseException, limit: int | None = None) -> str:
+    """An error's message on one line (its whitespace collapsed; its type's name when it has none),
+    cut at ``limit`` characters: how the command line, the exercise checks and the course build
+    report an error, never as a traceback."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if limit is None or len(text) <= limit else text[:limit] + " ..."
+
+
 class UserError(Exception):
     """Something the user can fix; the message says what was wrong and what to do."""
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import OptionError, UserError
+from ..errors import OptionError, UserError, one_line
 from . import answer_key, publish
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -145,7 +145,7 @@ def fetch_course_data(root: str | Path | None = None, progress: bool = False) ->
         for group in COURSE_DATA:
             downloaded += download(group, root=where, progress=progress)["downloaded"]
     except OSError as exc:  # DownloadError (network, checksum) and file-system errors alike
-        reason = " ".join(str(exc).split())
+        reason = one_line(exc)
         return (
             f"course data: not downloaded ({reason}); the lessons fall back to the embedded images "
             "(and to bicubic where weights are missing)"

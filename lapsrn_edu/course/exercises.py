@@ -27,7 +27,7 @@ import torch
 from scipy.ndimage import correlate1d
 from torch import nn
 
-from ..errors import OptionError
+from ..errors import OptionError, one_line
 from ..evaluation.evaluate import mod_crop
 from ..imaging.color import rgb_to_y
 from ..imaging.metrics import SSIM_C1, SSIM_C2, gaussian_window, psnr, score, ssim
@@ -40,11 +40,6 @@ from ..training import losses
 
 class ExerciseFailed(AssertionError):
     """A solution that does not pass its own check (raised only in strict mode)."""
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:300] + (" ..." if len(text) > 300 else "")
 
 
 def check(name: str, test: Callable[..., object], *args: object, strict: bool = False) -> bool:
@@ -60,9 +55,10 @@ def check(name: str, test: Callable[..., object], *args: object, strict: bool = 
     except NotImplementedError as exc:
         message = f"{name}: not attempted yet ({exc}). Fill in the TODO above and run this cell again."
     except AssertionError as exc:
-        message = f"{name}: not quite. {_one_line(exc)}"
+        message = f"{name}: not quite. {one_line(exc, 300)}"
     except Exception as exc:  # noqa: BLE001 (any error in the student's code becomes one line)
-        message = f"{name}: your code raised {type(exc).__name__}: {_one_line(exc)}. Fix it and run the check again."
+        raised = f"{type(exc).__name__}: {one_line(exc, 300)}"
+        message = f"{name}: your code raised {raised}. Fix it and run the check again."
     else:
         print(f"{name}: correct!")
         return True
