@@ -40,3 +40,24 @@ def assert_quoted(path, *needles: str) -> None:
     text = prose(path)
     missing = [n for n in needles if n not in text]
     assert not missing, f"{path} no longer quotes {missing} (the committed figure changed, or the prose did)"
+
+
+def committed_result(name: str):
+    """data/studies/<name>.json, which must be committed."""
+    from lapsrn_edu import studies
+
+    found = studies.load_result(name)
+    assert found is not None, f"data/studies/{name}.json is not committed"
+    return found
+
+
+def decision_of(result, better: str, worse: str):
+    """The decision of ``result`` that compares ``better`` with ``worse``."""
+    return next(d for d in result.decisions if (d.better, d.worse) == (better, worse))
+
+
+def variant_mean(result, name: str, field: str = "final_psnr") -> float:
+    """The mean over seeds of one variant's ``field``."""
+    import statistics
+
+    return statistics.fmean(getattr(v, field) for v in result.runs_of(name))

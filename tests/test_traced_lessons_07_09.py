@@ -9,7 +9,7 @@ import statistics
 from pathlib import Path
 
 import pytest
-from helpers import assert_quoted, level_of, prose
+from helpers import assert_quoted, committed_result, decision_of, level_of, prose, variant_mean
 
 from lapsrn_edu import studies
 from lapsrn_edu.evaluation.flops import flops_per_megapixel
@@ -23,18 +23,11 @@ K07 = "lapsrn_edu/course/instructor/07_study_pyramid.md"
 GUIDE = "lapsrn_edu/course/instructor/guide.md"
 
 
-def result(name: str) -> studies.StudyResult:
-    found = studies.load_result(name)
-    assert found is not None, f"data/studies/{name}.json is not committed"
-    return found
-
-
-def decision(r: studies.StudyResult, better: str, worse: str) -> studies.Decision:
-    return next(d for d in r.decisions if (d.better, d.worse) == (better, worse))
-
-
-def mean(r: studies.StudyResult, name: str, field: str = "final_psnr") -> float:
-    return statistics.fmean(getattr(v, field) for v in r.runs_of(name))
+result, decision, mean = (
+    committed_result,
+    decision_of,
+    variant_mean,
+)  # the shared helpers, under this file's short names
 
 
 def at(r: studies.StudyResult, name: str, iteration: int) -> float:

@@ -10,7 +10,7 @@ import copy
 import statistics
 from itertools import pairwise
 
-from helpers import assert_quoted, prose
+from helpers import assert_quoted, committed_result, decision_of, prose, variant_mean
 
 from lapsrn_edu import studies
 from lapsrn_edu.studies import verdict
@@ -23,18 +23,11 @@ README = "README.md"
 STUDIES_README = "data/studies/README.md"
 
 
-def result(name: str) -> studies.StudyResult:
-    found = studies.load_result(name)
-    assert found is not None, f"data/studies/{name}.json is not committed"
-    return found
-
-
-def decision(r: studies.StudyResult, better: str, worse: str) -> studies.Decision:
-    return next(d for d in r.decisions if (d.better, d.worse) == (better, worse))
-
-
-def mean(r: studies.StudyResult, name: str, field: str = "final_psnr") -> float:
-    return statistics.fmean(getattr(v, field) for v in r.runs_of(name))
+result, decision, mean = (
+    committed_result,
+    decision_of,
+    variant_mean,
+)  # the shared helpers, under this file's short names
 
 
 def first_epoch(r: studies.StudyResult, name: str) -> float:
