@@ -25,8 +25,9 @@ import nbformat
 
 from ..errors import UserError
 
-INSTRUCTOR_DIR = Path(__file__).resolve().parent / "instructor"
+INSTRUCTOR_DIR = Path(__file__).resolve().parent / "instructor"  # in a clone of the repository
 GUIDE = INSTRUCTOR_DIR / "guide.md"
+KIT_PACKAGE = "lapsrn_edu_instructor"  # the instructor kit's wheel (`make instructor-kit`) installs this package
 EXERCISE = re.compile(r'NotImplementedError\(\s*"(Exercise \d+\.\d+)')
 QUESTIONS = re.compile(r"^#+ .*Check your understanding", re.M)
 SECTION = re.compile(r"^## (.+)$", re.M)
@@ -47,9 +48,42 @@ class LessonKey:
     answers: str
 
 
+def instructor_dir() -> Path | None:
+    """Where the answer keys and the lecturer's guide are: the repository's
+    ``lapsrn_edu/course/instructor/`` in a clone, else the instructor kit's package where it is
+    installed; ``None`` under the student wheel alone, which carries neither."""
+    if GUIDE.is_file():
+        return INSTRUCTOR_DIR
+    import importlib.util
+
+    spec = importlib.util.find_spec(KIT_PACKAGE)
+    if spec is not None and spec.submodule_search_locations:
+        folder = Path(next(iter(spec.submodule_search_locations)))
+        if (folder / GUIDE.name).is_file():
+            return folder
+    return None
+
+
+def require_instructor_material() -> Path:
+    """The folder of the instructor material, or one line saying where it comes from."""
+    folder = instructor_dir()
+    if folder is None:
+        raise AnswerKeyError(
+            "the instructor material (answer keys, lecturer's guide) is not in the student package: install the "
+            "instructor kit, lapsrn_edu_instructor-<version>-py3-none-any.whl, which `make instructor-kit` builds "
+            "in a clone of the repository (or run the command in that clone)"
+        )
+    return folder
+
+
+def guide_path() -> Path:
+    """The lecturer's guide, wherever the instructor material is."""
+    return require_instructor_material() / GUIDE.name
+
+
 def key_path(lesson: str | Path) -> Path:
     """The answer key of a lesson, by its notebook's path or stem (``"02_architecture"``)."""
-    return INSTRUCTOR_DIR / f"{Path(lesson).stem}.md"
+    return (instructor_dir() or INSTRUCTOR_DIR) / f"{Path(lesson).stem}.md"
 
 
 def lesson_key(lesson: str | Path) -> LessonKey:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import html
 import importlib.util
 import os
+import re
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -45,8 +46,23 @@ COURSE_DATA = ("weights", "set5", "set14")  # what the lessons use when present 
 COURSE_EXTRA_MODULES = ("papermill", "nbconvert", "ipykernel")
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 RUN_TIMES = Path(__file__).resolve().parent / "run_times.json"  # measured by `make` on a quiet 2-core CPU
-PAGES = ("capstone", "glossary")
-PAGE_TITLES = {"guide": "Lecturer's guide", "capstone": "Capstone project", "glossary": "Glossary"}
+PAGES = ("capstone", "glossary", "further_reading")
+PAGE_TITLES = {
+    "guide": "Lecturer's guide",
+    "capstone": "Capstone project",
+    "glossary": "Glossary",
+    "further_reading": "Further reading",
+    "paper": "The paper, section by section",
+}
+# docs/paper.md, which every lesson links as ../docs/paper.md: in a clone, else the copy in the wheel
+PAPER_PAGES = (REPO_ROOT / "docs" / "paper.md", PACKAGE_DIR / "docs" / "paper.md")
+ANSWERS_NOTE = (  # the one place of the student material that says where the answers are
+    "Looking for the answers? They are not in this build or in the notebooks, so that a class can be graded. "
+    "The solutions and the answers to every lesson's questions are in the repository, in "
+    "<code>lapsrn_edu/course/instructor/</code> (one file per lesson), and in the instructor kit your "
+    "lecturer has; in a clone, <code>make instructor</code> builds every lesson with them. Try each exercise "
+    "first: its check says how far off an answer is."
+)
 INDEX_STYLE = (  # the style sheet of build/index.html
     "body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.5}\n"
     "table{border-collapse:collapse;width:100%}"
@@ -145,14 +161,30 @@ def fetch_course_data(root: str | Path | None = None, progress: bool = False) ->
         for group in COURSE_DATA:
             downloaded += download(group, root=where, progress=progress)["downloaded"]
     except OSError as exc:  # DownloadError (network, checksum) and file-system errors alike
-        reason = one_line(exc)
-        return (
-            f"course data: not downloaded ({reason}); the lessons fall back to the embedded images "
-            "(and to bicubic where weights are missing)"
-        )
+        return offline_sentence(exc)
     if downloaded:
         return f"course data: {downloaded} files downloaded and verified into {where}"
     return f"course data: the official weights, Set5 and Set14 are present under {where}"
+
+
+def offline_sentence(exc: OSError) -> str:
+    """What a lesson's first cell prints when the course data could not be fetched: one sentence a
+    student can read, with no URL (the command ``lapsrn-edu download`` names the address it tried)."""
+    import requests
+
+    from ..data.download import DownloadError
+
+    cause = exc.__cause__
+    if isinstance(cause, (requests.ConnectionError, requests.Timeout)):
+        why = "this machine cannot reach the download server (offline, or behind a firewall)"
+    elif isinstance(exc, DownloadError):
+        why = re.sub(r"\S+://\S+?(?=[:;,)]?(\s|$))", "the download server", one_line(exc))
+    else:
+        why = f"the data folder cannot be written ({type(exc).__name__})"
+    return (
+        f"Course data not downloaded: {why}; the lessons go on with the images that ship with scikit-image, "
+        "and with bicubic where the official weights are missing."
+    )
 
 
 @contextmanager
@@ -213,9 +245,19 @@ def run_notebook(
     seconds = time.perf_counter() - start
     page = deck = None
     if executed.is_file():
+        link_paper_in_notebook(executed)
         page = publish.html_page(executed, out_dir / f"{path.stem}.html", assets)
         deck = publish.slide_deck(executed, publish.deck_path(out_dir, path), assets)
     return NotebookRun(path.stem, title, executed, page, deck, seconds, error)
+
+
+def link_paper_in_notebook(executed: Path) -> None:
+    """Point the executed copy's links to the paper page at ``paper.html`` beside it, which the build
+    writes, instead of ``../docs/paper.md``, which exists only beside a clone's notebooks."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    nbformat.write(publish.link_paper(nb, publish.PAPER_HTML), executed)
 
 
 def write_run_times(runs: list[NotebookRun], target: Path, mode: str) -> Path:
@@ -259,7 +301,15 @@ def stated_quick_time(seconds: float) -> str:
 def course_pages(instructor: bool = False) -> list[Path]:
     """The pages beside the lessons: the capstone and the glossary, and in the instructor build
     the lecturer's guide first."""
-    return [*([answer_key.GUIDE] if instructor else []), *(PAGES_DIR / f"{name}.md" for name in PAGES)]
+    return [*([answer_key.guide_path()] if instructor else []), *(PAGES_DIR / f"{name}.md" for name in PAGES)]
+
+
+def paper_page() -> Path:
+    """``docs/paper.md``: the repository's, else the copy the wheel carries."""
+    for path in PAPER_PAGES:
+        if path.is_file():
+            return path
+    raise CourseSetupError(f"no paper page at {PAPER_PAGES[0]} or {PAPER_PAGES[1]}: reinstall the package")
 
 
 def write_index(
@@ -284,8 +334,10 @@ def write_index(
         )
     total = sum(r.seconds for r in runs)
     build = "student build: exercises and questions, no solutions"
+    answers = f"<p>{ANSWERS_NOTE}</p>"
     if instructor:
         build = "<b>instructor build</b>, with the solutions and answers: do not hand this folder to students"
+        answers = ""
     links = " &middot; ".join(
         f'<a href="{html.escape(p.name)}">{html.escape(PAGE_TITLES.get(p.stem, p.stem))}</a>' for p in pages
     )
@@ -301,7 +353,8 @@ works offline (press <kbd>S</kbd> in a deck for the speaker view). This is the {
 <table><tr><th>#</th><th>lesson</th><th>slides</th><th>notebook</th><th>run time</th><th>status</th></tr>
 {chr(10).join(rows)}
 </table>
-<p>{links}</p></body></html>
+<p>{links}</p>
+{answers}</body></html>
 """
     index = out_dir / "index.html"
     index.write_text(page, encoding="utf-8")
@@ -326,6 +379,8 @@ def run_course(
     if mode not in MODES:
         raise OptionError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     require_course_tools()
+    if instructor:
+        answer_key.require_instructor_material()  # one line naming the instructor kit, before any lesson runs
     notebooks = course_notebooks(only)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -344,6 +399,7 @@ def run_course(
                 print(f"    {run.error.splitlines()[0] if run.error else ''}", flush=True)
             runs.append(run)
     pages = [publish.markdown_page(page, out / f"{page.stem}.html", assets) for page in course_pages(instructor)]
+    pages.append(publish.paper_page(paper_page(), out / publish.PAPER_HTML, assets))
     index = write_index(runs, out, mode, pages, instructor)
     write_run_times(runs, out / "run_times.json", mode)
     print(f"total {sum(r.seconds for r in runs):.0f} s; open {index}")

@@ -11,6 +11,12 @@ A deck holds the cells a lesson tags for it: ``slide`` starts a new slide with t
 ``slide-continue`` adds the cell to the slide before it. The first Markdown cell (the lesson's
 title and goals) always opens the deck. Slides show no code, only Markdown and the cells'
 figures and results (printed text stays in the notebook).
+
+A page opens with the lesson, not its setup: the cells that find the package, set the parameters
+(and the values papermill injects) and derive values from them stay in the notebook but are folded
+into one closed "Setup" block (:func:`fold_setup`). The lessons link the paper page as
+``../docs/paper.md``, a file beside the repository's notebooks; in a page or deck that link points
+to ``paper.html``, which the build makes from the same Markdown (:func:`paper_page`).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import os
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +35,9 @@ ASSETS = "assets"
 MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
 SLIDE_TAGS = {"slide": "slide", "slide-continue": "-"}  # tag -> reveal.js slide type
 SLIDES_DIR = "slides"
+PAPER_HTML = "paper.html"  # docs/paper.md, built beside the lessons' pages
+PAPER_LINK = "](../docs/paper.md"  # how a lesson's Markdown links the paper page
+SETUP_SUMMARY = "Setup: finds the package and the data, sets this run's parameters (click to show the code)"
 
 
 def package_folder(module: str, *parts: str) -> Path | None:
@@ -112,7 +122,68 @@ def html_page(executed: Path, target: Path, assets: Assets) -> Path:
     equations typeset by the local MathJax."""
     import nbformat
 
-    return _write_page(nbformat.read(executed, as_version=4), target, assets)
+    paper = relative_url(target.parent / PAPER_HTML, target)
+    nb = link_paper(nbformat.read(executed, as_version=4), paper)
+    return _write_page(fold_setup(nb), target, assets)
+
+
+def is_setup_cell(cell) -> bool:
+    """One of the cells a lesson opens with before its first idea: the one that finds the package
+    (``get_ready()``), the parameters, papermill's injected parameters, the values derived from them."""
+    if cell.cell_type != "code":
+        return False
+    tags = cell.metadata.get("tags", [])
+    return (
+        "get_ready()" in cell.source
+        or "parameters" in tags
+        or "injected-parameters" in tags
+        or cell.source.lstrip().startswith("# Derived")
+    )
+
+
+def fold_setup(nb):
+    """A copy of ``nb`` whose first run of setup cells is marked to be folded into one closed block
+    (the page template's ``lapsrn_setup_open`` and ``lapsrn_setup_close``); the cells themselves,
+    their code and their printed lines, are kept."""
+    out = copy.deepcopy(nb)
+    start = next((i for i, cell in enumerate(out.cells) if is_setup_cell(cell)), None)
+    if start is None:
+        return out
+    end = start
+    while end + 1 < len(out.cells) and is_setup_cell(out.cells[end + 1]):
+        end += 1
+    out.cells[start].metadata["lapsrn_setup_open"] = True
+    out.cells[end].metadata["lapsrn_setup_close"] = True
+    return out
+
+
+def link_paper(nb, href: str):
+    """A copy of ``nb`` whose Markdown links to ``../docs/paper.md`` point to ``href``, the built paper
+    page as seen from the page or deck being made."""
+    out = copy.deepcopy(nb)
+    for cell in out.cells:
+        if cell.cell_type == "markdown":
+            cell.source = cell.source.replace(PAPER_LINK, f"]({href}")
+    return out
+
+
+def paper_page(source: Path, target: Path, assets: Assets) -> Path:
+    """The paper page (``docs/paper.md``) as HTML, each heading with the anchor GitHub gives it
+    (``#the-loss``), so that the lessons' links land on their section."""
+    import nbformat
+
+    text = source.read_text(encoding="utf-8")
+    anchored = lambda m: f'<a id="{heading_anchor(m.group(2))}"></a>\n\n{m.group(0)}'  # noqa: E731
+    text = re.sub(r"^(#+) (.+)$", anchored, text, flags=re.M)
+    starts = [m.start() for m in re.finditer(r'^<a id="[^"]+"></a>\n\n## ', text, flags=re.M)]
+    sections = [text[a:b].strip() for a, b in zip([0, *starts], [*starts, len(text)], strict=True)]
+    cells = [nbformat.v4.new_markdown_cell(s) for s in sections if s]
+    return _write_page(nbformat.v4.new_notebook(cells=cells), target, assets)
+
+
+def heading_anchor(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
 def markdown_page(source: Path, target: Path, assets: Assets) -> Path:
@@ -143,7 +214,7 @@ def _write_page(nb, target: Path, assets: Assets) -> Path:
     url = assets.mathjax_url(target)  # None without local MathJax: keep nbconvert's default
     if url is not None:
         exporter.mathjax_url = url
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = exporter.from_notebook_node(nb, resources={"lapsrn_setup_summary": SETUP_SUMMARY})
     target.write_text(body, encoding="utf-8")
     return target
 
@@ -191,7 +262,9 @@ def slide_deck(notebook: Path, target: Path, assets: Assets) -> Path:
     url = assets.mathjax_url(target)  # None without local MathJax: keep nbconvert's default
     if url is not None:
         exporter.mathjax_url = url
-    body, _ = exporter.from_notebook_node(slide_notebook(nbformat.read(notebook, as_version=4)))
+    paper = relative_url(target.parent.parent / PAPER_HTML, target)  # decks sit in <out>/slides
+    deck = link_paper(slide_notebook(nbformat.read(notebook, as_version=4)), paper)
+    body, _ = exporter.from_notebook_node(deck)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(body, encoding="utf-8")
     return target
