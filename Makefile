@@ -15,7 +15,7 @@ STAMP := $(VENV)/.lapsrn-edu-installed
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .DEFAULT_GOAL := course
-.PHONY: help setup course course-quick instructor instructor-quick wheel slides demo test test-slow test-all lint lab bench notebooks clean
+.PHONY: help setup course course-quick instructor instructor-quick wheel instructor-kit assignment slides demo test test-slow test-all lint lab bench notebooks clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -44,9 +44,18 @@ instructor: $(STAMP)  ## the instructor build into build-instructor/: solutions,
 instructor-quick: $(STAMP)  ## the same in quick mode
 	$(BIN)/lapsrn-edu course --fetch --instructor --quick --out build-instructor
 
-wheel: $(STAMP)  ## build dist/lapsrn_edu-*.whl, the file students install where they run a lesson on its own (Colab, VS Code)
+# setuptools packs what an earlier build left in build/lib too: cleared first, so that no answer key
+# from an older wheel slips into the students' one
+wheel: $(STAMP)  ## build dist/lapsrn_edu-*.whl, the file students install where they run a lesson on its own (Colab, VS Code); no answers in it
+	rm -rf build/lib build/bdist.*
 	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation -w dist .
 	@ls dist/lapsrn_edu-*.whl
+
+instructor-kit: $(STAMP)  ## build dist/lapsrn_edu_instructor-*.whl: answer keys, lecturer's guide, grading probes (lecturers only)
+	$(BIN)/python tools/instructor_kit.py --out dist
+
+assignment: $(STAMP)  ## the lessons as nbgrader assignments into build-assignment/ (release/ for students; source/ is not)
+	$(BIN)/lapsrn-edu assignment --out build-assignment
 
 slides: $(STAMP)  ## reveal.js slides of every lesson into build/slides/ (runs the course first if build/ has none)
 	@test -f build/index.html || $(MAKE) --no-print-directory course
@@ -90,4 +99,4 @@ notebooks: $(STAMP)  ## after editing tools/notebooks/*.md: sync each notebooks/
 	$(BIN)/jupytext --sync tools/notebooks/[0-9][0-9]_*.md
 
 clean:  ## remove build outputs (keeps .venv and data)
-	rm -rf build build-instructor dist .pytest_cache
+	rm -rf build build-instructor build-assignment dist .pytest_cache

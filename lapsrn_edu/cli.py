@@ -373,6 +373,17 @@ def run_course_command(args: argparse.Namespace) -> int:
     return 0 if all(run.ok for run in runs) else 1
 
 
+def run_assignment(args: argparse.Namespace) -> int:
+    from .course.assignment import export_assignment
+
+    released = export_assignment(args.out, args.only, quick=args.quick, seed=args.seed)
+    print(
+        f"{len(released)} lesson(s) for nbgrader in {args.out}: hand out release/ to the students, keep source/ "
+        f"(solutions, hidden tests); grade with `nbgrader autograde NN_name` there (the lecturer's guide says how)"
+    )
+    return 0
+
+
 def run_slides(args: argparse.Namespace) -> int:
     from .course.build import build_slides
 
@@ -564,6 +575,14 @@ def course_options(p: argparse.ArgumentParser) -> None:
     p.set_defaults(run=run_course_command)
 
 
+def assignment_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default="build-assignment", help="the nbgrader course folder (default: build-assignment)")
+    p.add_argument("--only", metavar="NN,NN", help="comma-separated notebook numbers, e.g. 02,09")
+    p.add_argument("--quick", action="store_true", help="set QUICK = True in the lessons, so that grading runs fast")
+    p.add_argument("--seed", type=int, help="the seed of the hidden probes (default: a random one)")
+    p.set_defaults(run=run_assignment)
+
+
 def slides_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="build", help="the course's output folder (default: build); decks go to OUT/slides")
     p.add_argument("--only", metavar="NN,NN", help="comma-separated notebook numbers, e.g. 01,02")
@@ -589,6 +608,11 @@ COMMANDS: dict[str, tuple[str, bool, Any]] = {
         "execute every notebook (papermill) into executed copies, HTML pages, slides and index.html",
         False,
         course_options,
+    ),
+    "assignment": (
+        "export the lessons as nbgrader assignments: a release for students, hidden autograder tests (instructor kit)",
+        False,
+        assignment_options,
     ),
     "slides": (
         "rebuild the reveal.js decks (cells tagged slide) from the executed notebooks in --out",

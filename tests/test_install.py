@@ -104,8 +104,9 @@ def test_the_wheel_holds_every_module_our_models_and_the_notebooks(installed):
         assert f"lapsrn_edu/trained_models/{model.name}" in names
     for notebook in sorted((installed["source"] / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         assert f"lapsrn_edu/notebooks/{notebook.name}" in names
-    for key in sorted((package / "course" / "instructor").glob("*.md")):
-        assert f"lapsrn_edu/course/instructor/{key.name}" in names
+    assert "lapsrn_edu/docs/paper.md" in names and "lapsrn_edu/course/pages/further_reading.md" in names
+    # the wheel students get: no answer key, no lecturer's guide (the instructor kit has them)
+    assert not [name for name in names if name.startswith("lapsrn_edu/course/instructor/")]
 
 
 def test_installed_package_evaluates_our_shipped_model(installed):
@@ -150,6 +151,24 @@ def test_installed_course_runs_the_notebooks_it_ships(installed):
     assert "00_welcome" in result.stdout and "ok" in result.stdout, result.stdout
     assert (out / "00_welcome.html").is_file() and (out / "slides" / "00_welcome.slides.html").is_file()
     assert (out / "assets" / "mathjax" / "MathJax.js").is_file()
+    # the lessons' links to the paper page land on the page the build made from the wheel's copy
+    assert 'href="paper.html#the-idea"' in (out / "00_welcome.html").read_text(encoding="utf-8")
+    assert 'id="the-idea"' in (out / "paper.html").read_text(encoding="utf-8")
+
+
+def test_the_student_wheel_says_in_one_line_where_the_instructor_material_comes_from(installed):
+    result = subprocess.run(
+        [installed["venv"] / "bin" / "lapsrn-edu", "course", "--instructor", "--only", "00", "--out", "b"],
+        cwd=installed["cwd"],
+        env=installed["env"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert "make instructor-kit" in result.stderr and "lapsrn_edu_instructor" in result.stderr
+    assert not (installed["cwd"] / "b" / "00_welcome.html").exists()
 
 
 def test_a_lesson_copied_alone_into_an_empty_folder_runs(installed, tmp_path):
@@ -185,7 +204,9 @@ def test_a_lesson_copied_alone_into_an_empty_folder_runs(installed, tmp_path):
     assert "get_ready()" in first.source
     assert f"from {installed['site'] / 'lapsrn_edu'}" in said, said  # the wheel's package, not the repository's
     assert f"data root {tmp_path / 'home' / 'lapsrn-edu-data'}" in said, said
-    assert "not downloaded" in said, said  # offline here: it says so and the lesson goes on
+    assert "not downloaded" in said and "://" not in said, said  # offline: a sentence, no URL; the lesson goes on
+    paper = said.split("installed here: ")[1].split()[0]  # the lessons' links to docs/paper.md lead nowhere here
+    assert Path(paper).is_file() and Path(paper).is_relative_to(installed["site"]), said
     assert sorted(p.name for p in alone.iterdir()) == ["01_laplacian_pyramids.ipynb", "executed.ipynb"]
 
 
@@ -203,3 +224,77 @@ def test_the_first_cell_names_the_install_command_when_the_package_is_missing(tm
     assert result.returncode == 1
     assert "needs the lapsrn-edu package" in result.stderr and "pip install" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# The package's modules are the reference implementation that the checks compare against, so a
+# solution's code line may well appear in one (mod_crop for 9.1, ssim for 9.4, or a generic line
+# such as `if x is not None:`): a student imports that code anyway, and the guide says how to grade
+# an answer that calls it. What no module may hold is an answer to a question, except this one
+# docstring, which explains the package's rule.
+PACKAGE_HOLDS_ANYWAY = {("lapsrn_edu/studies/verdict.py", "05_study_residual_learning")}
+
+
+def tolerated(name: str, what: str) -> bool:
+    """A needle found in the module ``name`` of the wheel that the test accepts (see above)."""
+    return name.endswith(".py") and ("Exercise" in what or (name, what.split()[0]) in PACKAGE_HOLDS_ANYWAY)
+
+
+def wheel_words(wheel: Path) -> dict[str, str]:
+    """Every text file of a wheel, reduced to its words as tests/test_builds.py reads a file."""
+    from test_builds import words
+
+    with zipfile.ZipFile(wheel) as archive:
+        return {
+            name: words(archive.read(name).decode("utf-8", errors="replace"))
+            for name in archive.namelist()
+            if name.endswith((".py", ".md", ".ipynb", ".json", ".j2", ".txt"))
+        }
+
+
+@pytest.fixture(scope="module")
+def kit(installed) -> Path:
+    """The instructor kit's wheel, built as `make instructor-kit` builds it."""
+    sys.path.insert(0, str(installed["source"] / "tools"))
+    try:
+        from instructor_kit import build_kit
+    finally:
+        sys.path.pop(0)
+    return build_kit(installed["cwd"] / "kit")
+
+
+def test_the_student_wheel_holds_no_solution_and_no_answer(installed):
+    from test_builds import needles
+
+    found = needles()
+    assert len(found) >= 83
+    leaks = [
+        f"{name}: {what}"
+        for name, text in wheel_words(installed["wheel"]).items()
+        for what, needle in found.items()
+        if needle in text and not tolerated(name, what)
+    ]
+    assert not leaks, "\n".join(leaks[:20])
+    notebooks = [name for name in wheel_words(installed["wheel"]) if name.endswith(".ipynb")]
+    assert len(notebooks) == len(course.course_notebooks())  # the lessons themselves were searched
+
+
+def test_the_instructor_kit_holds_every_key_the_guide_and_the_grading_probes(installed, kit):
+    from test_builds import needles
+
+    files = wheel_words(kit)
+    text = " ".join(files.values())
+    missing = [what for what, needle in needles().items() if needle not in text]
+    assert not missing, "\n".join(missing[:20])
+    for name in ("guide.md", "grading.md", "02_architecture.md"):
+        assert f"lapsrn_edu_instructor/{name}" in files
+    # installed beside the student wheel, the instructor material is found there
+    run(
+        [sys.executable, "-m", "pip", "--python", installed["python"], "install", "-q", "--no-deps", "--no-index", kit],
+        installed["cwd"],
+    )
+    probe = run(
+        [installed["python"], "-c", "from lapsrn_edu.course import answer_key; print(answer_key.guide_path())"],
+        installed["cwd"],
+        installed["env"],
+    ).stdout.strip()
+    assert probe.endswith("lapsrn_edu_instructor/guide.md") and Path(probe).is_relative_to(installed["site"]), probe
