@@ -491,7 +491,9 @@ def demo_options(p: argparse.ArgumentParser) -> None:
 def train_options(p: argparse.ArgumentParser) -> None:
     device_options(p)
     p.add_argument(
-        "--config", choices=["quick", "paper", "gpu"], help="recipe (default: quick, or the checkpoint's with --resume)"
+        "--config",
+        choices=["quick", "overnight", "paper", "gpu"],
+        help="recipe (default: quick, or the checkpoint's with --resume)",
     )
     p.add_argument("--resume", metavar="CKPT", help="continue exactly from a checkpoint (e.g. RUN/last.pt)")
     add_training_flags(p)

@@ -24,6 +24,17 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     return torch.device(device)
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes bfloat16 in hardware: a CUDA GPU that supports it, or a CPU with
+    AVX512-BF16 or AMX (elsewhere bf16 autocast emulates the format and runs slower than float32)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu's own CPU probes
+        return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+    return False
+
+
 @contextmanager
 def cpu_threads(threads: int) -> Iterator[None]:
     """torch's CPU thread count set to ``threads`` inside (0: left as it is), restored afterwards

@@ -57,6 +57,30 @@ def test_recipes_follow_the_paper_and_take_overrides() -> None:
         recipe("paper", scale=8, patch_size=100)
 
 
+def test_the_overnight_recipe_is_the_papers_network_in_native_bfloat16() -> None:
+    night = RECIPES["overnight"]
+    assert (night.depth, night.channels, night.scale, night.batch_size) == (10, 64, 4, 16)
+    assert (night.optimizer, night.lr_schedule, night.amp, night.workers) == ("adam", "cosine", "native", 0)
+    assert night.val_data == "auto" and night.holdout == 0  # reported from its last checkpoint, Set5 only watched
+
+
+def test_native_bfloat16_follows_the_hardware(monkeypatch) -> None:
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    for has_bf16 in (True, False):
+        monkeypatch.setattr(loop, "native_bf16", lambda device, answer=has_bf16: answer)
+        for device in (cpu, cuda):
+            native = loop.autocast_for(recipe("quick", amp="native"), device)
+            auto = loop.autocast_for(recipe("quick", amp="auto"), device)
+            assert isinstance(native, torch.autocast) == has_bf16
+            assert isinstance(auto, torch.autocast) == (has_bf16 and device.type == "cuda")
+        assert isinstance(loop.autocast_for(recipe("quick", amp="bf16"), cpu), torch.autocast)
+        assert not isinstance(loop.autocast_for(recipe("quick", amp="off"), cpu), torch.autocast)
+    from lapsrn_edu.device import native_bf16
+
+    assert native_bf16(torch.device("meta")) is False
+    assert isinstance(native_bf16(cpu), bool)
+
+
 def test_values_from_strings_take_the_field_types() -> None:
     assert parse_value("lr", "2e-4") == 2e-4
     assert parse_value("batch_size", "8") == 8
@@ -122,6 +146,9 @@ def test_a_stopped_and_resumed_run_ends_with_the_same_weights(image_folders, tmp
     a, b = weights(tmp_path / "straight" / "last.pt"), weights(tmp_path / "resumed" / "last.pt")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert [e.epoch for e in resumed.epochs] == [1, 2, 3, 4]
+    # CPU time adds up across the resume (restarted from 0, epoch 3 would fall below epoch 2)
+    cpu = [e.cpu_seconds for e in resumed.epochs]
+    assert all(c is not None and c > 0 for c in cpu) and cpu == sorted(cpu)
     # the code record has one entry per stretch: the start and the resume at epoch 2's end
     assert [m["from_iteration"] for m in resumed.made_with] == [0, 2 * interrupted.iterations_per_epoch]
     assert {m["network"] for m in resumed.made_with} == {"training engine"} and resumed.made_with[0][

@@ -54,6 +54,10 @@ PILOTS: dict[str, tuple[dict, str]] = {
     "lr2e-3": ({"lr": 2e-3}, "twice the learning rate"),
     "base-bf16-seed1": ({"seed": 1}, "the reference pilot with another seed: how far one seed moves a pilot"),
     "base-fp32-seed1": ({"seed": 1, "amp": "off"}, "float32 with that seed: bfloat16 against float32 on two seeds"),
+    "base-6k": (
+        {"iterations-per-epoch": 1000},
+        "twice the iterations: the patches of batch32 and about the time of patch96 (2.15x per patch)",
+    ),
 }
 
 

@@ -14,7 +14,11 @@ from ..models.checkpoint import fits, type_name
 @dataclass
 class EpochRecord:
     """One epoch's numbers. Seconds are cumulative over the run (resumes included): ``train_seconds``
-    counts data loading and compute only, ``elapsed_seconds`` validation and checkpoints too."""
+    counts data loading and compute only, ``elapsed_seconds`` validation and checkpoints too, and
+    ``cpu_seconds`` is the CPU time the training process used over that same span, all its threads
+    together (its core-seconds: unlike wall time, other programs on the machine do not inflate it;
+    DataLoader workers are other processes and are not in it). ``None`` in histories written before
+    it was recorded."""
 
     epoch: int
     iteration: int
@@ -27,6 +31,7 @@ class EpochRecord:
     elapsed_seconds: float
     val_psnr: float | None = None
     holdout_psnr: float | None = None
+    cpu_seconds: float | None = None
 
 
 @dataclass

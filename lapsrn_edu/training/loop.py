@@ -17,6 +17,7 @@ import torch.distributed as dist
 from torch import nn
 
 from ..data.patches import make_batch
+from ..device import native_bf16
 from ..engine import switch
 from .config import TrainConfig
 from .losses import multiscale_loss
@@ -103,7 +104,9 @@ def training_network(model: nn.Module, config: TrainConfig, device: torch.device
 
 
 def autocast_for(config: TrainConfig, device: torch.device) -> AbstractContextManager:
-    """bf16 autocast where the config asks for it (``auto``: on a CUDA GPU that supports it)."""
-    if config.amp == "bf16" or (config.amp == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported()):
+    """bf16 autocast where the config asks for it (``auto``: on a CUDA GPU that supports it;
+    ``native``: on any device that computes bf16 in hardware, CPUs with AVX512-BF16 or AMX too)."""
+    wanted = {"bf16": True, "native": native_bf16(device), "auto": device.type == "cuda" and native_bf16(device)}
+    if wanted.get(config.amp, False):
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return nullcontext()

@@ -180,6 +180,7 @@ class Trainer:
         if main:
             self.out.mkdir(parents=True, exist_ok=True)
         started, elapsed_before = time.perf_counter(), self._last("elapsed_seconds")
+        cpu_started, cpu_before = time.process_time(), self._last("cpu_seconds")  # None: an older run lacks it
         bar = tqdm(
             total=config.total_iterations,
             initial=self.iteration,
@@ -192,6 +193,7 @@ class Trainer:
                 record = self._train_epoch(epoch, batches, bar)
                 if main:
                     record.elapsed_seconds = elapsed_before + time.perf_counter() - started
+                    record.cpu_seconds = None if cpu_before is None else cpu_before + time.process_time() - cpu_started
                     self._end_epoch(record, monitor, heldout)
                     bar.set_postfix(
                         loss=f"{record.loss:.4g}",
@@ -236,7 +238,7 @@ class Trainer:
             elapsed_seconds=0.0,
         )
 
-    def _last(self, name: str) -> float:
+    def _last(self, name: str) -> Any:
         """A cumulative figure of the latest recorded epoch (0 before the first)."""
         return getattr(self.history.epochs[-1], name) if self.history.epochs else 0.0
 
