@@ -20,7 +20,7 @@ from lapsrn_edu.imaging.color import rgb_to_y
 from lapsrn_edu.imaging.metrics import quantize
 from lapsrn_edu.imaging.pyramid import expand, pyramid_levels_torch
 from lapsrn_edu.imaging.resize import imresize_torch
-from lapsrn_edu.models import LapSRN, levels_for_scale
+from lapsrn_edu.models import LapSRN, bilinear_kernel, levels_for_scale
 from lapsrn_edu.training import losses
 
 SOURCES = Path(__file__).resolve().parent.parent / "tools" / "notebooks"
@@ -78,6 +78,73 @@ def multiscale_solution(model, hr, scales=(2, 4, 8)):
         total = total + losses.multiscale_loss(
             model(imresize_torch(hr, 1 / scale), levels=levels), pyramid_levels_torch(hr, levels)
         )
+    return total
+
+
+def upsample_features_solution(features, weight, bias, crop="last", activation=True):
+    """Exercise 2.4; the keyword arguments plant the usual mistakes."""
+    if crop == "last":
+        up = F.conv_transpose2d(features, weight, bias, stride=2)[..., :-1, :-1]
+    elif crop == "first":
+        up = F.conv_transpose2d(features, weight, bias, stride=2)[..., 1:, 1:]
+    else:  # padding=1, output_padding=1
+        up = F.conv_transpose2d(features, weight, bias, stride=2, padding=1, output_padding=1)
+    return F.leaky_relu(up, 0.2) if activation else up
+
+
+def image_branch_solution(image, features, w):
+    weight, bias = w["residual"]
+    return F.conv_transpose2d(image, w["image_upsample"], stride=2, padding=1) + F.conv2d(
+        features, weight, bias, padding=1
+    )
+
+
+def training_step_solution(network, optimizer, hr, scale, zero_grad=True, last_level_only=False):
+    """Exercise 4.3; the keyword arguments plant the usual mistakes."""
+    lr, targets = imresize_torch(hr, 1 / scale), pyramid_levels_torch(hr, levels_for_scale(scale))
+    outputs = network(lr)
+    if last_level_only:
+        outputs, targets = outputs[-1:], targets[-1:]
+    loss = losses.multiscale_loss(outputs, targets)
+    if zero_grad:
+        optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
+def step_before_backward(network, optimizer, hr, scale):
+    lr, targets = imresize_torch(hr, 1 / scale), pyramid_levels_torch(hr, levels_for_scale(scale))
+    loss = losses.multiscale_loss(network(lr), targets)
+    optimizer.zero_grad()
+    optimizer.step()
+    loss.backward()
+    return loss.detach()
+
+
+def initial_loss_solution(hr, scale, upsample="bilinear", reduction="paper", levels=None):
+    """Exercise 4.4: at initialisation the residuals are close to zero and every image upsampler
+    is bilinear, so each level's output is the bilinear x2 of the previous one."""
+    targets = pyramid_levels_torch(hr, levels_for_scale(scale))
+    image, total = imresize_torch(hr, 1 / scale), 0.0
+    kernel = bilinear_kernel(4)[None, None].float()
+    for target in targets:
+        if upsample == "bilinear":
+            image = F.conv_transpose2d(image, kernel, stride=2, padding=1)
+        else:
+            image = F.interpolate(image, scale_factor=2, mode="bicubic", align_corners=False)
+        total += float(losses.charbonnier(image, target, reduction=reduction))
+    if levels == "last":
+        return float(losses.charbonnier(image, targets[-1]))
+    return total
+
+
+def mslapsrn_macs_solution(depth, recursions, scale, side, channels=64, all_at_lr=False):
+    """Exercise 10.1; ``all_at_lr`` plants the mistake of running every level at the LR size."""
+    c, total = channels, side * side * 9 * channels
+    for level in range(levels_for_scale(scale)):
+        n = side * (1 if all_at_lr else 2**level)
+        total += depth * recursions * n * n * 9 * c * c + n * n * c * 9 * c + (2 * n) ** 2 * 9 * c + n * n * 16
     return total
 
 
@@ -187,6 +254,28 @@ CASES: dict[str, tuple[Callable[..., Any], list[Callable[..., Any]]]] = {
         [lambda n, k, s, p: (n - 1) * 2 - 2 * p + k, lambda n, k, s, p: n * s, lambda n, k, s, p: (n - 1) * s + k],
     ),
     "2.4": (
+        upsample_features_solution,
+        [
+            lambda f, w, b: upsample_features_solution(f, w, b, crop="first"),
+            lambda f, w, b: upsample_features_solution(f, w, b, crop="output_padding"),
+            lambda f, w, b: upsample_features_solution(f, w, b, activation=False),
+        ],
+    ),
+    "2.5": (
+        image_branch_solution,
+        [
+            lambda image, features, w: F.conv_transpose2d(image, w["image_upsample"], stride=2, padding=1),
+            lambda image, features, w: (
+                F.interpolate(image, scale_factor=2, mode="bilinear")
+                + F.conv2d(features, w["residual"][0], w["residual"][1], padding=1)
+            ),
+            lambda image, features, w: (
+                F.conv_transpose2d(image, w["image_upsample"], stride=2, padding=1)
+                + F.leaky_relu(F.conv2d(features, w["residual"][0], w["residual"][1], padding=1), 0.2)
+            ),
+        ],
+    ),
+    "2.6": (
         make_level(),
         [make_level(crop="output_padding"), make_level(residual=False), make_level(activation_after_upsample=False)],
     ),
@@ -229,6 +318,22 @@ CASES: dict[str, tuple[Callable[..., Any], list[Callable[..., Any]]]] = {
             lambda t, total, lr, lr_min: lr - (lr - lr_min) * t / total,
         ],
     ),
+    "4.3": (
+        training_step_solution,
+        [
+            lambda n, o, hr, s: training_step_solution(n, o, hr, s, zero_grad=False),
+            lambda n, o, hr, s: training_step_solution(n, o, hr, s, last_level_only=True),
+            step_before_backward,
+        ],
+    ),
+    "4.4": (
+        initial_loss_solution,
+        [
+            lambda hr, s: initial_loss_solution(hr, s, levels="last"),
+            lambda hr, s: initial_loss_solution(hr, s, reduction="mean"),
+            lambda hr, s: initial_loss_solution(hr, s, upsample="bicubic"),
+        ],
+    ),
     "5.1": (lambda target, up: target - up, [lambda target, up: up - target, lambda target, up: target]),
     "5.2": (
         lambda r, th: float(np.mean(np.abs(r) < th)),
@@ -266,17 +371,10 @@ CASES: dict[str, tuple[Callable[..., Any], list[Callable[..., Any]]]] = {
     "9.3": (lambda x: keys_cubic(x, -0.5), [lambda x: keys_cubic(x, -0.75), lambda x: np.maximum(0, 1 - np.abs(x))]),
     "9.4": (ssim_solution, [ssim_without_constants, ssim_without_structure, ssim_with_deviations_for_variances]),
     "10.1": (
-        lambda d, channels=64: (
-            conv_params(3, 1, channels)
-            + (d + 1) * conv_params(3, channels, channels)
-            + conv_params(3, channels, 1)
-            + 16
-        ),
+        mslapsrn_macs_solution,
         [
-            lambda d, channels=64: (
-                conv_params(3, 1, channels) + d * conv_params(3, channels, channels) + conv_params(3, channels, 1) + 16
-            ),
-            lambda d, channels=64: 222_801,
+            lambda d, r, s, n, channels=64: mslapsrn_macs_solution(d, 1, s, n, channels),  # R ignored
+            lambda d, r, s, n, channels=64: mslapsrn_macs_solution(d, r, s, n, channels, all_at_lr=True),
         ],
     ),
     "10.2": (
@@ -316,7 +414,7 @@ def test_wrong_answers_fail(number):
 
 
 def test_pyramid_level_on_a_full_size_x4_model():
-    """Exercise 2.4 against a model shaped like the official x4 (depth 10, 64 channels)."""
+    """Exercise 2.6 against a model shaped like the official x4 (depth 10, 64 channels)."""
     torch.manual_seed(1)
     model = LapSRN(scale=4, depth=10)
     exercises.verify_pyramid_level(make_level(), model)
@@ -351,6 +449,14 @@ def test_check_reports_not_attempted_and_correct(capsys):
     assert "not attempted yet" in lines[0]
     assert lines[1] == "Exercise 0.1: correct!"
     assert "forget to return" in lines[2]
+
+
+def test_a_prediction_field_is_only_checked_for_being_filled_in(capsys):
+    assert exercises.note_prediction("", "the loss") is False
+    assert exercises.note_prediction("  about 180, the bilinear loss ", "the loss") is True
+    empty, filled = capsys.readouterr().out.splitlines()
+    assert "is empty" in empty and "my_prediction" in empty
+    assert "about 180, the bilinear loss (now compare" in filled
 
 
 def exercise_paragraphs(text: str) -> dict[str, str]:

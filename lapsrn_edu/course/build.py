@@ -46,11 +46,12 @@ COURSE_DATA = ("weights", "set5", "set14")  # what the lessons use when present 
 COURSE_EXTRA_MODULES = ("papermill", "nbconvert", "ipykernel")
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 RUN_TIMES = Path(__file__).resolve().parent / "run_times.json"  # measured by `make` on a quiet 2-core CPU
-PAGES = ("capstone", "glossary", "further_reading")
+PAGES = ("capstone", "glossary", "spectra", "further_reading")
 PAGE_TITLES = {
     "guide": "Lecturer's guide",
     "capstone": "Capstone project",
     "glossary": "Glossary",
+    "spectra": "Power spectra and octaves",
     "further_reading": "Further reading",
     "paper": "The paper, section by section",
 }

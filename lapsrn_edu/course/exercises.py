@@ -20,10 +20,11 @@ so CI notices when a solution and its check drift apart.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from scipy.ndimage import correlate1d
 from torch import nn
 
@@ -35,7 +36,11 @@ from ..imaging.pyramid import gaussian_pyramid, laplacian_pyramid, pyramid_level
 from ..imaging.resize import cubic, imresize_torch
 from ..models import LapSRN, MSLapSRN, OneShotSR, bilinear_kernel, count_parameters, levels_for_scale
 from ..models.lapsrn import PyramidLevel
+from ..models.layers import LEAKY_SLOPE, FeatureUpsampler
 from ..training import losses
+
+if TYPE_CHECKING:
+    from ..training.config import TrainConfig
 
 
 class ExerciseFailed(AssertionError):
@@ -66,6 +71,17 @@ def check(name: str, test: Callable[..., object], *args: object, strict: bool = 
         raise ExerciseFailed(message)
     print(message)
     return False
+
+
+def note_prediction(prediction: str, about: str) -> bool:
+    """A prediction field, written before a result is shown: checked only for being filled in, never
+    graded and never an error (an empty field in a papermill run prints the reminder and goes on).
+    Returns whether the field is filled in."""
+    if not prediction.strip():
+        print(f"Your prediction of {about} is empty: write it in my_prediction above before you read on.")
+        return False
+    print(f"Your prediction of {about}: {prediction.strip()} (now compare it with the result below)")
+    return True
 
 
 def assert_close(
@@ -207,7 +223,7 @@ def _bias(layer: nn.Conv2d | nn.ConvTranspose2d) -> torch.Tensor:
 
 
 def level_weights(model: LapSRN, level: int) -> dict[str, object]:
-    """One pyramid level's weights as plain tensors, for exercise 2.4 (a level written by hand).
+    """One pyramid level's weights as plain tensors, for exercises 2.5 and 2.6 (a level by hand).
 
     Keys: ``convs`` (a list of (weight, bias)), ``upsample`` (weight, bias) of the 3x3 feature
     upsampler, ``residual`` (weight, bias), ``image_upsample`` (the 4x4 weight, no bias).
@@ -224,19 +240,56 @@ def level_weights(model: LapSRN, level: int) -> dict[str, object]:
     }
 
 
+def _small_x4(model: LapSRN | None) -> LapSRN:
+    """The model a level exercise is checked on: ``model``, or a small random x4 LapSRN."""
+    if model is None:
+        torch.manual_seed(0)
+        model = LapSRN(scale=4, depth=2, channels=8)
+    return model.eval()
+
+
+def verify_upsample_features(
+    upsample_features: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
+) -> None:
+    """Exercise 2.4: the released feature upsampler (3x3 transposed conv, stride 2, last row and
+    column cropped) and its LeakyReLU, on random weights, odd and even sizes, two batch sizes."""
+    torch.manual_seed(24)
+    for channels, shape in ((4, (1, 5, 7)), (3, (2, 8, 6))):
+        layer = FeatureUpsampler(channels, "released")
+        features = torch.randn(shape[0], channels, *shape[1:])
+        with torch.no_grad():
+            expected = F.leaky_relu(layer(features), LEAKY_SLOPE)
+            mine = upsample_features(features, layer.deconv.weight.detach(), _bias(layer.deconv))
+        assert_close(mine, expected, f"your upsampled features for an input of {tuple(features.shape)}", atol=1e-5)
+
+
+def verify_image_branch(
+    image_branch: Callable[[torch.Tensor, torch.Tensor, dict], torch.Tensor], model: LapSRN | None = None
+) -> None:
+    """Exercise 2.5: a level's output image from the previous image and the level's upsampled
+    features, level by level of an x4 model (a small random one without ``model``)."""
+    model = _small_x4(model)
+    lr = torch.from_numpy(_probe_rng(25).random((2, 1, 7, 10))).float()
+    with torch.no_grad():
+        expected = model(lr)
+        features, image = model.input_act(model.input_conv(lr)), lr
+        for s in range(len(model.levels)):
+            features, _ = model.levels[s](features)
+            mine = image_branch(image, features, level_weights(model, s))
+            assert_close(mine, expected[s], f"the image of your level {s + 1}", rtol=1e-4, atol=1e-5)
+            image = expected[s]
+
+
 def verify_pyramid_level(
     pyramid_level: Callable[..., tuple[torch.Tensor, torch.Tensor]], model: LapSRN | None = None
 ) -> None:
-    """Exercise 2.4: a hand-written level, fed ``level_weights(model, s)``, matches the package
+    """Exercise 2.6: a hand-written level, fed ``level_weights(model, s)``, matches the package
     level by level on an x4 model: the features it passes on and the image it outputs.
 
     ``pyramid_level(features, image, weights) -> (features, image)``. Without ``model`` a small
     random x4 LapSRN is used; the notebook passes the official x4 model when it is present.
     """
-    if model is None:
-        torch.manual_seed(0)
-        model = LapSRN(scale=4, depth=2, channels=8)
-    model = model.eval()
+    model = _small_x4(model)
     lr = torch.from_numpy(_probe_rng(2).random((1, 1, 9, 11))).float()
     with torch.no_grad():
         expected = model(lr)
@@ -325,6 +378,60 @@ def verify_cosine_lr(cosine_lr: Callable[[int, int, float, float], float]) -> No
                 rtol=1e-7,
                 atol=1e-12,
             )
+
+
+def _training_probe(scale: int, seed: int) -> tuple[LapSRN, torch.optim.Optimizer, TrainConfig]:
+    """A fresh small LapSRN, its optimiser and the quick recipe's configuration, as ``one_batch``
+    receives them from the trainer (the learning rate set for the first iteration)."""
+    from ..training.config import recipe  # the training machinery only where an exercise needs it
+    from ..training.schedule import make_optimizer
+
+    config = recipe("quick", scale=scale, depth=2, channels=8, seed=seed)
+    torch.manual_seed(seed)
+    network = LapSRN(scale=scale, depth=config.depth, channels=config.channels)
+    optimizer = make_optimizer(network, config)
+    for group in optimizer.param_groups:
+        group["lr"] = config.lr * group["lr_mult"]
+    return network, optimizer, config
+
+
+def _hr_batches(count: int, batch: int = 3, side: int = 32) -> list[torch.Tensor]:
+    """``count`` random HR batches, the same at every call."""
+    rng = _probe_rng(43)
+    return [torch.from_numpy(rng.random((batch, 1, side, side))).float() for _ in range(count)]
+
+
+def verify_training_step(
+    training_step: Callable[[nn.Module, torch.optim.Optimizer, torch.Tensor, int], torch.Tensor],
+) -> None:
+    """Exercise 4.3: three training steps, each against ``lapsrn_edu.training.loop.one_batch`` on
+    the same network, batch and seed: the loss each returns and the weights after each update."""
+    from ..training.loop import one_batch
+
+    for scale in (2, 4):
+        mine, mine_optimizer, _ = _training_probe(scale, seed=scale)
+        theirs, their_optimizer, config = _training_probe(scale, seed=scale)
+        for step, hr in enumerate(_hr_batches(3), start=1):
+            loss = training_step(mine, mine_optimizer, hr, scale)
+            expected = one_batch(theirs, their_optimizer, hr, config)
+            what = f"at x{scale}, step {step}"
+            assert_close(loss, expected, f"the loss your step returns {what}", rtol=1e-4)
+            for (name, a), b in zip(mine.named_parameters(), theirs.parameters(), strict=True):
+                assert_close(a, b, f"the weights {name} after your step {what}", rtol=1e-4, atol=1e-6)
+
+
+def verify_initial_loss(initial_loss: Callable[[torch.Tensor, int], float]) -> None:
+    """Exercise 4.4: the loss of a freshly initialised LapSRN, predicted from the HR batch alone,
+    within 2% of the first loss ``one_batch`` reports, at x2, x4 and x8 and for two seeds."""
+    from ..training.loop import one_batch
+
+    for scale in (2, 4, 8):
+        hr = _hr_batches(1, batch=4, side=64)[0]
+        predicted = initial_loss(hr, scale)
+        for seed in (0, 1):
+            network, optimizer, config = _training_probe(scale, seed)
+            actual = float(one_batch(network, optimizer, hr, config))
+            assert_close(predicted, actual, f"your predicted loss at x{scale} (fresh network, seed {seed})", rtol=0.02)
 
 
 # ---------------------------------------------------------------- 05-08 studies
@@ -464,16 +571,24 @@ def verify_ssim_from_statistics(ssim_from_statistics: Callable[..., np.ndarray])
 # ---------------------------------------------------------------- 10 MS-LapSRN
 
 
-def verify_mslapsrn_parameters(mslapsrn_parameters: Callable[..., int]) -> None:
-    """Exercise 10.1: MS-LapSRN's count does not depend on R nor on the levels; several D and widths."""
-    for depth, channels in ((2, 64), (5, 64), (8, 16)):
-        for recursions in (1, 8):
-            expected = count_parameters(MSLapSRN(depth=depth, recursions=recursions, channels=channels))
-            assert_close(
-                mslapsrn_parameters(depth, channels=channels),
-                expected,
-                f"your count for D{depth}R{recursions}, {channels} channels",
-            )
+def verify_mslapsrn_macs(mslapsrn_macs: Callable[..., int]) -> None:
+    """Exercise 10.1: the multiply-accumulates of one MS-LapSRN forward pass, against the package's
+    hooks (:func:`lapsrn_edu.evaluation.flops.count_macs`) for several D, R, scales, widths and sizes."""
+    from ..evaluation.flops import count_macs
+
+    for depth, recursions, scale, channels, side in (
+        (5, 8, 4, 64, 16),
+        (2, 1, 2, 8, 12),
+        (3, 4, 8, 16, 9),
+        (1, 2, 8, 4, 5),
+    ):
+        model = MSLapSRN(depth=depth, recursions=recursions, channels=channels, scale=scale)
+        expected = count_macs(model, torch.zeros(1, 1, side, side), levels_for_scale(scale))
+        assert_close(
+            mslapsrn_macs(depth, recursions, scale, side, channels=channels),
+            expected,
+            f"your count for D{depth}R{recursions} at x{scale}, {channels} channels, a {side}x{side} LR input",
+        )
 
 
 def verify_multiscale_training_loss(
@@ -501,12 +616,16 @@ VERIFIERS: dict[str, Callable[..., None]] = {
     "2.1": verify_lapsrn_parameters,
     "2.2": verify_bilinear_4x4,
     "2.3": verify_transposed_output_size,
-    "2.4": verify_pyramid_level,
+    "2.4": verify_upsample_features,
+    "2.5": verify_image_branch,
+    "2.6": verify_pyramid_level,
     "3.1": verify_charbonnier,
     "3.2": verify_charbonnier_grad,
     "3.3": verify_deep_supervision_loss,
     "4.1": verify_lr_and_targets,
     "4.2": verify_cosine_lr,
+    "4.3": verify_training_step,
+    "4.4": verify_initial_loss,
     "5.1": verify_residual_target,
     "5.2": verify_fraction_small,
     "6.1": verify_l2_paper,
@@ -519,6 +638,6 @@ VERIFIERS: dict[str, Callable[..., None]] = {
     "9.2": verify_protocol_psnr,
     "9.3": verify_cubic_kernel,
     "9.4": verify_ssim_from_statistics,
-    "10.1": verify_mslapsrn_parameters,
+    "10.1": verify_mslapsrn_macs,
     "10.2": verify_multiscale_training_loss,
 }
