@@ -158,3 +158,19 @@ def test_a_missing_resource_is_reported_under_the_root_it_was_looked_for(tmp_pat
     notes = capsys.readouterr().out.splitlines()
     assert source == "embedded" and len(images) == 1 and model is None and name == "bicubic"
     assert len(notes) == 2 and all(f"under the data root {tmp_path}." in note for note in notes), notes
+
+
+def test_a_lessons_links_to_the_paper_and_to_a_page_point_to_the_built_pages():
+    """Lesson 01 links the spectra primer as ../lapsrn_edu/course/pages/spectra.md, which exists only
+    beside a clone's notebooks: a built page or deck links the page built beside it."""
+    cell = nbformat.v4.new_markdown_cell("[a](../docs/paper.md#the-loss), [b](../lapsrn_edu/course/pages/spectra.md)")
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    in_a_page, in_a_deck = (publish.link_paper(nb, href).cells[0].source for href in ("paper.html", "../paper.html"))
+    assert in_a_page == "[a](paper.html#the-loss), [b](spectra.html)"
+    assert in_a_deck == "[a](../paper.html#the-loss), [b](../spectra.html)"
+    linked = {
+        name
+        for source in sorted((course.REPO_ROOT / "tools" / "notebooks").glob("[0-9][0-9]_*.md"))
+        for name in publish.PAGE_LINK.findall(source.read_text(encoding="utf-8"))
+    }
+    assert "spectra" in linked and linked <= set(course.PAGES)

@@ -37,6 +37,7 @@ SLIDE_TAGS = {"slide": "slide", "slide-continue": "-"}  # tag -> reveal.js slide
 SLIDES_DIR = "slides"
 PAPER_HTML = "paper.html"  # docs/paper.md, built beside the lessons' pages
 PAPER_LINK = "](../docs/paper.md"  # how a lesson's Markdown links the paper page
+PAGE_LINK = re.compile(r"\]\(\.\./lapsrn_edu/course/pages/(\w+)\.md")  # how a lesson links a course page
 SETUP_SUMMARY = "Setup: finds the package and the data, sets this run's parameters (click to show the code)"
 
 
@@ -159,11 +160,13 @@ def fold_setup(nb):
 
 def link_paper(nb, href: str):
     """A copy of ``nb`` whose Markdown links to ``../docs/paper.md`` point to ``href``, the built paper
-    page as seen from the page or deck being made."""
+    page as seen from the page or deck being made, and whose links to a course page
+    (``../lapsrn_edu/course/pages/spectra.md``) point to that page built beside it."""
     out = copy.deepcopy(nb)
+    beside = href.removesuffix(PAPER_HTML)
     for cell in out.cells:
         if cell.cell_type == "markdown":
-            cell.source = cell.source.replace(PAPER_LINK, f"]({href}")
+            cell.source = PAGE_LINK.sub(rf"]({beside}\1.html", cell.source.replace(PAPER_LINK, f"]({href}"))
     return out
 
 
