@@ -20,6 +20,7 @@ from helpers import assert_quoted, level_of, prose
 from lapsrn_edu import studies
 from lapsrn_edu.course import answer_key, publish
 from lapsrn_edu.course import build as course
+from lapsrn_edu.evaluation import published
 from lapsrn_edu.models import LapSRN, MSLapSRN, MSLapSRNConfig, count_parameters
 from lapsrn_edu.models.checkpoint import read_checkpoint
 from lapsrn_edu.models.official import EXPECTED_PARAMETERS
@@ -76,6 +77,23 @@ def paper_table() -> dict[tuple[str, str, int, str], str]:
     return table
 
 
+def test_the_package_holds_the_same_table_as_the_paper_page():
+    """lapsrn_edu.evaluation.published is the one transcription the code reads; docs/paper.md shows it."""
+    table = paper_table()
+    lapsrn = {
+        (f"official-x{scale}", dataset, scale, metric): f"{value:.{2 if metric == 'psnr' else 3}f}"
+        for (dataset, scale), (psnr, ssim) in published.LAPSRN.items()
+        for metric, value in (("psnr", psnr), ("ssim", ssim))
+    }
+    assert lapsrn == {cell: value for cell, value in table.items() if cell[0] != "bicubic"}
+    assert f"{published.SET5_X4['bicubic']:.2f}" == table[("bicubic", "set5", 4, "psnr")]
+    assert published.SET5_X4["LapSRN"] == published.LAPSRN[("set5", 4)][0]
+    others = ", ".join(f"{name} {published.SET5_X4[name]:.2f}" for name in ("SRCNN", "VDSR", "DRCN"))
+    assert_quoted(PAPER_PAGE, others)
+    with pytest.raises(ValueError, match="no LapSRN score for set5 x3"):
+        published.lapsrn_psnr("set5", 3)
+
+
 def committed_rows() -> list[dict]:
     with BENCHMARK.open(encoding="utf-8") as f:
         return list(csv.DictReader(f))
@@ -97,10 +115,10 @@ def test_the_committed_benchmark_prints_as_the_paper_prints_its_table_but_the_kn
     table = paper_table()
     assert set(table) <= set(measured), "a cell of the paper's table is missing from the committed measurement"
     differ = {}
-    for cell, published in table.items():
+    for cell, in_paper in table.items():
         printed = f"{measured[cell]:.{2 if cell[3] == 'psnr' else 3}f}"
-        if printed != published:
-            differ[cell] = (printed, published)
+        if printed != in_paper:
+            differ[cell] = (printed, in_paper)
     assert differ == KNOWN_DIFFERENCES
 
 

@@ -12,6 +12,7 @@ import pytest
 from helpers import assert_quoted, committed_result, decision_of, level_of, prose, variant_mean
 
 from lapsrn_edu import studies
+from lapsrn_edu.evaluation import published
 from lapsrn_edu.evaluation.flops import flops_per_megapixel
 from lapsrn_edu.models import LapSRN, OneShotSR, count_parameters, registry
 
@@ -286,14 +287,14 @@ def test_lesson_09_quotes_the_baselines_result():
         f"{run['LapSRN'].gflops_per_mp:.1f}",
         "finds LapSRN faster than every compared method except FSRCNN",
     )
-    published = studies.PUBLISHED_SET5_X4
-    assert_quoted(L09, f"about {published['LapSRN'] - published['VDSR']:.1f} dB behind LapSRN on Set5 x4")
+    paper = published.SET5_X4
+    assert_quoted(L09, f"about {paper['LapSRN'] - paper['VDSR']:.1f} dB behind LapSRN on Set5 x4")
     last = [f"{x:.2f}" for x in run["VDSR"].val_psnr[-4:]]
     assert max(run["VDSR"].val_psnr[-4:]) - min(run["VDSR"].val_psnr[-4:]) < 0.1  # "levelled off"
     assert_quoted(
         L09,
         f"levelled off by the end ({', '.join(last[:-1])} and {last[-1]} dB at its last four checks), far below the "
-        f"published {published['VDSR']:.2f}",
+        f"published {paper['VDSR']:.2f}",
     )
 
 
@@ -378,24 +379,18 @@ def test_the_budgets_the_lessons_describe_are_the_committed_ones():
 
 
 def test_lesson_09_says_how_closely_the_committed_measurement_gives_the_table():
-    """Against CVPR 2017 Table 4 as lesson 09's own PUBLISHED cell transcribes it."""
-    import ast
-    import re
-
-    source = (ROOT / L09).read_text(encoding="utf-8")
-    found = re.search(r"^PUBLISHED = \{[^\n]*\n(.*?)\n\}", source, re.S | re.M)
-    assert found, "no PUBLISHED table in the source"
-    body = found.group(1)
-    published = ast.literal_eval("{" + body + "}")
+    """Against CVPR 2017 Table 4 as the package transcribes it (lesson 09's PUBLISHED is that table)."""
+    assert "PUBLISHED = published.LAPSRN" in (ROOT / L09).read_text(encoding="utf-8")
+    table = published.LAPSRN
     lines = (ROOT / "data/results/official_benchmark.csv").read_text(encoding="utf-8").splitlines()
     rows = [
         r
         for r in csv.DictReader(line for line in lines if line.strip() and not line.startswith("#"))
         if r["model"].startswith("official")
     ]
-    assert len(rows) == len(published) == 15
-    psnr_gaps = [abs(float(r["psnr"]) - published[(r["dataset"], int(r["scale"]))][0]) for r in rows]
-    ssim_off = [r for r in rows if f"{float(r['ssim']):.3f}" != f"{published[(r['dataset'], int(r['scale']))][1]:.3f}"]
+    assert len(rows) == len(table) == 15
+    psnr_gaps = [abs(float(r["psnr"]) - table[(r["dataset"], int(r["scale"]))][0]) for r in rows]
+    ssim_off = [r for r in rows if f"{float(r['ssim']):.3f}" != f"{table[(r['dataset'], int(r['scale']))][1]:.3f}"]
     assert max(psnr_gaps) < 0.005
     assert [(r["dataset"], r["scale"]) for r in ssim_off] == [("bsd100", "4")]
     ssim = float(ssim_off[0]["ssim"])
@@ -403,6 +398,6 @@ def test_lesson_09_says_how_closely_the_committed_measurement_gives_the_table():
         L09,
         "differs from the paper's by less than 0.005 dB, so all fifteen agree",
         f"BSD100 x4, which measures {ssim:.5f} and prints as {ssim:.3f} against the paper's "
-        f"{published[('bsd100', 4)][1]:.3f}",
-        f"(BSD100 x4, {ssim:.3f} against {published[('bsd100', 4)][1]:.3f})",
+        f"{table[('bsd100', 4)][1]:.3f}",
+        f"(BSD100 x4, {ssim:.3f} against {table[('bsd100', 4)][1]:.3f})",
     )

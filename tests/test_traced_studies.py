@@ -13,6 +13,7 @@ from itertools import pairwise
 from helpers import assert_quoted, committed_result, decision_of, prose, variant_mean
 
 from lapsrn_edu import studies
+from lapsrn_edu.evaluation import published
 from lapsrn_edu.studies import verdict
 from lapsrn_edu.training.config import recipe
 
@@ -169,7 +170,7 @@ def test_lesson_06_quotes_the_sgd_result_and_its_tuning():
         f"allows the Charbonnier loss {d.high:.2f} dB ahead, or L2 {-d.low:.2f} dB ahead",
         f"about {mean(r, 'Charbonnier') - r.bicubic_psnr:.1f} dB above bicubic",
         f"Adam reached {mean(adam, 'Charbonnier') - adam.bicubic_psnr:.1f} dB in 3,000",
-        f"the paper's reach {studies.PUBLISHED_SET5_X4['LapSRN']:.2f} dB",
+        f"the paper's reach {published.SET5_X4['LapSRN']:.2f} dB",
         "shows the budget's rate, `lr` 0.001",
         f"two degrees of freedom, so $t = {verdict.t_quantile(2):.2f}$",
     )

@@ -23,7 +23,7 @@ from .results import (
     reading,
 )
 from .runner import resolve_variants, result_path, run_id, run_study, study_command
-from .specs import BUDGETS, LAPSRN, PUBLISHED_SET5_X4, STUDIES, Comparison, Condition, Study, Variant, budget
+from .specs import BUDGETS, LAPSRN, STUDIES, Comparison, Condition, Study, Variant, budget
 from .verdict import MEANING, READINGS, Decision, SeedNoise, decide, overall, pooled_noise
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
     "COMMITTED",
     "LAPSRN",
     "MEANING",
-    "PUBLISHED_SET5_X4",
     "READINGS",
     "STUDIES",
     "Comparison",

@@ -290,6 +290,3 @@ STUDIES: dict[str, Study] = {
         ),
     )
 }
-
-# Published Set5 x4 PSNR of the baselines, as the LapSRN paper lists them (CVPR 2017, Table 4).
-PUBLISHED_SET5_X4 = {"SRCNN": 30.49, "VDSR": 31.35, "LapSRN": 31.54}
