@@ -17,7 +17,7 @@ from lapsrn_edu.evaluation.evaluate import evaluate
 from lapsrn_edu.evaluation.upscale import upscale_pixels
 from lapsrn_edu.models import SRCNN, LapSRN, MSLapSRN
 from lapsrn_edu.models.layers import FeatureUpsampler
-from lapsrn_edu.training.config import recipe
+from lapsrn_edu.training.config import TrainConfig, recipe
 from lapsrn_edu.training.loop import one_batch
 from lapsrn_edu.training.trainer import Trainer
 
@@ -139,22 +139,15 @@ def test_the_edit_really_changes_the_numbers(monkeypatch):
     assert not np.allclose(untouched[0], edited[0], atol=1e-3) and not np.allclose(untouched[1], edited[1], atol=1e-3)
 
 
+def tiny_run(tmp_path, engine: str, **overrides) -> TrainConfig:
+    """A one-thread CPU run of a depth-1, 4-channel x4 model on the embedded images: seconds."""
+    settings = dict(scale=4, depth=1, channels=4, patch_size=16, batch_size=2, train_data="embedded")
+    settings |= dict(val_data="none", threads=1, workers=0, device="cpu", engine=engine, out=str(tmp_path))
+    return recipe("quick", **{**settings, **overrides})
+
+
 def one_step_loss(tmp_path, model: nn.Module, engine: str = "auto") -> tuple[float, bool]:
-    config = recipe(
-        "quick",
-        scale=4,
-        depth=1,
-        channels=4,
-        patch_size=16,
-        batch_size=2,
-        train_data="embedded",
-        val_data="none",
-        threads=1,
-        workers=0,
-        engine=engine,
-        out=str(tmp_path),
-        device="cpu",
-    )
+    config = tiny_run(tmp_path, engine)
     trainer = Trainer(config, progress=False, model=model)
     trainer._place()
     hr = torch.rand(2, 1, 16, 16, generator=torch.Generator().manual_seed(0))
@@ -264,22 +257,6 @@ def test_validation_during_training_honours_the_engine_option(tmp_path, monkeypa
         return real(*args, **kwargs)
 
     monkeypatch.setattr("lapsrn_edu.training.trainer.evaluate", spy)
-    config = recipe(
-        "quick",
-        scale=4,
-        depth=1,
-        channels=4,
-        patch_size=16,
-        batch_size=2,
-        train_data="embedded",
-        val_data="embedded",
-        epochs=1,
-        iterations_per_epoch=1,
-        threads=1,
-        workers=0,
-        engine="reference",
-        out=str(tmp_path),
-        device="cpu",
-    )
+    config = tiny_run(tmp_path, "reference", val_data="embedded", epochs=1, iterations_per_epoch=1)
     Trainer(config, progress=False, model=small()).run()
     assert seen and set(seen) == {"reference"}
