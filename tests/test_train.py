@@ -1,5 +1,6 @@
 """The training loop on tiny configs: the loss falls, resume is exact, guard rails give clear errors."""
 
+import json
 import math
 from pathlib import Path
 
@@ -230,6 +231,10 @@ def test_export_publishes_the_last_checkpoint_in_float16_with_a_card(image_folde
     assert next(model.parameters()).dtype == torch.float32
     text = card.read_text()
     assert "lapsrn-edu train --config quick --scale 4" in text and "--depth 1" in text and "LAST checkpoint" in text
+    assert "core-hours" in text and "from iteration 0: cpu, 1 threads, float32, training engine" in text
+    curve = json.loads((tmp_path / "models" / "ours-x4.curve.json").read_text())
+    assert [e["iteration"] for e in curve["epochs"]] == [3] and curve["epochs"][0]["cpu_hours"] > 0
+    assert curve["epochs"][0]["val_psnr"] is not None
     with pytest.raises(CheckpointError, match="not best.pt"):
         export_run(tmp_path / "run" / "best.pt", tmp_path / "models", datasets=(), progress=False)
 

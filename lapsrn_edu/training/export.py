@@ -5,12 +5,14 @@ What gets published is the run's LAST checkpoint, never one chosen for its score
 or BSD100 (that would be selecting on the test set). The weights are stored in float16, which
 halves the file (a depth-10 x4 model is about 1.6 MB) and changes PSNR by far less than 0.01 dB;
 :func:`lapsrn_edu.models.checkpoint.load_model` turns them back into float32. The card records how the
-model was made (command, data, iterations, time, machine) and what it scores, measured on the
-published file with the paper's protocol.
+model was made (command, data, iterations, time, CPU time, number format, machine) and what it
+scores, measured on the published file with the paper's protocol, beside the paper's own score;
+``NAME.curve.json`` keeps the run's monitor curve (PSNR against hours), which the card cannot show.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 from dataclasses import asdict, fields
@@ -22,6 +24,7 @@ import torch
 from ..data.datasets import REPO_DATA, has_dataset
 from ..errors import OptionError
 from ..evaluation.evaluate import EvaluationResult, evaluate
+from ..evaluation.published import LAPSRN
 from ..models.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
 from .config import RECIPES, TrainConfig
 
@@ -76,13 +79,14 @@ def machine() -> str:
 def export_run(
     run: str | Path,
     out_dir: str | Path = REPO_DATA / "models",
-    datasets: tuple[str, ...] = ("set5", "set14", "bsd100"),
+    datasets: tuple[str, ...] = ("set5", "set14", "bsd100", "urban100"),
     root: str | Path | None = None,
     progress: bool = True,
     name: str | None = None,
     trained_on: str | None = None,
 ) -> tuple[Path, Path]:
-    """Write ``NAME.pt`` (float16) and ``NAME.md`` from a run's last checkpoint; returns both paths.
+    """Write ``NAME.pt`` (float16), ``NAME.md`` and ``NAME.curve.json`` from a run's last checkpoint;
+    returns the weights and the card. Datasets absent from the data root are left out of the card.
     ``name`` defaults to ``ours-x{S}``; it is also the zoo name the card tells to load.
     ``trained_on`` describes the machine the run trained on when it is not this one (a run
     trained on a GPU machine and published, and scored, here)."""
@@ -113,8 +117,28 @@ def export_run(
     present = [dataset for dataset in datasets if has_dataset(dataset, root)]
     results = [evaluate(load_model(weights), dataset, scale, root=root, progress=progress) for dataset in present]
     card = out_dir / f"{name}.md"
-    card.write_text(model_card(scale, config, state["iteration"], record, results, size, name, trained_on))
+    made_with = history.get("made_with", [])
+    card.write_text(model_card(scale, config, state["iteration"], record, results, size, name, trained_on, made_with))
+    (out_dir / f"{name}.curve.json").write_text(json.dumps(curve(history), indent=1) + "\n")
     return weights, card
+
+
+def curve(history: dict[str, Any]) -> dict[str, Any]:
+    """The monitor's PSNR after each epoch against hours of wall clock and of CPU time: what a
+    lesson plots as "what a night of training gives" (the monitor selects nothing)."""
+    return {
+        "val_dataset": history.get("val_dataset", ""),
+        "epochs": [
+            {
+                "epoch": e["epoch"],
+                "iteration": e["iteration"],
+                "hours": e["elapsed_seconds"] / 3600,
+                "cpu_hours": None if e.get("cpu_seconds") is None else e["cpu_seconds"] / 3600,
+                "val_psnr": e["val_psnr"],
+            }
+            for e in history["epochs"]
+        ],
+    }
 
 
 def duration(seconds: float) -> str:
@@ -131,11 +155,12 @@ def model_card(
     size: int,
     name: str | None = None,
     trained_on: str | None = None,
+    made_with: list[dict[str, Any]] | None = None,
 ) -> str:
     name = name or f"ours-x{scale}"
     rows = (
-        "\n".join(f"| {r.dataset} | {r.psnr:.2f} | {r.ssim:.4f} |" for r in results)
-        or "| (no test set under the data root) | | |"
+        "\n".join(f"| {r.dataset} | {r.psnr:.2f} | {r.ssim:.4f} | {paper_cell(r.dataset, scale)} |" for r in results)
+        or "| (no test set under the data root) | | | |"
     )
     train_time, wall = duration(record.get("train_seconds", 0.0)), duration(record.get("elapsed_seconds", 0.0))
     data = "T91 + BSDS200 (291 images)" if config.get("train_data") in ("auto", "train") else config.get("train_data")
@@ -152,6 +177,7 @@ def model_card(
         f"{record.get('epoch', 0)} epochs of {config['iterations_per_epoch']}"
     )
     evaluate_command = f"lapsrn-edu evaluate --model {name} --dataset set5 --scale {scale}"
+    extra_rows = cpu_row(record) + format_row(made_with)
     return f"""# {name}
 
 LapSRN x{scale} trained by this project (`lapsrn-edu`), published from the LAST checkpoint of its run
@@ -165,12 +191,40 @@ LapSRN x{scale} trained by this project (`lapsrn-edu`), published from the LAST 
 | data | {data}, {config["patch_size"]} px patches, batch {config["batch_size"]}, Y channel, on-the-fly augmentation |
 | optimiser | {optimiser} |
 | iterations | {iterations} |
-| training time | {train_time} of data + compute, {wall} wall clock including validation |
+| training time | {train_time} of data + compute, {wall} wall clock including validation |{extra_rows}
 | machine | {where} |
 
-Scores: the paper's protocol (`{evaluate_command}`, and set14, bsd100), PSNR/SSIM on Y.
+Scores: the paper's protocol (`{evaluate_command}`, and the other sets), PSNR/SSIM on Y, beside
+LapSRN's published PSNR (CVPR 2017, Table 4).
 
-| dataset | PSNR (dB) | SSIM |
-|---|---|---|
+| dataset | PSNR (dB) | SSIM | the paper's LapSRN (dB) |
+|---|---|---|---|
 {rows}
 """
+
+
+def paper_cell(dataset: str, scale: int) -> str:
+    return f"{LAPSRN[(dataset, scale)][0]:.2f}" if (dataset, scale) in LAPSRN else "(not in Table 4)"
+
+
+def cpu_row(record: dict[str, Any]) -> str:
+    """The run's core-hours, where its history recorded CPU time (runs before it did not)."""
+    cpu = record.get("cpu_seconds")
+    if cpu is None:
+        return ""
+    return (
+        f"\n| CPU time | {cpu / 3600:.2f} core-hours (the training process's CPU time, all its threads, "
+        "validation included; other programs on the machine do not inflate it) |"
+    )
+
+
+def format_row(made_with: list[dict[str, Any]] | None) -> str:
+    """How each stretch of the run computed: threads and number format (bf16 autocast or float32)."""
+    if not made_with:
+        return ""
+    stretches = [
+        f"from iteration {m['from_iteration']}: {m['device']}, {m['threads']} threads, "
+        f"{'bfloat16 autocast' if m.get('autocast') == 'bf16' else 'float32'}, {m['network']}"
+        for m in made_with
+    ]
+    return f"\n| computed | {'; '.join(stretches)} |"
