@@ -148,6 +148,15 @@ def mslapsrn_macs_solution(depth, recursions, scale, side, channels=64, all_at_l
     return total
 
 
+def subpixel_solution(features, weight, bias, padding=1, order="torch"):
+    """Exercise 10.3; ``padding`` and ``order`` plant the usual mistakes."""
+    conv = F.conv2d(features, weight, bias, padding=padding)
+    if order == "torch":
+        return F.pixel_shuffle(conv, 2)
+    n, c4, h, w = conv.shape  # the 2x2 position as the slow index, the channel as the fast one
+    return conv.reshape(n, 2, 2, c4 // 4, h, w).permute(0, 3, 4, 1, 5, 2).reshape(n, c4 // 4, 2 * h, 2 * w)
+
+
 C1, C2 = 0.01**2, 0.03**2
 
 
@@ -382,6 +391,14 @@ CASES: dict[str, tuple[Callable[..., Any], list[Callable[..., Any]]]] = {
         [
             lambda model, hr: multiscale_solution(model, hr, scales=(8,)),
             lambda model, hr: multiscale_solution(model, hr, scales=(2, 4)),
+        ],
+    ),
+    "10.3": (
+        subpixel_solution,
+        [
+            lambda f, w, b: subpixel_solution(f, w, b, order="position first"),
+            lambda f, w, b: subpixel_solution(f, w, b, padding=0),
+            lambda f, w, b: F.interpolate(F.conv2d(f, w[::4], b[::4], padding=1), scale_factor=2),
         ],
     ),
 }

@@ -607,6 +607,25 @@ def verify_multiscale_training_loss(
             assert_close(multiscale_training_loss(small, hr), expected, f"your loss for a batch of {batch}", rtol=1e-4)
 
 
+def verify_subpixel_upsample(
+    subpixel_upsample: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
+) -> None:
+    """Exercise 10.3: a 3x3 conv (padding 1) to 4C channels, then each pixel's four channels of a
+    group laid out as its 2x2 block (PyTorch's pixel-shuffle order), checked against that layout
+    written out index by index, for two widths, odd and even sizes and two batch sizes."""
+    torch.manual_seed(103)
+    for channels, shape in ((3, (1, 5, 7)), (2, (2, 4, 6))):
+        features = torch.randn(shape[0], channels, *shape[1:])
+        weight, bias = torch.randn(4 * channels, channels, 3, 3), torch.randn(4 * channels)
+        conv = F.conv2d(features, weight, bias, padding=1)
+        expected = torch.zeros(shape[0], channels, 2 * shape[1], 2 * shape[2])
+        for a in (0, 1):
+            for b in (0, 1):
+                expected[:, :, a::2, b::2] = conv[:, [4 * c + 2 * a + b for c in range(channels)]]
+        mine = subpixel_upsample(features, weight, bias)
+        assert_close(mine, expected, f"your upsampled features for an input of {tuple(features.shape)}", atol=1e-5)
+
+
 # Every exercise of the course, by number, with the function that checks it.
 VERIFIERS: dict[str, Callable[..., None]] = {
     "0.1": verify_pyramid_levels,
@@ -640,4 +659,5 @@ VERIFIERS: dict[str, Callable[..., None]] = {
     "9.4": verify_ssim_from_statistics,
     "10.1": verify_mslapsrn_macs,
     "10.2": verify_multiscale_training_loss,
+    "10.3": verify_subpixel_upsample,
 }
