@@ -1,5 +1,5 @@
 """The four readings of a study are defined once, in ``studies.MEANING``; the lesson that teaches
-the rule (05), the glossary, the lecturer's guide, the README and data/studies/README.md quote
+the rule (05), the glossary, the lecturer's guide, docs/studies.md and data/studies/README.md quote
 each definition word for word, so that a change of the rule fails here until they follow."""
 
 import pytest
@@ -11,7 +11,7 @@ QUOTING = [
     "tools/notebooks/05_study_residual_learning.md",
     "lapsrn_edu/course/pages/glossary.md",
     "lapsrn_edu/course/instructor/guide.md",
-    "README.md",
+    "docs/studies.md",
     "data/studies/README.md",
 ]
 

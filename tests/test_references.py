@@ -1,5 +1,6 @@
 """The course's references stay inside the repository: every link to docs/paper.md names a heading
-that exists there, and every lesson ends with questions whose answers are in its answer key."""
+that exists there, every relative link of the README and the docs/ pages leads to a file (and a
+heading) that exists, and every lesson ends with questions whose answers are in its answer key."""
 
 import re
 from pathlib import Path
@@ -20,8 +21,13 @@ def anchors(markdown: str) -> set[str]:
 
 
 def referring_files() -> list[Path]:
-    files = [*ROOT.glob("tools/notebooks/*.md"), *ROOT.glob("lapsrn_edu/**/*.py"), ROOT / "README.md", PAPER_PAGE]
+    files = [*ROOT.glob("tools/notebooks/*.md"), *ROOT.glob("lapsrn_edu/**/*.py"), *pages()]
     return [f for f in files if f.is_file()]
+
+
+def pages() -> list[Path]:
+    """The README and the pages it sends a newcomer to."""
+    return [ROOT / "README.md", *sorted(ROOT.glob("docs/*.md"))]
 
 
 def test_every_link_to_the_paper_page_names_an_existing_heading():
@@ -33,6 +39,31 @@ def test_every_link_to_the_paper_page_names_an_existing_heading():
             if anchor not in known:
                 broken.append(f"{path.relative_to(ROOT)}: #{anchor}")
     assert not broken, "links to missing headings of docs/paper.md: " + ", ".join(broken)
+
+
+def test_the_readme_links_every_docs_page():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    unlinked = [p.name for p in pages()[1:] if f"](docs/{p.name})" not in readme]
+    assert not unlinked, f"docs pages the README does not link: {unlinked}"
+
+
+@pytest.mark.parametrize("page", pages(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_relative_links_lead_to_existing_files_and_headings(page):
+    """A page's relative Markdown links (``[text](target)`` or ``[text](target#heading)``) name a file of
+    the repository, and a heading that exists in it when the target is a Markdown page."""
+    text = re.sub(r"^```.*?^```", "", page.read_text(encoding="utf-8"), flags=re.M | re.S)  # no code blocks
+    links = re.findall(r"\]\(([^)\s]+)\)", text)
+    broken = []
+    for link in links:
+        if re.match(r"[a-z]+:", link):  # https:, mailto: ...
+            continue
+        target, _, anchor = link.partition("#")
+        path = (page.parent / target).resolve() if target else page
+        if not path.exists() or ROOT not in path.parents:
+            broken.append(link)
+        elif anchor and path.suffix == ".md" and anchor not in anchors(path.read_text(encoding="utf-8")):
+            broken.append(link)
+    assert not broken, f"{page.relative_to(ROOT)}: broken links {broken}"
 
 
 def test_the_paper_page_gives_full_citations_for_the_further_reading():

@@ -20,7 +20,7 @@ from lapsrn_edu.training.config import recipe
 L05 = "tools/notebooks/05_study_residual_learning.md"
 K05 = "lapsrn_edu/course/instructor/05_study_residual_learning.md"
 L06 = "tools/notebooks/06_study_loss.md"
-README = "README.md"
+STUDIES_PAGE = "docs/studies.md"
 STUDIES_README = "data/studies/README.md"
 
 
@@ -45,7 +45,7 @@ def each(r: studies.StudyResult, name: str, field: str, fmt: str = ".2f") -> str
 
 
 def short_rate(rate: float) -> str:
-    """A learning rate as the README writes it: 3e-5."""
+    """A learning rate as docs/studies.md writes it: 3e-5."""
     mantissa, exponent = f"{rate:.0e}".split("e")
     return f"{mantissa}e{int(exponent)}"
 
@@ -56,7 +56,7 @@ def latex_rate(rate: float) -> str:
     return power if mantissa == "1" else f"{mantissa} \\times {power}"
 
 
-# --- lessons 05-06 and README -----------------------------------------------------------------------
+# --- lessons 05-06 and docs/studies.md --------------------------------------------------------------
 
 
 def test_lesson_05_quotes_the_residual_result():
@@ -178,7 +178,7 @@ def test_lesson_06_quotes_the_sgd_result_and_its_tuning():
     assert ours["lr"] == 0.001
 
 
-def test_readme_quotes_every_committed_study():
+def test_the_studies_page_quotes_every_committed_study():
     res, loss, pyr, depth = result("residual"), result("loss"), result("pyramid"), result("depth")
     x8, sgd, long, base = result("pyramid-x8"), result("loss-sgd"), result("depth-long"), result("baselines")
     d = decision(res, "LapSRN", "no residual")
@@ -272,7 +272,7 @@ def test_readme_quotes_every_committed_study():
     )
     assert lapsrn.ms_per_mp > max(base.runs_of(n)[0].ms_per_mp for n in ("SRCNN", "FSRCNN"))
     assert {d.verdict for d in ds} == {"reproduced"}
-    assert_quoted(README, *quotes)
+    assert_quoted(STUDIES_PAGE, *quotes)
 
 
 def test_the_run_name_caveat_quotes_both_scores():
@@ -295,7 +295,7 @@ def test_the_run_name_caveat_quotes_both_scores():
         f"({first['baselines.json']:.2f} against {first['residual.json']:.2f} dB after the first 100 iterations)",
     )
     assert_quoted(
-        README, f"`LapSRN-3e03c442cc39` scores {original} dB in four files and {retrained} in `baselines.json`"
+        STUDIES_PAGE, f"`LapSRN-3e03c442cc39` scores {original} dB in four files and {retrained} in `baselines.json`"
     )
 
 

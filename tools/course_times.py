@@ -98,14 +98,15 @@ def state(record: dict, lessons: set[str] | None = None) -> None:
     total = course.stated_run_time(sum(seconds.values()))
     course_map = re.sub(r"The whole course: [^,;]*? on a 2-core", f"The whole course: {total} on a 2-core", course_map)
     write(welcome, course_map)
-    write(
-        README,
-        re.sub(
-            r"the whole course takes (?:about \d+ minutes|-)",
-            f"the whole course takes {total}",
-            README.read_text(encoding="utf-8"),
-        ),
+    readme, found = re.subn(
+        r"the\s+whole\s+course\s+takes\s+(?:about\s+\d+\s+minutes|-)",
+        f"the whole course takes {total}",
+        README.read_text(encoding="utf-8"),
+        count=1,
     )
+    if not found:
+        raise SystemExit("README.md: no 'the whole course takes about N minutes' sentence to update")
+    write(README, readme)
     print(f"{len(seconds)} lessons, {total} in all; quick mode measured for {len(quick)}")
 
 
