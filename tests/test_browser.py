@@ -336,7 +336,7 @@ def test_lesson_runs_and_its_widget_redraws_in_jupyterlab(number, lab, browser):
     try:
         state = open_and_run(page, lab, name, f"lesson{number}")
         assert state["errors"] == [], f"{name}: {state['errors']}"
-        assert state["kernel"] == "python3"  # JupyterLab of .venv: its Python (README, `make lab`)
+        assert state["kernel"] == "python3"  # JupyterLab of .venv: its Python (docs/course.md, `make lab`)
         page.screenshot(path=str(SHOTS / f"{number}_lab.png"))
         explorers = page.locator(".lapsrn-explorer")
         with contextlib.suppress(Exception):  # the cell has finished; its widget renders a moment later

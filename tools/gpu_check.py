@@ -579,7 +579,7 @@ class Check:
             started = time.monotonic()
             try:
                 self.step("inference", self.inference(device), started)
-            except Exception as exc:  # measured for the README; the training matters more
+            except Exception as exc:  # a measurement to report; the training matters more
                 self.problem(f"inference: {type(exc).__name__}: {exc}")
             self.step("plan", self.plan(self.results.get("throughput")), time.monotonic())
             self.say(f"plan: {json.dumps(self.results['plan'])}")

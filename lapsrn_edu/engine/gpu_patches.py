@@ -2,7 +2,7 @@
 
 Why: cutting one 128 px patch on the CPU (crop, MATLAB bicubic zoom-out, turns, flip, in numpy)
 takes a fraction of a millisecond of a core, and a current GPU trains a LapSRN x4 on thousands
-of such patches per second (the README's GPU table). Cloud notebooks give a GPU
+of such patches per second (docs/models.md, the `gpu` recipe). Cloud notebooks give a GPU
 2 to 8 cores, and the training process needs one of them: the GPU would wait for the workers.
 
 What stays the same: the samples. :meth:`PatchDataset.placement` draws where sample ``i`` comes

@@ -158,7 +158,7 @@ def quick_recipe() -> TrainConfig:
     - cosine decay to 1e-5 over the run: the last epochs fine-tune at a small learning rate.
     - 30 epochs of 100 iterations (48,000 patches): validation about every minute on a CPU gives
       the PSNR-versus-time curve; pass ``epochs`` to fit the time you have.
-    What it reaches, and how fast, is measured in the README (the recipes' table).
+    What it reaches, and how fast, is measured in docs/models.md (the recipes' table).
     """
     return TrainConfig(
         recipe="quick",
@@ -196,7 +196,7 @@ def gpu_recipe() -> TrainConfig:
       patches as the CPU path, but the two workers only draw where each patch comes from, so the
       GPU does not wait for the CPU however few cores the machine has.
     - 15 epochs of 1,000 iterations (3.84 M patches, 30% of the paper's 12.8 M): minutes on an
-      H100/H200-class GPU (the README gives the measured rate and curve); ``tools/gpu_check.py``
+      H100/H200-class GPU (docs/models.md gives the measured time and Set5); ``tools/gpu_check.py``
       measures the rate and sets the epochs to fit the minutes it has. Validation on Set5 after
       each epoch gives the PSNR-against-minutes curve.
     """

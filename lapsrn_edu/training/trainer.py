@@ -56,7 +56,7 @@ class TrainingDivergedError(UserError, RuntimeError):
 
 def patches_on_device(config: TrainConfig, device: torch.device) -> bool:
     """Whether patches are cut on the training device. ``auto`` does so on a CUDA GPU: a worker
-    cutting 128 px patches on the CPU cannot keep a current GPU busy (the README's GPU table)."""
+    cutting 128 px patches on the CPU cannot keep a current GPU busy (docs/models.md, the `gpu` recipe)."""
     return config.patches_on == "device" or (config.patches_on == "auto" and device.type == "cuda")
 
 
