@@ -31,10 +31,10 @@ from torch import nn
 from ..errors import OptionError, one_line
 from ..evaluation.evaluate import mod_crop
 from ..imaging.color import rgb_to_y
-from ..imaging.metrics import SSIM_C1, SSIM_C2, gaussian_window, psnr, score, ssim
+from ..imaging.metrics import SSIM_C1, SSIM_C2, gaussian_window, score, ssim
 from ..imaging.pyramid import gaussian_pyramid, laplacian_pyramid, pyramid_levels_torch
 from ..imaging.resize import cubic, imresize_torch
-from ..models import LapSRN, MSLapSRN, OneShotSR, bilinear_kernel, count_parameters, levels_for_scale
+from ..models import LapSRN, MSLapSRN, bilinear_kernel, count_parameters, levels_for_scale
 from ..models.lapsrn import PyramidLevel
 from ..models.layers import LEAKY_SLOPE, FeatureUpsampler
 from ..training import losses
@@ -434,81 +434,6 @@ def verify_initial_loss(initial_loss: Callable[[torch.Tensor, int], float]) -> N
             assert_close(predicted, actual, f"your predicted loss at x{scale} (fresh network, seed {seed})", rtol=0.02)
 
 
-# ---------------------------------------------------------------- 05-08 studies
-
-
-def verify_residual_target(residual_target: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
-    """Exercise 5.1: what a level's residual branch must output for its output to equal the target."""
-    torch.manual_seed(0)
-    model = LapSRN(scale=2, depth=1, channels=4).eval()
-    lr = torch.rand(1, 1, 8, 8)
-    with torch.no_grad():
-        features = model.input_act(model.input_conv(lr))
-        _, residual = model.levels[0](features)
-        upsampled = cast(PyramidLevel, model.levels[0]).image_upsample(lr)
-        output = model(lr)[0]
-    assert_close(residual_target(output, upsampled), residual, "your residual", atol=1e-6)
-
-
-def verify_fraction_small(fraction_small: Callable[[np.ndarray, float], float]) -> None:
-    """Exercise 5.2: the share of pixels with |residual| < threshold, for two thresholds."""
-    band = _probe_rng(5).normal(0, 0.03, (20, 30))
-    for threshold in (0.01, 0.05):
-        assert_close(
-            fraction_small(band, threshold), np.mean(np.abs(band) < threshold), f"your fraction below {threshold}"
-        )
-
-
-def verify_l2_paper(l2_paper: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
-    """Exercise 6.1: squared error summed over pixels, averaged over the batch, two batch sizes."""
-    rng = torch.Generator().manual_seed(6)
-    for batch in (1, 3):
-        a, b = torch.rand(batch, 1, 6, 6, generator=rng), torch.rand(batch, 1, 6, 6, generator=rng)
-        assert_close(l2_paper(a, b), losses.l2(a, b), f"your L2 for a batch of {batch}")
-
-
-def verify_psnr_from_mse(psnr_from_mse: Callable[[float], float]) -> None:
-    """Exercise 6.2: PSNR (peak 1) from the mean squared error."""
-    x, y = _probe_rng(6).random((2, 16, 16))
-    for noise in (1.0, 0.1):
-        assert_close(psnr_from_mse(np.mean((x - noise * y) ** 2)), psnr(x, noise * y), "your PSNR")
-
-
-def verify_low_res_convs(low_res_convs: Callable[[int, int], int]) -> None:
-    """Exercise 7.1: the 3x3 convolutions of the one-shot network's feature extractor."""
-    for scale, depth in ((2, 4), (4, 3), (8, 5)):
-        model = OneShotSR(scale=scale, depth=depth, channels=4)
-        actual = sum(isinstance(m, nn.Conv2d) for m in model.features)
-        assert_close(low_res_convs(scale, depth), actual, f"convs for x{scale}, depth {depth}")
-
-
-def verify_conv_cost(conv_cost: Callable[[int, int, int, list[int]], int]) -> None:
-    """Exercise 7.2: multiply-adds of ``depth`` c->c 3x3 convs at several resolutions."""
-    for lr_pixels, depth, channels, levels_at in ((100, 2, 8, [1, 2]), (64, 3, 4, [1]), (10, 1, 2, [1, 2, 4])):
-        expected = sum(depth * 9 * channels * channels * lr_pixels * f**2 for f in levels_at)
-        assert_close(conv_cost(lr_pixels, depth, channels, levels_at), expected, f"your cost for {levels_at}")
-
-
-def verify_conv_parameters(conv_parameters: Callable[[int, int], int]) -> None:
-    """Exercise 8.1: parameters of a level's convolutions, several depths and widths."""
-    for depth, channels in ((1, 16), (3, 16), (5, 8)):
-        level = cast(PyramidLevel, LapSRN(scale=2, depth=depth, channels=channels).levels[0])
-        assert_close(
-            conv_parameters(depth, channels), count_parameters(level.convs), f"depth {depth}, {channels} channels"
-        )
-
-
-def verify_window(window: Callable[[int], int]) -> None:
-    """Exercise 8.2: the receptive window of depth + 1 stacked 3x3 convs, measured by backprop."""
-    for depth in (1, 3, 6):
-        convs = nn.Sequential(*[nn.Conv2d(1, 1, 3, padding=1) for _ in range(depth + 1)])
-        x = torch.rand(1, 1, 41, 41, requires_grad=True)
-        convs(x)[0, 0, 20, 20].backward()
-        assert x.grad is not None
-        rows = torch.nonzero(x.grad[0, 0].abs().sum(1)).flatten()
-        assert_close(window(depth), int(rows.max() - rows.min() + 1), f"depth {depth}")
-
-
 # ---------------------------------------------------------------- 09 benchmarks
 
 
@@ -645,14 +570,6 @@ VERIFIERS: dict[str, Callable[..., None]] = {
     "4.2": verify_cosine_lr,
     "4.3": verify_training_step,
     "4.4": verify_initial_loss,
-    "5.1": verify_residual_target,
-    "5.2": verify_fraction_small,
-    "6.1": verify_l2_paper,
-    "6.2": verify_psnr_from_mse,
-    "7.1": verify_low_res_convs,
-    "7.2": verify_conv_cost,
-    "8.1": verify_conv_parameters,
-    "8.2": verify_window,
     "9.1": verify_mod_crop,
     "9.2": verify_protocol_psnr,
     "9.3": verify_cubic_kernel,

@@ -159,10 +159,11 @@ def every_seed_above(result: StudyResult, better: str, worse: str, field: str = 
     return min(winners) > max(losers)
 
 
-def recipe_noise(result: StudyResult, others: Sequence[StudyResult] = ()) -> SeedNoise:
-    """The seed-to-seed noise of ``result``'s recipe, pooled over its runs and those of ``others``
-    trained with the same recipe: one group per variant (same network, loss, optimiser, rate and
-    length), each run counted once however many files hold it."""
+def recipe_groups(result: StudyResult, others: Sequence[StudyResult] = ()) -> tuple[list[list[float]], list[str]]:
+    """The final Set5 PSNRs of every run of ``result``'s recipe, one group per variant (same
+    network, loss, optimiser, rate and length), from ``result`` and the ``others`` trained with the
+    same recipe, each run counted once however many files hold it; and the files they come from.
+    What :func:`recipe_noise` pools (and what lesson 05's exercise pools by hand)."""
     groups: dict[str, dict[str, float]] = {}
     seen: set[str] = set()
     files = []
@@ -179,7 +180,14 @@ def recipe_noise(result: StudyResult, others: Sequence[StudyResult] = ()) -> See
                 [v.arch, v.model_config, v.loss_function, v.optimizer, lr, v.iterations[-1]], sort_keys=True
             )
             groups.setdefault(key, {})[v.run] = v.final_psnr
-    noise = pooled_noise([list(g.values()) for g in groups.values()], "")
+    return [list(g.values()) for g in groups.values()], files
+
+
+def recipe_noise(result: StudyResult, others: Sequence[StudyResult] = ()) -> SeedNoise:
+    """The seed-to-seed noise of ``result``'s recipe, pooled over its runs and those of ``others``
+    trained with the same recipe (:func:`recipe_groups`)."""
+    groups, files = recipe_groups(result, others)
+    noise = pooled_noise(groups, "")
     return SeedNoise(noise.sd, noise.dof, noise.runs, f"{noise.runs} runs of this recipe in {', '.join(files)}")
 
 

@@ -106,6 +106,13 @@ def seconds_per_iteration(models: dict[str, nn.Module], config: TrainConfig, rep
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+def equal_time_iterations(per_iteration: dict[str, float], reference: str, iterations: int) -> dict[str, int]:
+    """The iterations each model trains in the time ``reference`` takes for ``iterations``, from
+    each one's seconds per iteration (at least 10: a model too slow for that still gets a curve)."""
+    seconds = per_iteration[reference] * iterations
+    return {name: max(10, round(seconds / t)) for name, t in per_iteration.items()}
+
+
 def equal_time_overrides(
     study: Study, config: TrainConfig, variants: list[tuple[Variant, dict[str, Any]]], cache: Path
 ) -> tuple[dict[str, dict[str, int]], dict[str, float]]:
@@ -121,10 +128,12 @@ def equal_time_overrides(
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(calibration, indent=1))
     reference = variants[0][0]
-    seconds = calibration[reference.name] * reference.training_config(config, config.seed).total_iterations
+    counts = equal_time_iterations(
+        calibration, reference.name, reference.training_config(config, config.seed).total_iterations
+    )
     overrides: dict[str, dict[str, int]] = {reference.name: {}}
     for v, _ in variants[1:]:
-        iterations = max(10, round(seconds / calibration[v.name]))
+        iterations = counts[v.name]
         per_epoch = max(1, round(iterations / 10))
         overrides[v.name] = {"epochs": max(1, round(iterations / per_epoch)), "iterations_per_epoch": per_epoch}
     return overrides, calibration
