@@ -207,6 +207,8 @@ def test_a_lesson_copied_alone_into_an_empty_folder_runs(installed, tmp_path):
     assert "not downloaded" in said and "://" not in said, said  # offline: a sentence, no URL; the lesson goes on
     paper = said.split("installed here: ")[1].split()[0]  # the lessons' links to docs/paper.md lead nowhere here
     assert Path(paper).is_file() and Path(paper).is_relative_to(installed["site"]), said
+    pages = Path(said.split("further reading) are in: ")[1].split()[0])  # lesson 01 links the spectra primer
+    assert (pages / "spectra.md").is_file() and pages.is_relative_to(installed["site"]), said
     assert sorted(p.name for p in alone.iterdir()) == ["01_laplacian_pyramids.ipynb", "executed.ipynb"]
 
 
