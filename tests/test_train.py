@@ -235,6 +235,14 @@ def test_export_publishes_the_last_checkpoint_in_float16_with_a_card(image_folde
     curve = json.loads((tmp_path / "models" / "ours-x4.curve.json").read_text())
     assert [e["iteration"] for e in curve["epochs"]] == [3] and curve["epochs"][0]["cpu_hours"] > 0
     assert curve["epochs"][0]["val_psnr"] is not None
+    from lapsrn_edu.course.plots import night_curve_figure
+    from lapsrn_edu.evaluation import zoo
+
+    assert zoo.training_curve("ours-x4", root=tmp_path) == curve and zoo.training_curve("nobody", tmp_path) is None
+    figure = night_curve_figure(curve, paper_psnr=31.54)
+    wall, cpu = figure.axes  # PSNR against wall-clock hours and against core-hours
+    assert list(wall.lines[0].get_ydata()) == [curve["epochs"][0]["val_psnr"]]
+    assert list(cpu.lines[0].get_xdata()) == [curve["epochs"][0]["cpu_hours"]]
     with pytest.raises(CheckpointError, match="not best.pt"):
         export_run(tmp_path / "run" / "best.pt", tmp_path / "models", datasets=(), progress=False)
 

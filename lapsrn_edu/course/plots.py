@@ -447,6 +447,29 @@ def history_figure(history, bicubic_psnr: float | None = None) -> Figure:
     return fig
 
 
+def night_curve_figure(curve: dict, paper_psnr: float | None = None, title: str = "") -> Figure:
+    """A published run's monitor PSNR against hours (a model's ``.curve.json``, written by
+    ``lapsrn-edu export``): wall-clock hours on the left, the CPU's core-hours on the right, with
+    the paper's score as the line to reach. The monitor selects nothing: the model is the last point."""
+    epochs = curve["epochs"]
+    psnr = [e["val_psnr"] for e in epochs]
+    clocks = {"hours of wall clock": [e["hours"] for e in epochs]}
+    if all(e.get("cpu_hours") is not None for e in epochs):
+        clocks["core-hours (CPU time of the training process)"] = [e["cpu_hours"] for e in epochs]
+    fig, axes = plt.subplots(1, len(clocks), figsize=(5.5 * len(clocks), 3.4), squeeze=False)
+    for ax, (label, hours) in zip(axes[0], clocks.items(), strict=True):
+        ax.plot(hours, psnr, marker=".", label="this run (monitor)")
+        if paper_psnr is not None:
+            ax.axhline(paper_psnr, color="gray", ls="--", label=f"the paper's model, {paper_psnr:.2f} dB")
+        ax.set_xlabel(label)
+        ax.set_ylabel(f"PSNR on {curve.get('val_dataset') or 'the monitor set'} (dB)")
+        ax.legend(fontsize=8, loc="lower right")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def distortion_detail_figure(curves: dict[str, list[tuple[float, float, float]]], title: str = "") -> Figure:
     """PSNR against fine detail (:mod:`lapsrn_edu.evaluation.detail`): one line per method, one
     point per sharpening amount ``(amount, detail ratio, PSNR)``, each labelled with its amount."""

@@ -11,6 +11,7 @@ Names (the command line's ``--model``):
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from torch import nn
@@ -47,6 +48,16 @@ def ours_path(name: str, root: str | Path | None = None) -> Path:
     raise DataNotFoundError(
         f"{REPO_DATA / 'models' / (name + '.pt')}: model {name!r} not found; train it with `lapsrn-edu train`"
     )
+
+
+def training_curve(name: str, root: str | Path | None = None) -> dict | None:
+    """The monitor curve that ``lapsrn-edu export`` wrote beside our model ``name``
+    (``NAME.curve.json``: PSNR after each epoch against hours), or None where there is none."""
+    try:
+        path = ours_path(name, root).with_suffix(".curve.json")
+    except DataNotFoundError:
+        return None
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 def load(name_or_path: str | Path, root: str | Path | None = None) -> nn.Module | None:
