@@ -100,7 +100,7 @@ def image_branch_solution(image, features, w):
 
 
 def training_step_solution(network, optimizer, hr, scale, zero_grad=True, last_level_only=False):
-    """Exercise 4.3; the keyword arguments plant the usual mistakes."""
+    """Exercise 4.2; the keyword arguments plant the usual mistakes."""
     lr, targets = imresize_torch(hr, 1 / scale), pyramid_levels_torch(hr, levels_for_scale(scale))
     outputs = network(lr)
     if last_level_only:
@@ -123,7 +123,7 @@ def step_before_backward(network, optimizer, hr, scale):
 
 
 def initial_loss_solution(hr, scale, upsample="bilinear", reduction="paper", levels=None):
-    """Exercise 4.4: at initialisation the residuals are close to zero and every image upsampler
+    """Exercise 4.3: at initialisation the residuals are close to zero and every image upsampler
     is bilinear, so each level's output is the bilinear x2 of the previous one."""
     targets = pyramid_levels_torch(hr, levels_for_scale(scale))
     image, total = imresize_torch(hr, 1 / scale), 0.0
@@ -320,14 +320,14 @@ CASES: dict[str, tuple[Callable[..., Any], list[Callable[..., Any]]]] = {
             lambda hr, scale: (imresize_torch(hr, 0.25), pyramid_levels_torch(hr, levels_for_scale(scale))),
         ],
     ),
-    "4.2": (
+    "4.4": (
         lambda t, total, lr, lr_min: lr_min + (lr - lr_min) * 0.5 * (1 + np.cos(np.pi * t / total)),
         [
             lambda t, total, lr, lr_min: lr * 0.5 * (1 + np.cos(np.pi * t / total)),
             lambda t, total, lr, lr_min: lr - (lr - lr_min) * t / total,
         ],
     ),
-    "4.3": (
+    "4.2": (
         training_step_solution,
         [
             lambda n, o, hr, s: training_step_solution(n, o, hr, s, zero_grad=False),
@@ -335,7 +335,7 @@ CASES: dict[str, tuple[Callable[..., Any], list[Callable[..., Any]]]] = {
             step_before_backward,
         ],
     ),
-    "4.4": (
+    "4.3": (
         initial_loss_solution,
         [
             lambda hr, s: initial_loss_solution(hr, s, levels="last"),
@@ -486,6 +486,6 @@ def test_a_wrong_answer_is_told_how_far_off_in_relative_terms(capsys):
     def one_percent_high(t, total, lr, lr_min):
         return 1.01 * (lr_min + (lr - lr_min) * 0.5 * (1 + math.cos(math.pi * t / total)))
 
-    check("Exercise 4.2", verify_cosine_lr, one_percent_high)
+    check("Exercise 4.4", verify_cosine_lr, one_percent_high)
     line = capsys.readouterr().out
-    assert line.startswith("Exercise 4.2: not quite.") and "1.0% of the expected" in line and "off overall" in line
+    assert line.startswith("Exercise 4.4: not quite.") and "1.0% of the expected" in line and "off overall" in line

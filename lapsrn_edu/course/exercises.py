@@ -367,7 +367,7 @@ def verify_lr_and_targets(
 
 
 def verify_cosine_lr(cosine_lr: Callable[[int, int, float, float], float]) -> None:
-    """Exercise 4.2: the cosine schedule at its ends, its middle and in between, for two runs."""
+    """Exercise 4.4: the cosine schedule at its ends, its middle and in between, for two runs."""
     for total, lr, lr_min in ((300, 1e-3, 1e-5), (1000, 0.1, 0.0)):
         for t in (0, 1, total // 4, total // 2, total - 1, total):
             expected = lr_min + (lr - lr_min) * 0.5 * (1 + np.cos(np.pi * t / total))
@@ -404,7 +404,7 @@ def _hr_batches(count: int, batch: int = 3, side: int = 32) -> list[torch.Tensor
 def verify_training_step(
     training_step: Callable[[nn.Module, torch.optim.Optimizer, torch.Tensor, int], torch.Tensor],
 ) -> None:
-    """Exercise 4.3: three training steps, each against ``lapsrn_edu.training.loop.one_batch`` on
+    """Exercise 4.2: three training steps, each against ``lapsrn_edu.training.loop.one_batch`` on
     the same network, batch and seed: the loss each returns and the weights after each update."""
     from ..training.loop import one_batch
 
@@ -421,7 +421,7 @@ def verify_training_step(
 
 
 def verify_initial_loss(initial_loss: Callable[[torch.Tensor, int], float]) -> None:
-    """Exercise 4.4: the loss of a freshly initialised LapSRN, predicted from the HR batch alone,
+    """Exercise 4.3: the loss of a freshly initialised LapSRN, predicted from the HR batch alone,
     within 2% of the first loss ``one_batch`` reports, at x2, x4 and x8 and for two seeds."""
     from ..training.loop import one_batch
 
@@ -567,9 +567,9 @@ VERIFIERS: dict[str, Callable[..., None]] = {
     "3.2": verify_charbonnier_grad,
     "3.3": verify_deep_supervision_loss,
     "4.1": verify_lr_and_targets,
-    "4.2": verify_cosine_lr,
-    "4.3": verify_training_step,
-    "4.4": verify_initial_loss,
+    "4.2": verify_training_step,
+    "4.3": verify_initial_loss,
+    "4.4": verify_cosine_lr,
     "9.1": verify_mod_crop,
     "9.2": verify_protocol_psnr,
     "9.3": verify_cubic_kernel,
