@@ -231,14 +231,12 @@ def test_the_first_cell_names_the_install_command_when_the_package_is_missing(tm
 # The package's modules are the reference implementation that the checks compare against, so a
 # solution's code line may well appear in one (mod_crop for 9.1, ssim for 9.4, or a generic line
 # such as `if x is not None:`): a student imports that code anyway, and the guide says how to grade
-# an answer that calls it. What no module may hold is an answer to a question, except this one
-# docstring, which explains the package's rule.
-PACKAGE_HOLDS_ANYWAY = {("lapsrn_edu/studies/verdict.py", "05_study_residual_learning")}
+# an answer that calls it. What no file of the wheel may hold is an answer to a question.
 
 
 def tolerated(name: str, what: str) -> bool:
     """A needle found in the module ``name`` of the wheel that the test accepts (see above)."""
-    return name.endswith(".py") and ("Exercise" in what or (name, what.split()[0]) in PACKAGE_HOLDS_ANYWAY)
+    return name.endswith(".py") and "Exercise" in what
 
 
 def wheel_words(wheel: Path) -> dict[str, str]:
