@@ -261,17 +261,8 @@ def test_every_result_and_live_run_is_preceded_by_a_prediction_field(number):
     assert reveals
     for i in reveals:
         before = cells[i - 1]
-        assert 'my_prediction = ""' in before and "noted(my_prediction" in before, (
+        assert 'my_prediction = ""' in before and "note_prediction(my_prediction" in before, (
             f"lesson {LESSONS[number]}: no prediction field right before cell {i}"
         )
     for bold in re.finditer(r"\*\*What the (committed|SGD|x8|long) result says", text):
         assert text.rfind('my_prediction = ""', 0, bold.start()) != -1
-
-
-def test_an_empty_prediction_prints_one_reminder_and_never_raises(capsys):
-    reading_exercises.noted("")
-    reading_exercises.noted(None)
-    reading_exercises.noted("reproduced, because the residual starts near zero")
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 3 and lines[0].startswith("No prediction written yet") and lines[1] == lines[0]
-    assert lines[2].startswith("Prediction noted (7 words)")

@@ -1,5 +1,5 @@
-"""Checks for the experiment-reading exercises of the study lessons (05 to 08), and the prediction
-fields those lessons ask the student to fill in before a result is shown.
+"""Checks for the experiment-reading exercises of the study lessons (05 to 08). (Their prediction
+fields, filled in before a result is shown, use :func:`.exercises.note_prediction`, as every lesson.)
 
 The exercises of lessons 05 to 08 practise what the studies are for: reading a decision from the
 per-seed numbers of a committed file, predicting what a design can decide before its result is
@@ -28,20 +28,6 @@ from ..studies.runner import equal_time_iterations
 from ..studies.verdict import FLOOR_DB, Decision, SeedNoise, decide, pooled_noise, t_quantile
 from ..training import losses
 from .exercises import assert_close
-
-# ---------------------------------------------------------------- predict, then reveal
-
-
-def noted(prediction: object, what: str = "the result below") -> None:
-    """Acknowledge a prediction written before a result, or remind the student to write one.
-
-    Not graded and never raises: in the course build the field is empty, and the lesson must run on."""
-    text = " ".join(str(prediction or "").split())
-    if not text:
-        print(f"No prediction written yet: put what you expect, and why, in my_prediction before reading {what}.")
-    else:
-        print(f"Prediction noted ({len(text.split())} words): compare it with {what}.")
-
 
 # ---------------------------------------------------------------- shared probes
 
