@@ -38,6 +38,8 @@ def test_the_conclusions_follow_from_the_pilots():
     )
     assert seed0 < 0 < seed1
     assert p["base-6k"] > max(p["patch96"], p["batch32"])
+    gaps = sorted([p["base-6k"] - p["patch96"], p["base-6k"] - p["batch32"]])
+    assert_quoted(README, f"The gaps are small ({gaps[0]:.2f} and {gaps[1]:.2f} dB)")
     assert p["base-bf16"] >= max(p["lr5e-4"], p["lr2e-3"])
 
 
