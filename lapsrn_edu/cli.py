@@ -355,6 +355,7 @@ def run_export(args: argparse.Namespace) -> int:
         progress=show_progress(),
         name=args.name,
         trained_on=args.trained_on,
+        overwrite=args.overwrite,
     )
     print(f"{weights}: {weights.stat().st_size / 2**20:.2f} MB (float16); model card {card}")
     return 0
@@ -554,6 +555,7 @@ def export_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--trained-on", metavar="TEXT", help="the machine the run trained on, for the card (default: this one)"
     )
+    p.add_argument("--overwrite", action="store_true", help="replace a model of the same name (refused without it)")
     p.set_defaults(run=run_export)
 
 

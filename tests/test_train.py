@@ -220,7 +220,9 @@ def test_embedded_images_are_the_default_without_data(monkeypatch, tmp_path: Pat
     np.testing.assert_array_equal(len(history.epochs), 1)
 
 
-def test_export_publishes_the_last_checkpoint_in_float16_with_a_card(image_folders, tmp_path: Path) -> None:
+def test_export_publishes_the_last_checkpoint_in_float16_with_a_card(image_folders, tmp_path: Path, capsys) -> None:
+    from lapsrn_edu.cli import main
+    from lapsrn_edu.errors import OptionError
     from lapsrn_edu.training.export import export_run
 
     train(tiny(image_folders, tmp_path / "run", epochs=1), progress=False)
@@ -245,6 +247,20 @@ def test_export_publishes_the_last_checkpoint_in_float16_with_a_card(image_folde
     assert list(cpu.lines[0].get_xdata()) == [curve["epochs"][0]["cpu_hours"]]
     with pytest.raises(CheckpointError, match="not best.pt"):
         export_run(tmp_path / "run" / "best.pt", tmp_path / "models", datasets=(), progress=False)
+    # An existing model is never replaced silently: refused (one line, exit 2) unless asked for.
+    published = weights_file.read_bytes()
+    with pytest.raises(OptionError, match="exists; export under a name of your own"):
+        export_run(tmp_path / "run", tmp_path / "models", datasets=(), progress=False)
+    capsys.readouterr()
+    command = ["export", str(tmp_path / "run"), "--out-dir", str(tmp_path / "models"), "--datasets", "set5"]
+    assert main(command) == 2
+    error = capsys.readouterr().err
+    assert "ours-x4.pt exists" in error and "--overwrite" in error and "Traceback" not in error
+    assert len(error.strip().splitlines()) == 1 and weights_file.read_bytes() == published
+    weights_again, _ = export_run(tmp_path / "run", tmp_path / "models", datasets=(), progress=False, overwrite=True)
+    assert weights_again == weights_file
+    mine, _ = export_run(tmp_path / "run", tmp_path / "models", datasets=(), progress=False, name="mine-x4")
+    assert mine.name == "mine-x4.pt" and weights_file.is_file()
 
 
 def test_command_line_trains_resumes_and_reports_errors_in_one_line(image_folders, tmp_path: Path, capsys) -> None:

@@ -8,8 +8,8 @@ Set5, Set14 (lossless WebP, a third smaller than their PNGs), the official x4 we
 SHA-256 of every image's pixels. With the repository it stays under the 64 MiB that a device
 machine's copy of the working tree may hold. BSD100 does not fit: the model is scored on it
 after, on the machine with the data, by re-exporting the returned run (``lapsrn-edu export
-FILES/run --name ours-x4-gpu --trained-on "..."``, which the summary prints), which also scores
-Set5 and Set14 on the CPU.
+FILES/run --name ours-x4-gpu --overwrite --trained-on "..."``, which the summary prints), which
+also scores Set5 and Set14 on the CPU.
 
 ``python3 tools/gpu_check.py run`` (on the GPU machine; results under ``$OUT`` or ``--out``),
 inside a deadline (``--budget``, default 580 s), stopping at the first failure with one loud line:
@@ -650,8 +650,8 @@ class Check:
             lines.append(f"exported {r['export']['weights']} + {r['export']['card']}: {scores}")
             lines.append(
                 f"next, on the CPU machine: cp FILES/{r['export']['weights']} FILES/{r['export']['card']} data/models/ "
-                "or re-export with BSD100: lapsrn-edu export FILES/run --name ours-x4-gpu --trained-on "
-                f'"{r["machine"]["machine"]}"'
+                "or re-export with BSD100: lapsrn-edu export FILES/run --name ours-x4-gpu --overwrite "
+                f'--trained-on "{r["machine"]["machine"]}"'
             )
         lines.append("=" * 100)
         for line in lines:

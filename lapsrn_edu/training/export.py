@@ -1,5 +1,7 @@
 """Publish a training run as one of our models: ``data/models/ours-x{S}.pt`` plus a model card
-(another name, such as ``ours-x4-gpu``, with ``name``).
+(another name, such as ``ours-x4-gpu``, with ``name``). An existing model of that name is never
+replaced unless asked (``overwrite``): the committed models are what the lessons and the model cards
+quote, and one export with the default name would silently replace them.
 
 What gets published is the run's LAST checkpoint, never one chosen for its score on Set5, Set14
 or BSD100 (that would be selecting on the test set). The weights are stored in float16, which
@@ -84,12 +86,14 @@ def export_run(
     progress: bool = True,
     name: str | None = None,
     trained_on: str | None = None,
+    overwrite: bool = False,
 ) -> tuple[Path, Path]:
     """Write ``NAME.pt`` (float16), ``NAME.md`` and ``NAME.curve.json`` from a run's last checkpoint;
     returns the weights and the card. Datasets absent from the data root are left out of the card.
     ``name`` defaults to ``ours-x{S}``; it is also the zoo name the card tells to load.
     ``trained_on`` describes the machine the run trained on when it is not this one (a run
-    trained on a GPU machine and published, and scored, here)."""
+    trained on a GPU machine and published, and scored, here). An existing ``NAME.pt`` is an
+    :class:`OptionError` unless ``overwrite``."""
     source = last_checkpoint(run)
     state = read_checkpoint(source)
     config, history = state.get("config"), state.get("history")
@@ -102,6 +106,11 @@ def export_run(
     if not name.replace("-", "").replace("_", "").isalnum():
         raise OptionError(f"model name {name!r}: use letters, digits, '-' and '_' only (it becomes a file name)")
     weights = out_dir / f"{name}.pt"
+    if weights.exists() and not overwrite:
+        raise OptionError(
+            f"{weights} exists; export under a name of your own (--name mine-x{scale}), "
+            "or pass --overwrite to replace it"
+        )
     record = history["epochs"][-1] if history["epochs"] else {}
     save_checkpoint(
         weights,
