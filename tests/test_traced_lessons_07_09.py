@@ -125,8 +125,9 @@ def test_lesson_07_quotes_the_x8_result():
     assert_quoted(
         K07,
         f"{oneshot / lapsrn:.1f} times LapSRN's weights ({oneshot:,} against {lapsrn:,})",
-        f"LapSRN is ahead by only {convs.margin:.2f} dB",
-        f"lead of {params.margin:.2f} dB there (reproduced)",
+        f"the same convolutions, the lead is {convs.margin:.2f} dB",
+        f"LapSRN ends {params.margin:.2f} dB above a one-shot network with as many weights (reproduced) and "
+        f"{convs.margin:.2f} dB above one with its convolutions",
     )
     assert_quoted(
         GUIDE,
