@@ -304,3 +304,27 @@ def test_the_studies_readme_quotes_the_tuned_condition():
     assert {r.tuning[n]["iterations"] for n in r.tuning} == {1000} and r.budget["config"]["lr"] == 0.001
     assert {v.lr for v in r.variants} == {r.tuning[n]["chosen_lr"] for n in r.tuning}
     assert_quoted(STUDIES_README, "(1,000 iterations in `loss-sgd.json`)", "(0.001 in `loss-sgd.json`)")
+
+
+def test_docs_studies_quotes_when_the_slowest_variants_pass_bicubic_by_1_db() -> None:
+    """docs/studies.md explains the longer course budgets by the iteration at which each run's
+    committed curve first reached bicubic + 1 dB on Set5 x4."""
+
+    def first_plus_1_db(name: str, variant: str) -> list[int]:
+        result = committed_result(name)
+        return [
+            next(i for i, p in zip(r.iterations, r.val_psnr, strict=True) if p >= result.bicubic_psnr + 1)
+            for r in result.variants
+            if r.name == variant
+        ]
+
+    assert first_plus_1_db("residual", "no residual") == [1400, 900]
+    one_shot = first_plus_1_db("pyramid", "one-shot, same convolutions") + first_plus_1_db(
+        "pyramid", "one-shot, same parameters"
+    )
+    assert max(one_shot) == 500 and max(first_plus_1_db("pyramid", "LapSRN")) == 400
+    assert_quoted(
+        "docs/studies.md",
+        "first passed bicubic by 1 dB at iterations 1400 and 900 of the standard budget",
+        "passed bicubic by 1 dB by iteration 500, against 400 for LapSRN",
+    )

@@ -127,8 +127,9 @@ class Study:
     seeds: int = 1
     equal_time: bool = False  # train every variant for the first variant's time, not its iterations
     note: str = ""
-    # The course budget's epochs for this study, where its slowest variant needs more than the
-    # course's 600 iterations to pass bicubic by 1 dB on Set5 x4 (None: the course budget as is).
+    # The course budget's epochs for this study, where its slowest variant starts later than the
+    # others on Set5 x4 (its committed curves), so 600 iterations would read mostly its slow start
+    # (None: the course budget as is).
     course_epochs: int | None = None
     conditions: tuple[Condition, ...] = ()
 
