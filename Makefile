@@ -70,7 +70,7 @@ demo: $(STAMP)  ## upscale the embedded sample images at x2/x4/x8 into build/dem
 test: $(STAMP)  ## run the tests (all but the slow ones: a few minutes on 2 cores)
 	$(BIN)/python -m pytest -m "not slow"
 
-test-slow: $(STAMP)  ## run only the slow tests (course builds, the wheel, the browser): about 10 minutes
+test-slow: $(STAMP)  ## run only the slow tests (course builds, the wheel, the browser): under half an hour on 2 cores
 	$(BIN)/python -m pytest -m slow
 
 test-all: $(STAMP)  ## run every test, slow ones included
