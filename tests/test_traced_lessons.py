@@ -293,7 +293,7 @@ def minutes_of(duration: str) -> float:
     return float(value) * (60 if unit == "h" else 1)
 
 
-@pytest.mark.parametrize("name", [*CPU_MODELS, "ours-x4-gpu"])
+@pytest.mark.parametrize("name", [*CPU_MODELS, "ours-x4-cpu", "ours-x4-gpu"])
 def test_a_model_card_describes_its_weights_file(name):
     """What a card says of its run (length, data, model, optimiser, file size) is what the
     published file's configuration and iteration count say."""
@@ -352,7 +352,7 @@ def test_lesson_04_quotes_the_model_cards():
 
 @pytest.mark.data
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [*CPU_MODELS, "ours-x4-gpu"])
+@pytest.mark.parametrize("name", [*CPU_MODELS, "ours-x4-cpu", "ours-x4-gpu"])
 def test_a_model_card_scores_its_weights_on_set5(data_root, name):
     """The card's Set5 row is what the published file scores by the paper's protocol (Set14 and
     BSD100 take minutes each on a CPU and are not measured again here)."""
@@ -360,7 +360,10 @@ def test_a_model_card_scores_its_weights_on_set5(data_root, name):
 
     scale = read_checkpoint(MODELS / f"{name}.pt")["config"]["scale"]
     result = evaluate(name, "set5", scale, progress=False)
-    assert card(name)["set5"] == f"{result.psnr:.2f} | {result.ssim:.4f}"
+    assert card(name)["set5"].split(" | ")[:2] == [
+        f"{result.psnr:.2f}",
+        f"{result.ssim:.4f}",
+    ]  # newer cards add the paper's
 
 
 # --- the official x4 model's first image upsampler (answer key 02, question 4) --------------------

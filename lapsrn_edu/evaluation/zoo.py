@@ -29,7 +29,7 @@ OFFICIAL_FILES = {
     "official-ms-d5r5": "MSLapSRN_D5R5.mat",
     "official-ms-d5r8": "MSLapSRN_D5R8.mat",
 }
-OURS = ("ours-x2", "ours-x4", "ours-x8", "ours-x4-gpu")
+OURS = ("ours-x2", "ours-x4", "ours-x8", "ours-x4-cpu", "ours-x4-gpu")
 MODEL_NAMES = ("bicubic", *OFFICIAL_FILES, *OURS)
 
 
