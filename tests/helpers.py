@@ -34,6 +34,17 @@ def prose(path) -> str:
     return re.sub(r"\s+", " ", (root / path).read_text(encoding="utf-8"))
 
 
+def model_card(name: str) -> dict[str, str]:
+    """A model card's (data/models/NAME.md) table rows, item -> value, and its scores, dataset ->
+    "PSNR | SSIM" (newer cards add " | the paper's PSNR")."""
+    import re
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "data" / "models" / f"{name}.md"
+    rows = dict(re.findall(r"^\| ([\w ]+) \| (.+) \|$", path.read_text(encoding="utf-8"), flags=re.M))
+    return {k: v for k, v in rows.items() if k not in ("item", "dataset")}
+
+
 def assert_quoted(path, *needles: str) -> None:
     """Every needle (a figure formatted from the committed file it comes from, with the words
     around it) stands in ``path``: when the file's number changes, the test fails until the prose follows."""

@@ -8,7 +8,7 @@ import json
 import re
 from pathlib import Path
 
-from helpers import assert_quoted
+from helpers import assert_quoted, model_card
 
 from lapsrn_edu.evaluation import published
 from lapsrn_edu.models.checkpoint import read_checkpoint
@@ -55,12 +55,6 @@ def test_the_readme_describes_the_recipe_the_package_runs():
     assert_quoted(README, f"{night.epochs} epochs of {night.iterations_per_epoch:,} iterations")
 
 
-def card_rows(name: str) -> dict[str, str]:
-    """A model card's rows, item -> value (the scores' rows: dataset -> "PSNR | SSIM | paper")."""
-    text = (MODELS / f"{name}.md").read_text(encoding="utf-8")
-    return dict(re.findall(r"^\| ([\w ]+) \| (.+) \|$", text, flags=re.M))
-
-
 def test_the_published_run_is_the_recipe_run_to_its_end():
     state = read_checkpoint(MODELS / f"{RUN}.pt")
     night = RECIPES["overnight"]
@@ -72,20 +66,19 @@ def test_the_published_run_is_the_recipe_run_to_its_end():
 
 
 def test_the_pages_quote_the_published_run():
-    rows = card_rows(RUN)
+    rows = model_card(RUN)
     wall = re.search(r"([\d.]+) h wall clock", rows["training time"])
     core = re.match(r"([\d.]+) core-hours", rows["CPU time"])
     assert wall and core, (rows["training time"], rows["CPU time"])
     assert "bfloat16 autocast" in rows["computed"] and "float32" not in rows["computed"]
     psnr = {name: rows[name].split(" | ")[0] for name in ("set5", "set14", "bsd100")}
+    paper = [f"{published.lapsrn_psnr(name, 4):.2f}" for name in ("set5", "set14", "bsd100")]
     night = RECIPES["overnight"]
     quoted = (
         f"{night.total_iterations:,} iterations in {wall.group(1)} hours of wall clock",
         f"{core.group(1)} core-hours",
         f"{psnr['set5']} dB on Set5 x4, {psnr['set14']} on Set14 and {psnr['bsd100']} on BSD100",
+        f"against the paper's {paper[0]}, {paper[1]} and {paper[2]}",
     )
     for page in PAGES:
         assert_quoted(page, *quoted)
-    paper = [f"{published.lapsrn_psnr(name, 4):.2f}" for name in ("set5", "set14", "bsd100")]
-    for page in PAGES:
-        assert_quoted(page, f"against the paper's {paper[0]}, {paper[1]} and {paper[2]}")

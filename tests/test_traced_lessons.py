@@ -16,6 +16,7 @@ import nbformat
 import pytest
 import torch
 from helpers import assert_quoted, level_of, prose
+from helpers import model_card as card
 
 from lapsrn_edu import studies
 from lapsrn_edu.course import answer_key, publish
@@ -276,14 +277,6 @@ def test_the_capstone_quotes_the_committed_x8_study_times():
 
 
 # --- the model cards (data/models/*.md) and what lesson 04 quotes from them -----------------------
-
-
-def card(name: str) -> dict[str, str]:
-    """A model card's table rows (item -> value) and its scores (dataset -> "PSNR | SSIM")."""
-    rows = dict(
-        re.findall(r"^\| ([\w ]+) \| (.+) \|$", (MODELS / f"{name}.md").read_text(encoding="utf-8"), flags=re.M)
-    )
-    return {k: v for k, v in rows.items() if k not in ("item", "dataset")}
 
 
 def minutes_of(duration: str) -> float:
